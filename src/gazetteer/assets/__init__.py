@@ -1,0 +1,1 @@
+"""Catalog assets: the records a crawl produces, how they are stored, found and served."""

@@ -1,0 +1,183 @@
+"""Publishing crawl records: batched upserts keyed by qualifiedName, archive and restore.
+
+The publisher never reads or writes more than one batch at a time, so a crawl's memory does not grow with
+the catalog. An unchanged asset costs one indexed read and no write: each row keeps a digest of its
+crawl-owned attributes, and a batch only writes the rows whose digest moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from gazetteer.assets.records import AssetRecord
+from gazetteer.store.schema import assets
+
+__all__ = ["Publisher", "CHANGE_KINDS"]
+
+CHANGE_KINDS = ("created", "updated", "archived", "restored", "unchanged")
+# Keep IN lists well below SQLite's bound-parameter limit.
+_CHUNK = 2000
+
+
+def _digest(record: AssetRecord, attributes: dict[str, Any]) -> str:
+    payload = json.dumps(
+        [record.name, record.parent_qualified_name, attributes], sort_keys=True, default=str, separators=(",", ":")
+    )
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def _known(attributes: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in attributes if value is not None}
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+class Publisher:
+    """Writes one connection's crawl records into the store and counts what changed."""
+
+    def __init__(self, engine: Engine, *, actor: str = "gazetteer", clock: Callable[[], datetime] | None = None):
+        self.engine = engine
+        self.actor = actor
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.changes: Counter[str] = Counter({kind: 0 for kind in CHANGE_KINDS})
+        self.writes = 0
+
+    def publish(self, records: Sequence[AssetRecord], *, complete_parents: Sequence[str] = ()) -> None:
+        """Upsert `records` in one transaction.
+
+        `complete_parents` names records whose children were listed completely in this batch: any active
+        child of theirs that is not among `records` is archived (a column dropped from a table, say).
+        """
+        if not records:
+            return
+        names = [record.qualified_name for record in records]
+        with self.engine.begin() as conn:
+            existing = self._existing(conn, names, complete_parents)
+            inserts, updates = self._plan(conn, records, existing)
+            seen = set(names)
+            gone = [row["id"] for qn, row in existing.items()
+                    if qn not in seen and row["status"] == "ACTIVE" and row["parent_qualified_name"] in complete_parents]
+            self._write(conn, inserts, updates, gone)
+
+    def _existing(self, conn: Connection, names: Sequence[str], parents: Sequence[str]) -> dict[str, dict]:
+        cols = (assets.c.id, assets.c.guid, assets.c.qualified_name, assets.c.status, assets.c.content_hash,
+                assets.c.parent_qualified_name)
+        found: dict[str, dict] = {}
+        for chunk in _chunks(list(names)):
+            for row in conn.execute(sa.select(*cols).where(assets.c.qualified_name.in_(chunk))).mappings():
+                found[row["qualified_name"]] = dict(row)
+        for chunk in _chunks(list(parents)):
+            query = sa.select(*cols).where(assets.c.parent_qualified_name.in_(chunk), assets.c.status == "ACTIVE")
+            for row in conn.execute(query).mappings():
+                found.setdefault(row["qualified_name"], dict(row))
+        return found
+
+    def _plan(self, conn: Connection, records: Sequence[AssetRecord], existing: dict[str, dict]):
+        now = self._clock()
+        inserts: list[dict] = []
+        updates: list[dict] = []
+        for record in records:
+            attributes = _known(record.attributes.items())
+            row = existing.get(record.qualified_name)
+            digest = _digest(record, attributes)
+            if row is not None and digest != row["content_hash"] and len(attributes) < len(record.attributes):
+                # Some attributes are unknown this time: keep the stored values rather than dropping them.
+                stored = conn.execute(sa.select(assets.c.attributes).where(assets.c.id == row["id"])).scalar_one()
+                unknown = [key for key, value in record.attributes.items() if value is None and key in stored]
+                attributes.update({key: stored[key] for key in unknown})
+                digest = _digest(record, attributes)
+            if row is None:
+                inserts.append(self._row(record, attributes, digest, now, guid=str(uuid.uuid4()), created=True))
+                self.changes["created"] += 1
+            elif row["status"] != "ACTIVE":
+                updates.append(self._row(record, attributes, digest, now, row_id=row["id"]))
+                self.changes["restored"] += 1
+            elif digest != row["content_hash"]:
+                updates.append(self._row(record, attributes, digest, now, row_id=row["id"]))
+                self.changes["updated"] += 1
+            else:
+                self.changes["unchanged"] += 1
+        return inserts, updates
+
+    def _row(self, record: AssetRecord, attributes: dict, digest: str, now: datetime, *,
+             guid: str | None = None, row_id: int | None = None, created: bool = False) -> dict:
+        row = {
+            "type_name": record.type_name,
+            "name": record.name,
+            "status": "ACTIVE",
+            "connection_qualified_name": record.connection_qualified_name,
+            "schema_qualified_name": record.schema_qualified_name,
+            "parent_qualified_name": record.parent_qualified_name,
+            "attributes": attributes,
+            "content_hash": digest,
+            "updated_at": now,
+            "updated_by": self.actor,
+        }
+        if created:
+            row.update(guid=guid, qualified_name=record.qualified_name, created_at=now, created_by=self.actor)
+        else:
+            row["row_id"] = row_id
+        return row
+
+    def _write(self, conn: Connection, inserts: list[dict], updates: list[dict], gone: list[int]) -> None:
+        if inserts:
+            conn.execute(assets.insert(), inserts)
+        if updates:
+            statement = assets.update().where(assets.c.id == sa.bindparam("row_id"))
+            conn.execute(statement, updates)
+        if gone:
+            self._archive_ids(conn, gone)
+        self.writes += len(inserts) + len(updates) + len(gone)
+
+    def _archive_ids(self, conn: Connection, ids: Sequence[int]) -> None:
+        now = self._clock()
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            conn.execute(
+                assets.update()
+                .where(assets.c.id.in_(chunk), assets.c.status == "ACTIVE")
+                .values(status="DELETED", updated_at=now, updated_by=self.actor)
+            )
+        self.changes["archived"] += len(ids)
+
+    def archive(self, qualified_names: Sequence[str]) -> None:
+        """Archive these assets and every active asset beneath them (columns of a table, tables of a schema)."""
+        if not qualified_names:
+            return
+        with self.engine.begin() as conn:
+            ids: list[int] = []
+            for chunk in _chunks(list(qualified_names)):
+                beneath = sa.or_(
+                    assets.c.qualified_name.in_(chunk),
+                    assets.c.parent_qualified_name.in_(chunk),
+                    assets.c.schema_qualified_name.in_(chunk),
+                )
+                query = sa.select(assets.c.id).where(beneath, assets.c.status == "ACTIVE")
+                ids.extend(conn.execute(query).scalars())
+            ids = sorted(set(ids))
+            if ids:
+                self._archive_ids(conn, ids)
+                self.writes += len(ids)
+
+    def active_names(self, *, types: Sequence[str], schema: str | None = None,
+                     connection: str | None = None) -> set[str]:
+        """Qualified names of the active assets of these types in one schema or connection."""
+        query = sa.select(assets.c.qualified_name).where(assets.c.type_name.in_(types), assets.c.status == "ACTIVE")
+        if schema is not None:
+            query = query.where(assets.c.schema_qualified_name == schema)
+        if connection is not None:
+            query = query.where(assets.c.connection_qualified_name == connection)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())

@@ -1,0 +1,96 @@
+"""The `gazetteer` command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import Engine
+
+from gazetteer import console
+from gazetteer.errors import GazetteerError
+from gazetteer.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Gazetteer: a catalog for your AWS Glue data.")
+crawl_app = typer.Typer(no_args_is_help=True, help="Crawl a source into the catalog.")
+app.add_typer(crawl_app, name="crawl")
+
+
+def _engine() -> Engine:
+    from gazetteer.store import open_engine
+
+    return open_engine(get_settings().effective_database_url)
+
+
+def _fail(error: GazetteerError) -> typer.Exit:
+    console.err.print(f"[red]Error:[/] {error.message}")
+    return typer.Exit(2)
+
+
+@crawl_app.command("glue")
+def crawl_glue(
+    connection_name: Annotated[str, typer.Option(help="Name of the connection the assets live under")],
+    region: Annotated[str, typer.Option(help="AWS region of the Glue catalog, e.g. us-east-1")],
+    access_key: Annotated[str | None, typer.Option(help="IAM access key id (default: the AWS environment)")] = None,
+    secret_key: Annotated[str | None, typer.Option(help="IAM secret access key", show_default=False)] = None,
+    include: Annotated[list[str] | None, typer.Option(help="Glue database to crawl (repeat); default all")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(help="Glue database to skip (repeat); wins over include")] = None,
+    catalog_id: Annotated[str | None, typer.Option(help="Glue catalog id (12-digit account id) to read")] = None,
+    max_archive_ratio: Annotated[float | None, typer.Option(
+        help="Largest share of the connection's tables one crawl may archive (default 0.5)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object")] = False,
+) -> None:
+    """Crawl an AWS Glue Data Catalog into the catalog, then print the run report."""
+    from gazetteer.packages.glue.config import parse_config
+    from gazetteer.packages.glue.crawl import crawl
+
+    try:
+        config = parse_config(connection_name=connection_name, region=region, access_key=access_key,
+                              secret_key=secret_key, include=include or None, exclude=exclude or None,
+                              catalog_id=catalog_id, max_archive_ratio=max_archive_ratio)
+        engine = _engine()
+    except GazetteerError as error:
+        raise _fail(error) from None
+    with console.crawl_progress() as progress:
+        report = crawl(engine, config, progress=progress).to_dict()
+    if as_json:
+        console.print_json(report)
+    else:
+        console.print_report(report)
+    if report["status"] != "Succeeded":
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    text: Annotated[str, typer.Argument(help="Words to look for in names, descriptions and column names")],
+    type_name: Annotated[str | None, typer.Option("--type", help="Only this asset type, e.g. Table")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the assets as JSON")] = False,
+) -> None:
+    """Find crawled assets."""
+    from gazetteer.assets.service import search_text
+
+    try:
+        entities = search_text(_engine(), text, type_name=type_name, limit=limit)
+    except GazetteerError as error:
+        raise _fail(error) from None
+    if as_json:
+        console.print_json(entities)
+    else:
+        console.print_assets(entities)
+
+
+@app.command()
+def demo() -> None:
+    """Start a local Glue holding a sample catalog, crawl it, and show what was found."""
+    from gazetteer.demo import run_demo
+
+    try:
+        run_demo()
+    except GazetteerError as error:
+        raise _fail(error) from None
+
+
+if __name__ == "__main__":
+    app()

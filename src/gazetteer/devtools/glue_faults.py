@@ -1,0 +1,215 @@
+"""Fault rules and Glue-style error answers for the local Glue endpoint.
+
+Real Glue throttles, denies and fails in ways moto never does. Tests describe the failures they want as
+plain JSON rules (so they can be sent over HTTP to the server subprocess); this module validates them,
+decides per request whether one fires, and renders the error exactly the way Glue's JSON protocol does,
+so that botocore turns it into a ``ClientError`` with the right ``Error.Code``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+
+_ALLOWED_KEYS = {
+    "operation",
+    "database",
+    "table",
+    "page",
+    "status",
+    "code",
+    "message",
+    "probability",
+    "seed",
+    "times",
+    "delay_seconds",
+    "drop_connection",
+}
+
+# Glue answers server-side failures with 500; everything else it reports as a 4xx.
+_DEFAULT_STATUS_BY_CODE = {"InternalServiceException": 500, "ServiceUnavailableException": 503}
+
+
+def glue_error(status: int, code: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Build (status line, headers, body) of an error the way Glue sends it.
+
+    botocore reads the code from ``x-amzn-ErrorType`` or ``__type``; both are set so that any parser
+    version agrees.
+    """
+    body = json.dumps({"__type": code, "Message": message}).encode()
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    headers = [
+        ("Content-Type", JSON_CONTENT_TYPE),
+        ("x-amzn-ErrorType", code),
+        ("x-amzn-RequestId", "local-glue-fault"),
+        ("Content-Length", str(len(body))),
+    ]
+    return f"{status} {reason}", headers, body
+
+
+def request_target(operation: str, body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Return (database, table) a Glue request is about, or None where it names none.
+
+    Glue is not uniform: GetTables/GetPartitions say ``DatabaseName``/``TableName``, GetTable says
+    ``DatabaseName`` + ``Name``, GetDatabase says ``Name``, the Create* calls nest the name in ``*Input``.
+    """
+    database = body.get("DatabaseName")
+    table = body.get("TableName")
+    if database is None and "Database" in operation:
+        database = body.get("Name") or (body.get("DatabaseInput") or {}).get("Name")
+    if table is None and "DatabaseName" in body:
+        table = body.get("Name") or (body.get("TableInput") or {}).get("Name")
+    return (
+        database if isinstance(database, str) else None,
+        table if isinstance(table, str) else None,
+    )
+
+
+@dataclass
+class FaultRule:
+    """One validated rule. ``times`` counts down; ``fired`` is reported back to tests."""
+
+    operation: str
+    database: str | None = None
+    table: str | None = None
+    page: int | None = None
+    status: int = 400
+    code: str = "ThrottlingException"
+    message: str = "Rate exceeded"
+    probability: float | None = None
+    seed: int | None = None
+    times: int | None = None
+    delay_seconds: float = 0.0
+    drop_connection: bool = False
+    # A rule with only a delay slows the request down and then lets it through.
+    answers_error: bool = True
+    fired: int = 0
+    _rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> FaultRule:
+        if not isinstance(raw, dict):
+            raise ValueError(f"a fault rule must be a JSON object, got {raw!r}")
+        unknown = set(raw) - _ALLOWED_KEYS
+        if unknown:
+            # Typos such as "opertion" would otherwise silently make a rule never fire.
+            raise ValueError(f"unknown fault rule keys {sorted(unknown)}; allowed: {sorted(_ALLOWED_KEYS)}")
+        operation = raw.get("operation")
+        if not isinstance(operation, str) or not operation:
+            raise ValueError(f"a fault rule needs an 'operation' such as 'GetTables': {raw!r}")
+        code = str(raw.get("code", "ThrottlingException"))
+        answers_error = (
+            any(key in raw for key in ("status", "code", "message"))
+            or bool(raw.get("drop_connection"))
+            or not raw.get("delay_seconds")
+        )
+        rule = cls(
+            operation=operation,
+            database=raw.get("database"),
+            table=raw.get("table"),
+            page=_opt_int(raw, "page"),
+            status=int(raw.get("status", _DEFAULT_STATUS_BY_CODE.get(code, 400))),
+            code=code,
+            message=str(raw.get("message", "Rate exceeded" if code == "ThrottlingException" else code)),
+            probability=_opt_float(raw, "probability"),
+            seed=_opt_int(raw, "seed"),
+            times=_opt_int(raw, "times"),
+            delay_seconds=float(raw.get("delay_seconds") or 0.0),
+            drop_connection=bool(raw.get("drop_connection", False)),
+            answers_error=answers_error,
+        )
+        if rule.probability is not None and not 0.0 <= rule.probability <= 1.0:
+            raise ValueError(f"probability must be within [0, 1]: {raw!r}")
+        if not 100 <= rule.status <= 599:
+            raise ValueError(f"status must be an HTTP status code: {raw!r}")
+        # One generator per rule, so that a seeded rule fires in the same pattern whatever other rules do.
+        rule._rng = random.Random(rule.seed)
+        return rule
+
+    def matches(self, operation: str, database: str | None, table: str | None, page: int | None) -> bool:
+        if self.operation != operation:
+            return False
+        if self.database is not None and self.database != database:
+            return False
+        if self.table is not None and self.table != table:
+            return False
+        return self.page is None or self.page == page
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "operation": self.operation,
+            "database": self.database,
+            "table": self.table,
+            "page": self.page,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "probability": self.probability,
+            "seed": self.seed,
+            "times": self.times,
+            "delay_seconds": self.delay_seconds,
+            "drop_connection": self.drop_connection,
+            "fired": self.fired,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+
+class FaultSet:
+    """The active rules; shared by the server's request threads, hence the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+
+    def replace(self, raw_rules: Any) -> list[FaultRule]:
+        if not isinstance(raw_rules, list):
+            raise ValueError("POST /_local_glue/faults expects a JSON list of rules")
+        rules = [FaultRule.from_dict(raw) for raw in raw_rules]  # validate all before replacing any
+        with self._lock:
+            self._rules = rules
+        return rules
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules = []
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [rule.to_dict() for rule in self._rules]
+
+    def pick(self, operation: str, body: dict[str, Any], page: int | None) -> FaultRule | None:
+        """Return the first rule that fires for this request, consuming one of its ``times``."""
+        database, table = request_target(operation, body)
+        with self._lock:
+            for rule in self._rules:
+                if not rule.matches(operation, database, table, page):
+                    continue
+                if rule.times is not None and rule.times <= 0:
+                    continue
+                # Draw only for matching requests so a seeded rule's pattern depends on its own traffic.
+                if rule.probability is not None and rule._rng.random() >= rule.probability:
+                    continue
+                if rule.times is not None:
+                    rule.times -= 1
+                rule.fired += 1
+                return rule
+        return None
+
+
+def _opt_int(raw: dict[str, Any], key: str) -> int | None:
+    value = raw.get(key)
+    return None if value is None else int(value)
+
+
+def _opt_float(raw: dict[str, Any], key: str) -> float | None:
+    value = raw.get(key)
+    return None if value is None else float(value)

@@ -1,0 +1,382 @@
+"""WSGI middleware that makes moto's Glue behave more like the real service.
+
+moto answers GetTables & co. in one page whatever MaxResults says, never fails on purpose and keeps no
+record of what it was asked. A crawler's NextToken loop, its retry policy and its "a failed listing must
+not archive anything" rule are exactly what tests must exercise, so this middleware sits in front of moto
+and adds: real paging with opaque tokens, fault injection, a request log, and a few control endpoints
+under ``/_local_glue/`` (see ``LocalGlueMiddleware._control``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import itertools
+import json
+import socket
+import threading
+import time
+import uuid
+from collections import Counter, OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from gazetteer.devtools.glue_faults import JSON_CONTENT_TYPE, FaultSet, glue_error
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# Operation -> (list member of the answer, the largest page real Glue returns).
+# Only operations moto answers in one page; moto pages GetJobs, GetConnections, ListCrawlers, ... itself.
+PAGED_OPERATIONS: dict[str, tuple[str, int]] = {
+    "GetDatabases": ("DatabaseList", 100),
+    "GetTables": ("TableList", 100),
+    "GetPartitions": ("Partitions", 1000),
+    "GetTableVersions": ("TableVersions", 100),
+    "GetCrawlers": ("Crawlers", 1000),
+    "GetSecurityConfigurations": ("SecurityConfigurations", 1000),
+    "ListRegistries": ("Registries", 100),
+}
+# Everything else may change the catalog and so invalidates the paging snapshots.
+READ_ONLY_PREFIXES = ("Get", "List", "Search", "BatchGet")
+_NOT_TOKEN_KEYS = ("NextToken", "MaxResults")
+
+
+@dataclass
+class Snapshot:
+    """The full answer of a first page, served page by page to the NextToken loop that follows."""
+
+    snapshot_id: str
+    key: str
+    list_key: str
+    items: list[str]  # each item pre-serialised once, so serving a page is a join, not a dumps
+    extra: dict[str, Any]
+
+
+class LocalGlueMiddleware:
+    def __init__(
+        self,
+        app: WSGIApp,
+        page_size: int | None = None,
+        max_snapshots: int = 512,
+        max_logged_requests: int = 200_000,
+    ) -> None:
+        self.app = app
+        self.page_size = page_size
+        self.faults = FaultSet()
+        self._lock = threading.Lock()
+        self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
+        self._snapshot_by_key: dict[str, str] = {}
+        self._max_snapshots = max_snapshots
+        # Bumped by every mutation: a first page computed across a mutation is not kept as a snapshot.
+        self._generation = 0
+        self._log: deque[dict[str, Any]] = deque(maxlen=max_logged_requests)
+        self._counts: Counter[str] = Counter()
+        self._seq = itertools.count(1)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_local_glue/"):
+            return self._control(environ, start_response, path[len("/_local_glue/") :])
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AWSGlue."):
+            return self._glue(environ, start_response, target.split(".", 1)[1])
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD", "OPTIONS"):
+            # /moto-api/reset and writes to other mocked services: the cheap, safe answer is to forget.
+            self.invalidate()
+        return self.app(environ, start_response)
+
+    def _glue(self, environ: dict[str, Any], start_response: Callable[..., Any], op: str) -> Iterable[bytes]:
+        raw = _read_body(environ)
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        token = body.get("NextToken")
+        page: int | None = 0
+        if token:
+            decoded = _decode_token(token) if op in PAGED_OPERATIONS else None
+            page = decoded[2] if decoded else None
+        entry: dict[str, Any] = {
+            "seq": next(self._seq),
+            "time": time.time(),
+            "operation": op,
+            "region": _region(environ),
+            "body": body,
+            "page": page,
+            "status": None,
+            "fault": None,
+        }
+        with self._lock:
+            self._log.append(entry)
+            self._counts[op] += 1
+
+        def recording_start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+            entry["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        rule = self.faults.pick(op, body, page)
+        if rule is not None:
+            entry["fault"] = "drop_connection" if rule.drop_connection else rule.code
+            if rule.delay_seconds:
+                time.sleep(rule.delay_seconds)
+            if rule.drop_connection:
+                return _drop_connection(environ, recording_start_response)
+            if rule.answers_error:
+                status, headers, payload = glue_error(rule.status, rule.code, rule.message)
+                recording_start_response(status, headers)
+                return [payload]
+
+        if op in PAGED_OPERATIONS:
+            return self._paged(environ, recording_start_response, op, body)
+        if op.startswith(READ_ONLY_PREFIXES):
+            return self.app(environ, recording_start_response)
+        self.invalidate()
+        try:
+            # moto (Flask) has executed the call by the time it returns the response iterable.
+            return self.app(environ, recording_start_response)
+        finally:
+            self.invalidate()
+
+    # ------------------------------------------------------------------ paging
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._snapshots.clear()
+            self._snapshot_by_key.clear()
+
+    def _paged(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], op: str, body: dict[str, Any]
+    ) -> Iterable[bytes]:
+        list_key, glue_cap = PAGED_OPERATIONS[op]
+        size = glue_cap
+        max_results = body.get("MaxResults")
+        if isinstance(max_results, int) and max_results > 0:
+            size = min(size, max_results)
+        if self.page_size:
+            size = min(size, self.page_size)
+        # Same caller, region and question (tokens aside) -> same listing.
+        key_body = {k: v for k, v in body.items() if k not in _NOT_TOKEN_KEYS}
+        key = json.dumps(
+            [_credential_scope(environ), op, key_body], sort_keys=True, separators=(",", ":")
+        )
+
+        token = body.get("NextToken")
+        if token:
+            decoded = _decode_token(token)
+            snapshot = self._lookup(decoded[0]) if decoded else None
+            if decoded is None or snapshot is None or snapshot.key != key:
+                # Glue's own answer to a token it does not know (or no longer knows).
+                status, headers, payload = glue_error(
+                    400, "InvalidInputException", "Invalid or expired NextToken (pagination token)"
+                )
+                start_response(status, headers)
+                return [payload]
+            offset, page = decoded[1], decoded[2]
+        else:
+            offset, page = 0, 0
+            with self._lock:
+                sid = self._snapshot_by_key.get(key)
+            snapshot = self._lookup(sid) if sid else None
+            if snapshot is None:
+                generation = self._generation
+                fetched = self._fetch_all(environ, key, list_key)
+                if isinstance(fetched, tuple):  # moto failed (e.g. EntityNotFoundException): pass it on
+                    status, headers, chunks = fetched
+                    start_response(status, headers)
+                    return chunks
+                snapshot = fetched
+                self._store(snapshot, generation)
+
+        items = snapshot.items[offset : offset + size]
+        parts = [json.dumps(list_key) + ":[" + ",".join(items) + "]"]
+        parts += [json.dumps(k) + ":" + json.dumps(v) for k, v in snapshot.extra.items()]
+        if offset + size < len(snapshot.items):
+            parts.append('"NextToken":' + json.dumps(_encode_token(snapshot.snapshot_id, offset + size, page + 1)))
+        payload = ("{" + ",".join(parts) + "}").encode()
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", JSON_CONTENT_TYPE),
+                ("x-amzn-RequestId", str(uuid.uuid4())),
+                ("Content-Length", str(len(payload))),
+            ],
+        )
+        return [payload]
+
+    def _fetch_all(self, environ: dict[str, Any], key: str, list_key: str) -> Snapshot | tuple[Any, ...]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[Any], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app(environ, capture)
+        try:
+            chunks = [bytes(chunk) for chunk in result]
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()
+        status = captured.get("status", "500 INTERNAL SERVER ERROR")
+        if not status.startswith("200"):
+            return status, captured.get("headers", []), chunks
+        answer = json.loads(b"".join(chunks) or b"{}")
+        items = answer.pop(list_key, None) or []
+        answer.pop("NextToken", None)
+        extra = {k: v for k, v in answer.items() if v is not None}
+        return Snapshot(uuid.uuid4().hex, key, list_key, [json.dumps(item) for item in items], extra)
+
+    def _store(self, snapshot: Snapshot, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:
+                # A mutation ran while moto was answering; its tokens must come back as expired.
+                return
+            self._snapshots[snapshot.snapshot_id] = snapshot
+            self._snapshot_by_key[snapshot.key] = snapshot.snapshot_id
+            while len(self._snapshots) > self._max_snapshots:
+                old_id, old = self._snapshots.popitem(last=False)
+                if self._snapshot_by_key.get(old.key) == old_id:
+                    del self._snapshot_by_key[old.key]
+
+    def _lookup(self, snapshot_id: str) -> Snapshot | None:
+        with self._lock:
+            snapshot = self._snapshots.get(snapshot_id)
+            if snapshot is not None:
+                self._snapshots.move_to_end(snapshot_id)  # least recently used is evicted first
+            return snapshot
+
+    # ------------------------------------------------------------------ control endpoints
+
+    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any], route: str) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            raw = _read_body(environ)
+            payload = json.loads(raw) if raw else None
+            result = self._route(method, route, payload, parse_qs(environ.get("QUERY_STRING", "")))
+        except (ValueError, TypeError) as exc:
+            return _json_response(start_response, "400 Bad Request", {"error": str(exc)})
+        if result is None:
+            return _json_response(start_response, "404 Not Found", {"error": f"no route {method} {route}"})
+        return _json_response(start_response, "200 OK", result)
+
+    def _route(self, method: str, route: str, payload: Any, query: dict[str, list[str]]) -> Any:
+        if route == "health":
+            return {"ok": True, "page_size": self.page_size}
+        if route == "faults":
+            if method == "POST":
+                return {"rules": [rule.to_dict() for rule in self.faults.replace(payload)]}
+            if method == "DELETE":
+                self.faults.clear()
+            return {"rules": self.faults.describe()}
+        if route == "requests":
+            with self._lock:
+                if method == "DELETE":
+                    self._log.clear()
+                    self._counts.clear()
+                    return {"requests": []}
+                wanted = set(query.get("operation", []))
+                return {"requests": [e for e in self._log if not wanted or e["operation"] in wanted]}
+        if route == "stats":
+            with self._lock:
+                return {
+                    "counts": dict(self._counts),
+                    "total": sum(self._counts.values()),
+                    "snapshots": len(self._snapshots),
+                }
+        if route == "reset" and method == "POST":
+            # moto's own state is wiped by /moto-api/reset; this forgets everything the middleware holds.
+            self.faults.clear()
+            self.invalidate()
+            with self._lock:
+                self._log.clear()
+                self._counts.clear()
+            return {"ok": True}
+        if route == "seed-synthetic" and method == "POST":
+            from gazetteer.devtools.glue_synthetic import seed_synthetic
+
+            self.invalidate()
+            try:
+                return seed_synthetic(**(payload or {}))
+            finally:
+                self.invalidate()
+        return None
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the request body and put it back, so moto can read it again."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        raw = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):
+        raw = stream.read()  # chunked upload: werkzeug ends the stream for us
+    else:
+        raw = b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    return raw
+
+
+def _credential_scope(environ: dict[str, Any]) -> str:
+    """'AKID/region' from the SigV4 Authorization header: moto keys its backends by account and region."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    marker = "Credential="
+    if marker not in auth:
+        return ""
+    parts = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
+    return f"{parts[0]}/{parts[2]}" if len(parts) > 2 else parts[0]
+
+
+def _region(environ: dict[str, Any]) -> str | None:
+    scope = _credential_scope(environ)
+    return scope.split("/", 1)[1] if "/" in scope else None
+
+
+def _encode_token(snapshot_id: str, offset: int, page: int) -> str:
+    raw = json.dumps({"s": snapshot_id, "o": offset, "p": page}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_token(token: Any) -> tuple[str, int, int] | None:
+    if not isinstance(token, str):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(data["s"]), int(data["o"]), int(data["p"])
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+
+
+def _drop_connection(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Close the TCP connection without an answer, as a dying load balancer would."""
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    # werkzeug's attempt to write this then fails with a broken pipe, which it handles quietly.
+    start_response("500 Internal Server Error", [("Content-Length", "0")])
+    return [b""]
+
+
+def _json_response(start_response: Callable[..., Any], status: str, data: Any) -> Iterable[bytes]:
+    payload = json.dumps(data, default=str).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    return [payload]

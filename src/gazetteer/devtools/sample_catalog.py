@@ -1,0 +1,306 @@
+"""A small but nasty demo catalog, created through ordinary Glue API calls.
+
+Every entry reproduces something real crawlers get wrong (see docs/glue-field-notes.md): several storage
+formats and SerDes, partitions, nested and odd type strings, Athena and Spark views, an Iceberg table with
+a dropped column, a Spark-written Delta table with its fake ``col array<string>`` schema, an empty
+database and resource links. It works against real Glue as well as against the local endpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+LAKE = "s3://gazetteer-demo-lake"
+ACCOUNT = "123456789012"
+PARTNER_ACCOUNT = "210987654321"
+
+_HIVE_TEXT_IN = "org.apache.hadoop.mapred.TextInputFormat"
+_HIVE_TEXT_OUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+_FORMATS: dict[str, dict[str, Any]] = {
+    "parquet": {
+        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        "SerdeInfo": {
+            "SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+            "Parameters": {"serialization.format": "1"},
+        },
+    },
+    "csv": {
+        "InputFormat": _HIVE_TEXT_IN,
+        "OutputFormat": _HIVE_TEXT_OUT,
+        "SerdeInfo": {
+            "SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+            "Parameters": {"separatorChar": ",", "quoteChar": '"', "escapeChar": "\\"},
+        },
+    },
+    "json": {
+        "InputFormat": _HIVE_TEXT_IN,
+        "OutputFormat": _HIVE_TEXT_OUT,
+        "SerdeInfo": {
+            "SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe",
+            "Parameters": {"paths": "event_id,event_type,occurred_at,context,user_id"},
+        },
+    },
+    "orc": {
+        "InputFormat": "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat",
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.orc.OrcSerde", "Parameters": {}},
+    },
+    "avro": {
+        "InputFormat": "org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat",
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.avro.AvroSerDe", "Parameters": {}},
+    },
+}
+
+# The kind of type string that breaks naive parsers: spaces, backticks, maps of structs, deep nesting.
+WIDE_EVENTS_TYPE = "array < struct < `user id`:bigint, attrs: map<string, struct<a:int,b:array<string>>> > >"
+EVENTS_CONTEXT_TYPE = "struct<device:struct<os:string,version:string>,tags:array<string>,props:map<string,string>>"
+
+
+def _col(name: str, col_type: str, comment: str | None = None, **params: str) -> dict[str, Any]:
+    column: dict[str, Any] = {"Name": name, "Type": col_type}
+    if comment:
+        column["Comment"] = comment
+    if params:
+        column["Parameters"] = params
+    return column
+
+
+def _stats(records: int, avg_size: int, objects: int) -> dict[str, str]:
+    """The table parameters a Glue crawler writes; they are the only row counts most catalogs get."""
+    return {
+        "recordCount": str(records),
+        "averageRecordSize": str(avg_size),
+        "objectCount": str(objects),
+        "sizeKey": str(records * avg_size),
+    }
+
+
+def _file_table(
+    name: str, db: str, fmt: str, columns: list[dict[str, Any]], stats: dict[str, str], **extra: Any
+) -> dict[str, Any]:
+    params = {"classification": fmt, "EXTERNAL": "TRUE", "typeOfData": "file", **stats}
+    params.update(extra.pop("parameters", {}))
+    return {
+        "Name": name,
+        "Owner": extra.pop("owner", "data-platform"),
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": params,
+        "StorageDescriptor": {"Columns": columns, "Location": f"{LAKE}/{db}/{name}/", "Compressed": False, **_FORMATS[fmt]},
+        "PartitionKeys": extra.pop("partition_keys", []),
+        **extra,
+    }
+
+
+def _sales_tables() -> list[dict[str, Any]]:
+    orders_cols = [
+        _col("order_id", "bigint", "Primary key of the order"),
+        _col("customer_id", "string", "References customers.customer_id"),
+        _col("amount", "decimal(12,2)", "Order total in EUR, taxes included"),
+        _col("currency", "string", "ISO 4217 currency code"),
+        _col("ordered_at", "timestamp", "When the customer placed the order (UTC)"),
+        _col("status", "string", "One of NEW, PAID, SHIPPED, CANCELLED"),
+    ]
+    customers_cols = [
+        _col("customer_id", "string", "Stable customer identifier"),
+        _col("name", "string", "Full name (PII)"),
+        _col("email", "string", "Contact e-mail (PII)"),
+        _col("country", "string", "ISO 3166-1 alpha-2 country code"),
+        _col("signup_date", "string", "yyyy-mm-dd; OpenCSVSerde reads every column as string"),
+    ]
+    events_cols = [
+        _col("event_id", "string", "UUID of the event"),
+        _col("event_type", "string", "page_view, click, purchase, ..."),
+        _col("occurred_at", "timestamp", "Client timestamp"),
+        _col("user_id", "string"),
+        _col("context", EVENTS_CONTEXT_TYPE, "Device, tags and free-form properties"),
+    ]
+    line_items_cols = [
+        _col("order_id", "bigint", "References orders.order_id"),
+        _col("line_no", "int", "Position within the order"),
+        _col("sku", "string", "Stock keeping unit"),
+        _col("quantity", "int"),
+        _col("unit_price", "decimal(10,2)", "Price per unit in EUR"),
+    ]
+    clicks_schema = {
+        "type": "record",
+        "name": "Click",
+        "fields": [
+            {"name": "click_id", "type": "string"},
+            {"name": "url", "type": "string"},
+            {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+        ],
+    }
+    clicks_cols = [_col("click_id", "string", "from deserializer"), _col("url", "string", "from deserializer"),
+                   _col("ts", "bigint", "from deserializer")]
+    return [
+        _file_table(
+            "orders", "sales", "parquet", orders_cols, _stats(1_284_331, 96, 48),
+            owner="sales-engineering",
+            Description="One row per customer order",
+            parameters={"compressionType": "snappy"},
+            partition_keys=[_col("dt", "string", "Order date, yyyy-mm-dd"), _col("region", "string", "Sales region")],
+        ),
+        _file_table(
+            "customers", "sales", "csv", customers_cols, _stats(52_113, 140, 1),
+            Description="Customer master data exported nightly from the CRM",
+            parameters={"skip.header.line.count": "1", "delimiter": ","},
+        ),
+        _file_table("events", "sales", "json", events_cols, _stats(9_830_112, 412, 960),
+                    Description="Raw clickstream events"),
+        _file_table("line_items", "sales", "orc", line_items_cols, _stats(4_020_777, 54, 64),
+                    parameters={"orc.compress": "ZLIB"}),
+        _file_table("clicks", "sales", "avro", clicks_cols, _stats(120_450, 88, 12),
+                    parameters={"avro.schema.literal": json.dumps(clicks_schema)}),
+    ]
+
+
+def _order_partitions() -> list[dict[str, Any]]:
+    base = _FORMATS["parquet"]
+    partitions = []
+    for i, dt in enumerate(("2024-05-01", "2024-05-02", "2024-05-03")):
+        for region in ("eu", "us"):
+            location = f"{LAKE}/sales/orders/dt={dt}/region={region}/"
+            partitions.append({
+                "Values": [dt, region],
+                "StorageDescriptor": {"Columns": _sales_tables()[0]["StorageDescriptor"]["Columns"],
+                                      "Location": location, **base},
+                "Parameters": {"recordCount": str(40_000 + 1_000 * i), "objectCount": "2"},
+            })
+    return partitions
+
+
+def _presto_view_text(sql: str, columns: list[dict[str, str]]) -> str:
+    doc = {"originalSql": sql, "catalog": "awsdatacatalog", "schema": "analytics", "columns": columns,
+           "owner": f"arn:aws:iam::{ACCOUNT}:user/analyst", "runAsInvoker": False, "properties": {}}
+    return "/* Presto View: " + base64.b64encode(json.dumps(doc).encode()).decode() + " */"
+
+
+def _spark_schema_parts() -> tuple[str, str]:
+    """A real Spark StructType JSON, split in two the way Spark splits long schemas."""
+    def field(name: str, ftype: Any, nullable: bool = True) -> dict[str, Any]:
+        return {"name": name, "type": ftype, "nullable": nullable, "metadata": {}}
+
+    schema = {"type": "struct", "fields": [
+        field("shipment_id", "long", False),
+        field("order_id", "long"),
+        field("cost", "decimal(10,2)"),
+        field("carrier", {"type": "struct", "fields": [
+            field("name", "string"), field("service_level", "string"),
+            field("contact", {"type": "struct", "fields": [field("phone", "string"), field("email", "string")]}),
+        ]}),
+        field("checkpoints", {"type": "array", "elementType": "string", "containsNull": True}),
+        field("ship_date", "date"),
+    ]}
+    text = json.dumps(schema, separators=(",", ":"))
+    middle = len(text) // 2
+    return text[:middle], text[middle:]
+
+
+def _analytics_tables() -> list[dict[str, Any]]:
+    presto_cols = [{"name": "dt", "type": "varchar"}, {"name": "revenue", "type": "decimal(38,2)"},
+                   {"name": "order_count", "type": "bigint"}]
+    presto_sql = ("SELECT dt, sum(amount) AS revenue, count(*) AS order_count\n"
+                  "FROM sales.orders\nWHERE status <> 'CANCELLED'\nGROUP BY dt")
+    spark_sql = ("SELECT c.customer_id, c.name, sum(o.amount) AS total_spent FROM sales.customers c "
+                 "JOIN sales.orders o ON o.customer_id = c.customer_id GROUP BY c.customer_id, c.name "
+                 "ORDER BY total_spent DESC LIMIT 100")
+    spark_expanded = ("SELECT `c`.`customer_id`, `c`.`name`, sum(`o`.`amount`) AS `total_spent` FROM "
+                      "`spark_catalog`.`sales`.`customers` `c` JOIN `spark_catalog`.`sales`.`orders` `o` ON "
+                      "`o`.`customer_id` = `c`.`customer_id` GROUP BY `c`.`customer_id`, `c`.`name` "
+                      "ORDER BY `total_spent` DESC LIMIT 100")
+    part0, part1 = _spark_schema_parts()
+    iceberg = {"iceberg.field.current": "true"}
+    inventory_cols = [
+        _col("sku", "string", "Stock keeping unit", **iceberg, **{"iceberg.field.id": "1", "iceberg.field.optional": "false"}),
+        _col("warehouse", "string", "Warehouse code", **iceberg, **{"iceberg.field.id": "2", "iceberg.field.optional": "false"}),
+        _col("on_hand", "int", "Units on hand", **iceberg, **{"iceberg.field.id": "3", "iceberg.field.optional": "true"}),
+        _col("updated_at", "timestamp", None, **iceberg, **{"iceberg.field.id": "4", "iceberg.field.optional": "true"}),
+        # Dropped from the Iceberg schema but still listed by Glue: a crawler must leave it out.
+        _col("legacy_sku", "string", "Replaced by sku", **{"iceberg.field.current": "false", "iceberg.field.id": "5",
+                                                          "iceberg.field.optional": "true"}),
+    ]
+    wide_struct = "struct<" + ",".join(f"f_{i:03d}:{'string' if i % 3 else 'map<string,array<int>>'}"
+                                      for i in range(200)) + ">"
+    return [
+        {"Name": "daily_revenue", "TableType": "VIRTUAL_VIEW", "Owner": "analyst",
+         "ViewOriginalText": _presto_view_text(presto_sql, presto_cols), "ViewExpandedText": "/* Presto View */",
+         "Parameters": {"presto_view": "true", "comment": "Presto View"},
+         "StorageDescriptor": {"Columns": [_col("dt", "string"), _col("revenue", "decimal(38,2)"),
+                                           _col("order_count", "bigint")], "SerdeInfo": {}}},
+        {"Name": "top_customers", "TableType": "VIRTUAL_VIEW", "Owner": "spark",
+         "ViewOriginalText": spark_sql, "ViewExpandedText": spark_expanded,
+         "Parameters": {"spark.sql.create.version": "3.5.1", "view.query.out.numCols": "3",
+                        "view.query.out.col.0": "customer_id", "view.query.out.col.1": "name",
+                        "view.query.out.col.2": "total_spent"},
+         "StorageDescriptor": {"Columns": [_col("customer_id", "string"), _col("name", "string"),
+                                           _col("total_spent", "decimal(38,2)")], "SerdeInfo": {}}},
+        {"Name": "inventory", "TableType": "EXTERNAL_TABLE", "Owner": "supply-chain",
+         "Description": "Current stock per warehouse (Iceberg)",
+         "Parameters": {"table_type": "ICEBERG",
+                        "metadata_location": f"{LAKE}/analytics/inventory/metadata/"
+                                             "00003-5b6a9e1c-7f2d-4c1e-9a0b-2d8e6f4c3a21.metadata.json",
+                        "previous_metadata_location": f"{LAKE}/analytics/inventory/metadata/"
+                                                      "00002-1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f.metadata.json"},
+         "StorageDescriptor": {"Columns": inventory_cols, "Location": f"{LAKE}/analytics/inventory"}},
+        {"Name": "shipments", "TableType": "EXTERNAL_TABLE", "Owner": "spark",
+         "Parameters": {"spark.sql.sources.provider": "delta", "spark.sql.create.version": "3.5.1",
+                        "spark.sql.partitionProvider": "catalog", "EXTERNAL": "TRUE",
+                        "spark.sql.sources.schema.numParts": "2",
+                        "spark.sql.sources.schema.part.0": part0, "spark.sql.sources.schema.part.1": part1,
+                        "spark.sql.sources.schema.numPartCols": "1",
+                        "spark.sql.sources.schema.partCol.0": "ship_date"},
+         # What Spark writes for a Delta table: a placeholder schema; the real one is in the parameters.
+         "StorageDescriptor": {
+             "Columns": [_col("col", "array<string>", "from deserializer")],
+             "Location": f"{LAKE}/analytics/shipments-__PLACEHOLDER__",
+             "InputFormat": "org.apache.hadoop.mapred.SequenceFileInputFormat",
+             "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveSequenceFileOutputFormat",
+             "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+                           "Parameters": {"path": f"{LAKE}/analytics/shipments", "serialization.format": "1"}}}},
+        _file_table("wide_events", "analytics", "parquet",
+                    [_col("event_id", "string"), _col("payload", WIDE_EVENTS_TYPE, "Nested payload with odd spacing"),
+                     _col("wide_struct", wide_struct, "A 200-field struct")],
+                    _stats(77_000, 2_048, 30)),
+        # A resource link: no StorageDescriptor at all, only where the real table lives.
+        {"Name": "partner_orders",
+         "TargetTable": {"CatalogId": PARTNER_ACCOUNT, "DatabaseName": "partners", "Name": "orders"}},
+    ]
+
+
+def seed_sample_catalog(glue_client: Any) -> dict[str, Any]:
+    """Create the demo catalog with ``glue_client`` and return a summary of what was created."""
+    databases = [
+        {"Name": "sales", "Description": "Orders, customers and clickstream of the web shop",
+         "LocationUri": f"{LAKE}/sales/", "Parameters": {"owner_team": "sales-engineering"}},
+        {"Name": "analytics", "Description": "Curated views and modelled tables",
+         "LocationUri": f"{LAKE}/analytics/"},
+        {"Name": "staging_empty", "Description": "Landing zone; intentionally empty"},
+        {"Name": "shared_marketing", "Description": "Resource link to the marketing account",
+         "TargetDatabase": {"CatalogId": PARTNER_ACCOUNT, "DatabaseName": "marketing"}},
+    ]
+    for database in databases:
+        glue_client.create_database(DatabaseInput=database)
+    tables: dict[str, list[str]] = {db["Name"]: [] for db in databases}
+    for db, table_inputs in (("sales", _sales_tables()), ("analytics", _analytics_tables())):
+        for table_input in table_inputs:
+            glue_client.create_table(DatabaseName=db, TableInput=table_input)
+            tables[db].append(table_input["Name"])
+    partitions = _order_partitions()
+    answer = glue_client.batch_create_partition(DatabaseName="sales", TableName="orders", PartitionInputList=partitions)
+    if answer.get("Errors"):
+        raise RuntimeError(f"BatchCreatePartition failed: {answer['Errors']}")
+    return {
+        "databases": [db["Name"] for db in databases],
+        "tables": tables,
+        "table_count": sum(len(names) for names in tables.values()),
+        "views": ["analytics.daily_revenue", "analytics.top_customers"],
+        "partitions": {"sales.orders": len(partitions)},
+        "iceberg": ["analytics.inventory"],
+        "delta": ["analytics.shipments"],
+        "resource_links": {"databases": ["shared_marketing"], "tables": ["analytics.partner_orders"]},
+        "empty_databases": ["staging_empty", "shared_marketing"],
+    }

@@ -1,0 +1,1 @@
+"""The Glue assets package: crawls the AWS Glue Data Catalog into catalog assets."""

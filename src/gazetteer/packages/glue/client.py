@@ -1,0 +1,115 @@
+"""The boto3 Glue client, wrapped: paginated reads, bounded retries, call counters, translated errors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.exceptions as bce
+from botocore.config import Config
+
+from gazetteer.packages.glue.config import GlueCrawlConfig
+
+__all__ = ["GlueReader", "GlueError", "GlueUnreachable"]
+
+_THROTTLING = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+# The real page caps of the Glue API; asking for them saves calls.
+_TABLES_PAGE = 100
+_PARTITIONS_PAGE = 1000
+
+
+class GlueError(Exception):
+    """A Glue call that failed for good (after retries), with what a user needs to fix it."""
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        self.operation = operation
+        self.code = code
+        self.iam_action = f"glue:{operation}"
+        detail = f"{operation} failed with {code}: {message}"
+        if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
+            detail += f" (grant {self.iam_action} to the crawler's IAM user)"
+        super().__init__(detail)
+
+
+class GlueUnreachable(GlueError):
+    """No answer from the Glue endpoint at all."""
+
+
+class GlueReader:
+    """Reads one Glue catalog. Thread-safe: a crawl's workers share one reader (boto3 clients are)."""
+
+    def __init__(self, config: GlueCrawlConfig, *, max_attempts: int, max_connections: int = 10) -> None:
+        self.catalog_id = config.catalog_id
+        session = boto3.session.Session(
+            aws_access_key_id=config.access_key,
+            aws_secret_access_key=config.secret_key.get_secret_value() if config.secret_key else None,
+            region_name=config.region,
+        )
+        boto_config = Config(
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            max_pool_connections=max_connections,
+            connect_timeout=10,
+            read_timeout=60,
+            user_agent_extra="gazetteer",
+        )
+        # The endpoint comes from AWS_ENDPOINT_URL_GLUE / AWS_ENDPOINT_URL when set, as boto3 resolves them.
+        self._client = session.client("glue", config=boto_config)
+        self.endpoint = self._client.meta.endpoint_url
+        self._lock = threading.Lock()
+        self.api_calls = 0
+        self.throttled = 0
+        self._client.meta.events.register("response-received.glue.*", self._count)
+
+    def _count(self, parsed_response: dict | None = None, exception: Exception | None = None, **_: Any) -> None:
+        code = ((parsed_response or {}).get("Error") or {}).get("Code")
+        with self._lock:
+            self.api_calls += 1
+            if code in _THROTTLING:
+                self.throttled += 1
+
+    def _call(self, operation: str, **params: Any) -> dict:
+        if self.catalog_id:
+            params["CatalogId"] = self.catalog_id
+        method = getattr(self._client, _snake(operation))
+        try:
+            return method(**params)
+        except bce.ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise GlueError(operation, error.get("Code") or "Unknown", error.get("Message") or str(exc)) from None
+        except (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ReadTimeoutError,
+                bce.ConnectionClosedError) as exc:
+            raise GlueUnreachable(operation, type(exc).__name__,
+                                  f"no answer from {self.endpoint} ({exc}); check the region, the network "
+                                  "and AWS_ENDPOINT_URL_GLUE") from None
+        except bce.NoCredentialsError:
+            raise GlueError(operation, "NoCredentials",
+                            "no AWS credentials: give an access key and secret key") from None
+
+    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict]]:
+        token: str | None = None
+        while True:
+            answer = self._call(operation, **params, **({"NextToken": token} if token else {}))
+            yield answer.get(key, [])
+            token = answer.get("NextToken")
+            if not token:
+                return
+
+    def databases(self) -> Iterator[list[dict]]:
+        """Every database the caller may see, shared ones included, a page at a time."""
+        return self._pages("GetDatabases", "DatabaseList", MaxResults=_TABLES_PAGE, ResourceShareType="ALL")
+
+    def table_pages(self, database: str) -> Iterator[list[dict]]:
+        """The tables of one database, a page at a time (never SearchTables: it stops near 10,000 hits)."""
+        return self._pages("GetTables", "TableList", DatabaseName=database, MaxResults=_TABLES_PAGE)
+
+    def count_partitions(self, database: str, table: str) -> int:
+        """How many partitions a table has; the column schema is left out of the answers, it is not needed."""
+        pages = self._pages("GetPartitions", "Partitions", DatabaseName=database, TableName=table,
+                            MaxResults=_PARTITIONS_PAGE, ExcludeColumnSchema=True)
+        return sum(len(page) for page in pages)
+
+
+def _snake(operation: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")

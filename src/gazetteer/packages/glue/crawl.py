@@ -1,0 +1,207 @@
+"""One Glue crawl: extract → map → publish, with safe archiving and a report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from gazetteer.assets.publish import Publisher
+from gazetteer.assets.records import AssetRecord
+from gazetteer.assets.service import find_connection, qualified_name_taken
+from gazetteer.packages.glue.client import GlueError, GlueReader
+from gazetteer.packages.glue.config import GlueCrawlConfig
+from gazetteer.packages.glue.extract import DatabaseDone, Problem, TablePage, extract_tables
+from gazetteer.packages.glue.mapping import CrawlScope, map_database, map_schema, map_table, schema_qualified_name
+from gazetteer.packages.glue.report import CrawlReport
+from gazetteer.settings import Settings, get_settings
+
+__all__ = ["crawl", "Progress"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[dict[str, Any]], None]
+_TABLE_TYPES = ("Table", "View")
+
+
+@dataclass
+class _DatabaseState:
+    """What a crawl remembers of one database while its pages stream in: names only, never the tables."""
+
+    glue: dict
+    tables: int = 0
+    views: int = 0
+    seen: set[str] = field(default_factory=set)
+
+
+def _new_connection_qualified_name(engine: Engine) -> str:
+    epoch = int(time.time())
+    while qualified_name_taken(engine, f"default/glue/{epoch}"):
+        epoch += 1
+    return f"default/glue/{epoch}"
+
+
+def connection_record(scope: CrawlScope, config: GlueCrawlConfig) -> AssetRecord:
+    return AssetRecord(
+        type_name="Connection",
+        qualified_name=scope.connection_qualified_name,
+        name=config.connection_name,
+        parent_qualified_name=None,
+        attributes={
+            "connectorName": "glue",
+            "category": "lake",
+            "adminUsers": list(config.admin_users),
+            "adminGroups": list(config.admin_groups),
+            "adminRoles": list(config.admin_roles),
+            "allowQuery": config.allow_query,
+            "allowQueryPreview": config.allow_query_preview,
+            "rowLimit": config.row_limit,
+            "region": config.region,
+            "catalogId": config.catalog_id,
+        },
+    )
+
+
+def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None = None,
+          progress: Progress | None = None) -> CrawlReport:
+    """Crawl the Glue catalog `config` names into the store and report; never raises for Glue problems."""
+    settings = settings or get_settings()
+    started = time.monotonic()
+    report = CrawlReport()
+    reader: GlueReader | None = None
+    publisher = Publisher(engine)
+    try:
+        qualified_name = (config.connection_qualified_name or find_connection(engine, config.connection_name)
+                          or _new_connection_qualified_name(engine))
+        report.connection_qualified_name = qualified_name
+        scope = CrawlScope(qualified_name, config.connection_name, config.catalog_id or "AwsDataCatalog")
+        reader = GlueReader(config, max_attempts=settings.glue_max_attempts,
+                            max_connections=settings.glue_workers * 2 + 2)
+        _Crawl(config, scope, reader, publisher, report, settings, progress or (lambda _: None)).run()
+    except GlueError as error:
+        report.fail(str(error))
+    except Exception as error:  # noqa: BLE001 - a crawl ends in a report, whatever happened
+        log.exception("crawl of %s failed", config.connection_name)
+        report.fail(f"The crawl stopped on an unexpected error ({type(error).__name__}: {error}). "
+                    "Assets published so far are kept; run the crawl again.")
+    if report.status == "Running":
+        report.status = "Succeeded"
+    report.changes = dict(publisher.changes)
+    if reader is not None:
+        report.api_calls, report.throttled = reader.api_calls, reader.throttled
+    report.duration_seconds = time.monotonic() - started
+    return report
+
+
+class _Crawl:
+    def __init__(self, config: GlueCrawlConfig, scope: CrawlScope, reader: GlueReader, publisher: Publisher,
+                 report: CrawlReport, settings: Settings, progress: Progress) -> None:
+        self.config, self.scope, self.reader, self.publisher = config, scope, reader, publisher
+        self.report, self.settings, self.progress = report, settings, progress
+        self.to_archive: list[str] = []
+        self.included_but_missing: set[str] = set()
+
+    def run(self) -> None:
+        databases = self._databases()
+        if databases is None:
+            return
+        self.publisher.publish([connection_record(self.scope, self.config)])
+        states = {db["Name"]: _DatabaseState(db) for db in databases}
+        done = 0
+        self.progress({"phase": "extract", "databases_total": len(states), "databases_done": 0})
+        for event in extract_tables(self.reader, list(states), workers=self.settings.glue_workers):
+            if isinstance(event, TablePage):
+                self._publish_page(states[event.database], event)
+            elif isinstance(event, DatabaseDone):
+                done += 1
+                self._finish_database(states[event.database], event.complete)
+            elif isinstance(event, Problem):
+                self._warn(event)
+            self.progress({"phase": "extract", "databases_total": len(states), "databases_done": done,
+                           **{k: v for k, v in self.report.counts.items()}})
+        self.publisher.publish([map_database(self.scope, len(states))])
+        self._archive(set(states))
+
+    def _databases(self) -> list[dict] | None:
+        try:
+            listed = [db for page in self.reader.databases() for db in page]
+        except GlueError as error:
+            self.report.fail(f"Could not list the Glue databases, so nothing was crawled or archived: {error}")
+            return None
+        names = {db["Name"] for db in listed}
+        missing = [name for name in self.config.include or () if name not in names]
+        for name in missing:
+            self.report.warn(f"Database {name!r} named in include was not found in Glue: check its name (Glue "
+                             "lower-cases names) and the crawler's Lake Formation DESCRIBE permission on it",
+                             database=name)
+        wanted = [db for db in listed if self.config.wants(db["Name"])]
+        if self.config.include and not wanted:
+            self.report.fail(f"None of the databases to include ({', '.join(self.config.include)}) exists in "
+                             f"Glue in {self.config.region}; the Glue databases here are: "
+                             f"{', '.join(sorted(names)) or 'none'}")
+            return None
+        self.included_but_missing = set(missing)
+        self.report.counts["schemas"] = len(wanted)
+        return wanted
+
+    def _publish_page(self, state: _DatabaseState, page: TablePage) -> None:
+        records: list[AssetRecord] = []
+        parents: list[str] = []
+        for table in page.tables:
+            try:
+                mapped = map_table(self.scope, page.database, table, page.partition_counts.get(table["Name"]))
+            except Exception as error:  # noqa: BLE001 - one odd table is a warning, not a failed crawl
+                self.report.warn(f"Table skipped, its Glue definition could not be read: {error}",
+                                 database=page.database, table=table.get("Name"))
+                continue
+            for message in mapped.warnings:
+                self.report.warn(message, database=page.database, table=table.get("Name"))
+            records.append(mapped.record)
+            records.extend(mapped.columns)
+            parents.append(mapped.record.qualified_name)
+            state.seen.add(mapped.record.qualified_name)
+            state.views += mapped.is_view
+            state.tables += not mapped.is_view
+            self.report.counts["views" if mapped.is_view else "tables"] += 1
+            self.report.counts["columns"] += len(mapped.columns)
+        self.publisher.publish(records, complete_parents=parents)
+
+    def _finish_database(self, state: _DatabaseState, complete: bool) -> None:
+        name = state.glue["Name"]
+        if complete:
+            schema = map_schema(self.scope, state.glue, state.tables, state.views)
+            gone = self.publisher.active_names(types=_TABLE_TYPES, schema=schema.qualified_name) - state.seen
+            self.to_archive.extend(sorted(gone))
+        else:
+            # A cut-short listing proves nothing about what is missing: keep the counts and archive nothing.
+            schema = map_schema(self.scope, state.glue, None, None)
+            self.report.warn(f"The listing of database {name!r} did not complete: nothing in it was archived",
+                             database=name)
+        self.publisher.publish([schema])
+        state.seen.clear()
+
+    def _warn(self, problem: Problem) -> None:
+        error = problem.error
+        self.report.warn(str(error), database=problem.database, table=problem.table, operation=error.operation,
+                         code=error.code, iam_action=error.iam_action)
+
+    def _archive(self, listed: set[str]) -> None:
+        connection = self.scope.connection_qualified_name
+        kept = {schema_qualified_name(self.scope, name) for name in listed | self.included_but_missing}
+        gone_schemas = self.publisher.active_names(types=("Schema",), connection=connection) - kept
+        active_tables = self.publisher.active_names(types=_TABLE_TYPES, connection=connection)
+        doomed = set(self.to_archive) | {qn for qn in active_tables if qn.rsplit("/", 1)[0] in gone_schemas}
+        limit = self.config.max_archive_ratio
+        limit = self.settings.max_archive_ratio if limit is None else limit
+        if doomed and len(doomed) > limit * len(active_tables):
+            self.report.fail(
+                f"Circuit breaker: this crawl would archive {len(doomed)} of the connection's {len(active_tables)} "
+                f"tables and views ({len(doomed) / len(active_tables):.0%}), more than the {limit:.0%} allowed, so "
+                "nothing was archived. If they really were dropped from Glue, crawl again with "
+                "--max-archive-ratio 1 (or set GAZETTEER_MAX_ARCHIVE_RATIO=1)."
+            )
+            return
+        self.publisher.archive(sorted(doomed | gone_schemas))

@@ -1,0 +1,106 @@
+"""Reading Glue concurrently, streaming pages to the caller through a bounded queue.
+
+Databases are listed by a pool of workers and partition counts by a second pool, so a crawl waits on Glue
+several calls at a time while the caller maps and writes what already arrived. The queue is bounded: a slow
+writer slows the readers down instead of piling the catalog up in memory.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from gazetteer.packages.glue.client import GlueError, GlueReader
+from gazetteer.packages.glue.mapping import needs_partition_count
+
+__all__ = ["TablePage", "DatabaseDone", "Problem", "extract_tables"]
+
+
+@dataclass(frozen=True)
+class TablePage:
+    """One GetTables page of a database, with the partition count of each partitioned table (None: unknown)."""
+
+    database: str
+    tables: tuple[dict, ...]
+    partition_counts: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatabaseDone:
+    """A database's listing ended; `complete` is False when it failed or was cut short."""
+
+    database: str
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A Glue call that failed for good, with where it happened."""
+
+    error: GlueError
+    database: str
+    table: str | None = None
+
+
+Event = TablePage | DatabaseDone | Problem
+_DONE = object()
+
+
+def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int) -> Iterator[Event]:
+    """Yield every table page of `databases`, then a DatabaseDone for each, as they arrive."""
+    events: queue.Queue = queue.Queue(maxsize=workers * 2)
+    stop = threading.Event()
+
+    def put(item: object) -> None:
+        while not stop.is_set():
+            try:
+                events.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def count(database: str, table: str) -> int | None:
+        try:
+            return reader.count_partitions(database, table)
+        except GlueError as error:
+            put(Problem(error, database, table))
+            return None
+
+    def read(database: str, partitions: ThreadPoolExecutor) -> None:
+        complete = True
+        try:
+            for tables in reader.table_pages(database):
+                if stop.is_set():
+                    return
+                wanted = [t["Name"] for t in tables if needs_partition_count(t)]
+                futures = {name: partitions.submit(count, database, name) for name in wanted}
+                put(TablePage(database, tuple(tables), {name: f.result() for name, f in futures.items()}))
+        except GlueError as error:
+            complete = False
+            put(Problem(error, database))
+        except Exception as error:  # noqa: BLE001 - one broken database must not end the crawl
+            complete = False
+            put(Problem(GlueError("GetTables", type(error).__name__, str(error)), database))
+        put(DatabaseDone(database, complete))
+
+    def run() -> None:
+        with ThreadPoolExecutor(workers, thread_name_prefix="glue-partitions") as partitions, \
+                ThreadPoolExecutor(workers, thread_name_prefix="glue-tables") as tables:
+            for future in [tables.submit(read, database, partitions) for database in databases]:
+                future.result()
+        put(_DONE)
+
+    producer = threading.Thread(target=run, name="glue-extract", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = events.get()
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join(timeout=30)

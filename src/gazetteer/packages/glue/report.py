@@ -1,0 +1,54 @@
+"""The report every crawl produces: what was found, what changed, what it cost, what went wrong."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CrawlReport", "MAX_WARNINGS"]
+
+# A catalog with thousands of broken tables must not make a report of megabytes.
+MAX_WARNINGS = 100
+
+
+@dataclass
+class CrawlReport:
+    """Counters and capped warnings of one crawl; `to_dict` is what the CLI and the API print."""
+
+    connection_qualified_name: str = ""
+    status: str = "Running"
+    message: str | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("schemas", "tables", "views", "columns"), 0))
+    changes: dict[str, int] = field(default_factory=dict)
+    api_calls: int = 0
+    throttled: int = 0
+    duration_seconds: float = 0.0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings_total: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def warn(self, message: str, **context: Any) -> None:
+        """Record a problem that did not stop the crawl, with where it happened and what to do."""
+        with self._lock:
+            self.warnings_total += 1
+            if len(self.warnings) < MAX_WARNINGS:
+                self.warnings.append({"message": message, **{k: v for k, v in context.items() if v is not None}})
+
+    def fail(self, message: str) -> None:
+        self.status = "Failed"
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "message": self.message,
+            "connection_qualified_name": self.connection_qualified_name,
+            "counts": dict(self.counts),
+            "changes": dict(self.changes),
+            "api_calls": self.api_calls,
+            "throttled": self.throttled,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "warnings": list(self.warnings),
+            "warnings_total": self.warnings_total,
+        }

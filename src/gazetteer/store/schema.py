@@ -1,0 +1,44 @@
+"""Table definitions, shared by the services and the Alembic migrations."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# JSON documents: plain JSON text on SQLite, JSONB (indexable, compact) on PostgreSQL.
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Timestamp = sa.DateTime(timezone=True)
+
+# One row per asset of any type. The crawl-owned attributes live in `attributes`; `content_hash` is a
+# digest of them so a re-crawl can tell "unchanged" without reading or rewriting the document.
+assets = sa.Table(
+    "assets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("guid", sa.String(36), nullable=False, unique=True),
+    sa.Column("type_name", sa.String(64), nullable=False),
+    sa.Column("qualified_name", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="ACTIVE"),
+    sa.Column("connection_qualified_name", sa.Text, nullable=False),
+    sa.Column("schema_qualified_name", sa.Text, nullable=True),
+    sa.Column("parent_qualified_name", sa.Text, nullable=True),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Column("content_hash", sa.String(32), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False, server_default="gazetteer"),
+    sa.Column("updated_by", sa.String(255), nullable=False, server_default="gazetteer"),
+    sa.Index("ix_assets_connection_type_status", "connection_qualified_name", "type_name", "status"),
+    sa.Index("ix_assets_schema_qualified_name", "schema_qualified_name"),
+    sa.Index("ix_assets_parent_qualified_name", "parent_qualified_name"),
+    sa.Index("ix_assets_type_name_name", "type_name", "name"),
+)

@@ -1,0 +1,296 @@
+"""The local Glue endpoint: paging, fault injection, request log, synthetic seeding, sample catalog."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionClosedError
+
+from gazetteer.devtools.local_glue import LocalGlue, LocalGlueError
+from gazetteer.devtools.sample_catalog import WIDE_EVENTS_TYPE, seed_sample_catalog
+
+REGION = "us-east-1"
+# One attempt only: these tests look at what the server answers, not at botocore's retries.
+NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+
+@pytest.fixture(scope="module")
+def local_glue() -> Iterator[LocalGlue]:
+    with LocalGlue(page_size=2) as server:
+        yield server
+
+
+@pytest.fixture()
+def server(local_glue: LocalGlue) -> LocalGlue:
+    """The module's server, emptied and seeded with the sample catalog."""
+    local_glue.reset()
+    seed_sample_catalog(local_glue.client(REGION))
+    local_glue.clear_requests()
+    return local_glue
+
+
+@pytest.fixture()
+def client(server: LocalGlue):
+    return server.client(REGION, config=NO_RETRY)
+
+
+def _pages(client, operation: str, **kwargs) -> list[dict]:
+    return list(client.get_paginator(operation).paginate(**kwargs))
+
+
+# ---------------------------------------------------------------------------------------------- paging
+
+
+def test_get_tables_pages_and_the_union_is_complete(client):
+    for database, expected in (
+        ("sales", {"orders", "customers", "events", "line_items", "clicks"}),
+        ("analytics", {"daily_revenue", "top_customers", "inventory", "shipments", "wide_events", "partner_orders"}),
+    ):
+        pages = _pages(client, "get_tables", DatabaseName=database)
+        names = [table["Name"] for page in pages for table in page["TableList"]]
+        assert len(pages) == 3 and all(len(page["TableList"]) <= 2 for page in pages)
+        assert len(names) == len(set(names)) and set(names) == expected
+        assert "NextToken" not in pages[-1]
+
+
+def test_get_databases_pages(client):
+    pages = _pages(client, "get_databases")
+    names = [db["Name"] for page in pages for db in page["DatabaseList"]]
+    assert len(pages) == 2 and names == ["sales", "analytics", "staging_empty", "shared_marketing"]
+
+
+def test_get_partitions_pages(client):
+    pages = _pages(client, "get_partitions", DatabaseName="sales", TableName="orders")
+    values = [tuple(p["Values"]) for page in pages for p in page["Partitions"]]
+    assert len(pages) == 3 and len(values) == len(set(values)) == 6
+    assert {dt for dt, _ in values} == {"2024-05-01", "2024-05-02", "2024-05-03"}
+
+
+def test_max_results_below_the_page_size_wins(client):
+    first = client.get_tables(DatabaseName="sales", MaxResults=1)
+    assert len(first["TableList"]) == 1 and first["NextToken"]
+    second = client.get_tables(DatabaseName="sales", MaxResults=5, NextToken=first["NextToken"])
+    assert len(second["TableList"]) == 2  # still capped by --page-size 2
+    assert second["TableList"][0]["Name"] != first["TableList"][0]["Name"]
+
+
+def test_unknown_or_foreign_token_is_invalid_input(client):
+    with pytest.raises(ClientError) as caught:
+        client.get_tables(DatabaseName="sales", NextToken="not-a-token")
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    token = client.get_tables(DatabaseName="sales")["NextToken"]
+    with pytest.raises(ClientError) as caught:  # a token only pages the listing it came from
+        client.get_tables(DatabaseName="analytics", NextToken=token)
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+
+
+def test_mutation_invalidates_snapshots(client):
+    token = client.get_tables(DatabaseName="sales")["NextToken"]
+    client.get_database(Name="sales")  # reads leave snapshots alone
+    assert client.get_tables(DatabaseName="sales", NextToken=token)["TableList"]
+    client.create_table(DatabaseName="sales", TableInput={"Name": "refunds"})
+    with pytest.raises(ClientError) as caught:
+        client.get_tables(DatabaseName="sales", NextToken=token)
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    names = {t["Name"] for page in _pages(client, "get_tables", DatabaseName="sales") for t in page["TableList"]}
+    assert "refunds" in names and len(names) == 6
+
+
+# ---------------------------------------------------------------------------------------------- faults
+
+
+def test_fault_on_one_page_of_one_database_fires_only_there(server, client):
+    server.set_faults([{"operation": "GetTables", "database": "sales", "page": 1, "status": 500,
+                        "code": "InternalServiceException", "message": "Internal failure"}])
+    assert len(_pages(client, "get_tables", DatabaseName="analytics")) == 3
+    first = client.get_tables(DatabaseName="sales")
+    for _ in range(2):  # no "times": it keeps failing
+        with pytest.raises(ClientError) as caught:
+            client.get_tables(DatabaseName="sales", NextToken=first["NextToken"])
+        assert caught.value.response["Error"]["Code"] == "InternalServiceException"
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert server.faults()[0]["fired"] == 2
+    server.clear_faults()
+    # The failed page did not consume the token: the same one continues the listing.
+    assert len(client.get_tables(DatabaseName="sales", NextToken=first["NextToken"])["TableList"]) == 2
+    logged = [(r["page"], r["fault"]) for r in server.requests("GetTables") if r["body"].get("DatabaseName") == "sales"]
+    assert logged == [(0, None), (1, "InternalServiceException"), (1, "InternalServiceException"), (1, None)]
+
+
+@pytest.mark.parametrize(("code", "status"), [
+    ("ThrottlingException", 400),
+    ("AccessDeniedException", 400),
+    ("InternalServiceException", 500),
+    ("EntityNotFoundException", 400),
+])
+def test_fault_codes_arrive_as_client_error_codes(server, client, code, status):
+    server.set_faults([{"operation": "GetTables", "database": "sales", "status": status, "code": code,
+                        "message": f"injected {code}"}])
+    with pytest.raises(ClientError) as caught:
+        client.get_tables(DatabaseName="sales")
+    assert caught.value.response["Error"] == {"Code": code, "Message": f"injected {code}"}
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert client.get_tables(DatabaseName="analytics")["TableList"]  # other databases are untouched
+
+
+def _throttle_pattern(server: LocalGlue, client, calls: int) -> list[bool]:
+    server.set_faults([{"operation": "GetDatabases", "probability": 0.3, "seed": 11, "status": 400,
+                        "code": "ThrottlingException", "message": "Rate exceeded"}])
+    pattern = []
+    for _ in range(calls):
+        try:
+            client.get_databases()
+            pattern.append(False)
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ThrottlingException"
+            pattern.append(True)
+    return pattern
+
+
+def test_probability_rule_fires_about_that_often_and_deterministically(server, client):
+    pattern = _throttle_pattern(server, client, 200)
+    assert 0.2 <= sum(pattern) / len(pattern) <= 0.4
+    assert _throttle_pattern(server, client, 200) == pattern  # same seed, same storm
+
+
+def test_times_limits_a_rule_and_delay_only_rules_let_requests_through(server, client):
+    server.set_faults([{"operation": "GetDatabase", "code": "ThrottlingException", "times": 2},
+                       {"operation": "GetTable", "delay_seconds": 0.3}])
+    outcomes = []
+    for _ in range(4):
+        try:
+            client.get_database(Name="sales")
+            outcomes.append("ok")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+    assert outcomes == ["ThrottlingException", "ThrottlingException", "ok", "ok"]
+    started = time.monotonic()
+    assert client.get_table(DatabaseName="sales", Name="orders")["Table"]["Name"] == "orders"
+    assert time.monotonic() - started >= 0.3
+
+
+def test_dropped_connection(server, client):
+    server.set_faults([{"operation": "GetDatabases", "drop_connection": True, "times": 1}])
+    with pytest.raises(ConnectionClosedError):
+        client.get_databases()
+    assert client.get_databases()["DatabaseList"]
+
+
+def test_bad_fault_rules_are_refused(server):
+    with pytest.raises(LocalGlueError, match="unknown fault rule keys"):
+        server.set_faults([{"operation": "GetTables", "databse": "sales"}])
+    with pytest.raises(LocalGlueError, match="operation"):
+        server.set_faults([{"code": "ThrottlingException"}])
+    assert server.faults() == []
+
+
+# ---------------------------------------------------------------------------------------------- log
+
+
+def test_request_log_records_operations_bodies_and_pages(server, client):
+    _pages(client, "get_tables", DatabaseName="sales", CatalogId="123456789012")
+    client.get_table(DatabaseName="sales", Name="orders")
+    log = server.requests()
+    assert [r["operation"] for r in log] == ["GetTables"] * 3 + ["GetTable"]
+    assert [r["page"] for r in log[:3]] == [0, 1, 2]
+    assert all(r["body"]["DatabaseName"] == "sales" and r["body"]["CatalogId"] == "123456789012" for r in log[:3])
+    assert "NextToken" not in log[0]["body"] and all("NextToken" in r["body"] for r in log[1:3])
+    assert log[3]["body"] == {"DatabaseName": "sales", "Name": "orders"}
+    assert all(r["status"] == 200 and r["region"] == REGION for r in log)
+    assert server.request_counts() == {"GetTables": 3, "GetTable": 1}
+    server.clear_requests()
+    assert server.requests() == [] and server.request_counts() == {}
+
+
+# ---------------------------------------------------------------------------------------------- seeding
+
+
+def test_seed_synthetic_creates_the_requested_counts(server, client):
+    summary = server.seed_synthetic(region=REGION, databases=2, tables=5, columns=4,
+                                    partitioned_fraction=0.4, partitions_per_table=3)
+    assert (summary["databases"], summary["tables"], summary["partitioned_tables"], summary["partitions"]) == (2, 10, 4, 12)
+    assert summary["columns"] == 40
+    databases = [d["Name"] for page in _pages(client, "get_databases") for d in page["DatabaseList"]]
+    assert [d for d in databases if d.startswith("bench_db_")] == ["bench_db_000", "bench_db_001"]
+    tables = [t for page in _pages(client, "get_tables", DatabaseName="bench_db_001") for t in page["TableList"]]
+    assert [t["Name"] for t in tables] == [f"t_{i:05d}" for i in range(5)]
+    partitioned = [t for t in tables if t.get("PartitionKeys")]
+    assert len(partitioned) == 2
+    for table in tables:
+        sd = table["StorageDescriptor"]
+        assert len(sd["Columns"]) == 4 and all(c.get("Comment") for c in sd["Columns"])
+        assert sd["Location"].startswith("s3://") and "Parquet" in sd["SerdeInfo"]["SerializationLibrary"]
+        assert {"classification", "recordCount", "sizeKey"} <= set(table["Parameters"])
+    parts = _pages(client, "get_partitions", DatabaseName="bench_db_001", TableName=partitioned[0]["Name"])
+    assert sum(len(page["Partitions"]) for page in parts) == 3
+    # Seeding again is idempotent; another region stays separate.
+    assert server.seed_synthetic(region=REGION, databases=2, tables=5, columns=4)["created"]["tables"] == 0
+    assert server.seed_synthetic(region="eu-west-1", databases=1, tables=1)["created"]["tables"] == 1
+    eu_databases = server.client("eu-west-1").get_databases()["DatabaseList"]
+    assert [d["Name"] for d in eu_databases] == ["bench_db_000"]
+
+
+# ---------------------------------------------------------------------------------------------- sample catalog
+
+
+def test_sample_catalog_round_trips_the_tricky_entries(client):
+    analytics = {t["Name"]: t for page in _pages(client, "get_tables", DatabaseName="analytics")
+                 for t in page["TableList"]}
+    view = analytics["daily_revenue"]
+    assert view["TableType"] == "VIRTUAL_VIEW" and view["Parameters"]["presto_view"] == "true"
+    encoded = view["ViewOriginalText"].removeprefix("/* Presto View: ").removesuffix(" */")
+    presto = json.loads(base64.b64decode(encoded))
+    assert presto["originalSql"].startswith("SELECT") and [c["name"] for c in presto["columns"]][0] == "dt"
+    assert analytics["top_customers"]["ViewOriginalText"].startswith("SELECT")
+    columns = analytics["inventory"]["StorageDescriptor"]["Columns"]
+    assert [c["Name"] for c in columns if c["Parameters"]["iceberg.field.current"] == "false"] == ["legacy_sku"]
+    delta = analytics["shipments"]["Parameters"]
+    schema = json.loads(delta["spark.sql.sources.schema.part.0"] + delta["spark.sql.sources.schema.part.1"])
+    assert {f["name"] for f in schema["fields"]} >= {"carrier", "cost"} and delta["spark.sql.sources.provider"] == "delta"
+    assert analytics["wide_events"]["StorageDescriptor"]["Columns"][1]["Type"] == WIDE_EVENTS_TYPE
+    link = analytics["partner_orders"]
+    assert link["TargetTable"] == {"CatalogId": "210987654321", "DatabaseName": "partners", "Name": "orders"}
+    assert "StorageDescriptor" not in link
+    shared = client.get_database(Name="shared_marketing")["Database"]
+    assert shared["TargetDatabase"] == {"CatalogId": "210987654321", "DatabaseName": "marketing"}
+    assert client.get_tables(DatabaseName="staging_empty")["TableList"] == []
+
+
+# ---------------------------------------------------------------------------------------------- lifecycle
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie nobody reaped has exited all the same
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_stop_and_parent_death_end_the_server():
+    glue = LocalGlue()
+    pid = glue._proc.pid  # noqa: SLF001 - the test checks the process itself
+    assert _alive(pid)
+    glue.stop()
+    assert not _alive(pid)
+
+    # A parent killed with SIGKILL cannot clean up; the server notices its stdin closing.
+    script = ("import os, sys\nfrom gazetteer.devtools.local_glue import LocalGlue\n"
+              "g = LocalGlue()\nprint(g._proc.pid, flush=True)\nos.kill(os.getpid(), 9)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    orphan = int(out.stdout.strip())
+    deadline = time.monotonic() + 10
+    while _alive(orphan) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(orphan)

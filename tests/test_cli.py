@@ -1,0 +1,66 @@
+"""The command line, run as a real process against a local Glue and a SQLite catalog under GAZETTEER_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from gazetteer.devtools.sample_catalog import seed_sample_catalog
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def gazetteer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gazetteer.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+@pytest.fixture()
+def cli_env(glue, tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GAZETTEER_", "AWS_"))}
+    env.update(GAZETTEER_HOME=str(tmp_path / "home"), AWS_ENDPOINT_URL_GLUE=glue.url, GAZETTEER_GLUE_MAX_ATTEMPTS="3")
+    return env
+
+
+def test_crawl_json_report_then_search(glue, cli_env, tmp_path):
+    seed_sample_catalog(glue.client("eu-west-1"))
+    args = ["crawl", "glue", "--connection-name", "lake", "--region", "eu-west-1", "--access-key", "AKIAEXAMPLE",
+            "--secret-key", SECRET, "--include", "sales", "--include", "analytics", "--exclude", "analytics", "--json"]
+    done = gazetteer(*args, env=cli_env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) >= {"status", "connection_qualified_name", "counts", "changes", "api_calls", "throttled",
+                           "warnings", "duration_seconds"}
+    assert report["status"] == "Succeeded" and report["counts"]["schemas"] == 1 and report["counts"]["tables"] == 5
+    assert (tmp_path / "home" / "catalog.db").exists()
+    assert SECRET not in done.stdout + done.stderr
+
+    again = json.loads(gazetteer(*args, env=cli_env).stdout)
+    assert again["connection_qualified_name"] == report["connection_qualified_name"]
+    assert again["changes"]["created"] == 0 and again["changes"]["updated"] == 0
+
+    found = gazetteer("search", "order", "--type", "Table", "--json", env=cli_env)
+    names = [entity["attributes"]["name"] for entity in json.loads(found.stdout)]
+    assert names[0] == "orders" and all(e["typeName"] == "Table" for e in json.loads(found.stdout))
+    # A column name finds its table.
+    by_column = json.loads(gazetteer("search", "occurred_at", "--json", env=cli_env).stdout)
+    assert "events" in {entity["attributes"]["name"] for entity in by_column}
+
+    human = gazetteer("search", "customers", env=cli_env)
+    assert human.returncode == 0 and "customers" in human.stdout
+
+
+def test_bad_input_exits_2_with_a_message(cli_env):
+    done = gazetteer("crawl", "glue", "--connection-name", "x", "--region", "nowhere-1", env=cli_env)
+    assert done.returncode == 2 and "unknown AWS region 'nowhere-1'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_failed_crawl_exits_1_and_keeps_the_secret(cli_env):
+    env = {**cli_env, "AWS_ENDPOINT_URL_GLUE": "http://127.0.0.1:9", "GAZETTEER_GLUE_MAX_ATTEMPTS": "1"}
+    done = gazetteer("crawl", "glue", "--connection-name", "x", "--region", "us-east-1", "--access-key", "AKIA1",
+                     "--secret-key", SECRET, env=env)
+    assert done.returncode == 1 and "Failed" in done.stdout and SECRET not in done.stdout + done.stderr
