@@ -70,3 +70,73 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:
         engine.dispose()
     else:
         yield from _postgres_engine()
+
+
+class Server:
+    """A `gazetteer serve` process on 127.0.0.1 with its own catalog home and an admin token."""
+
+    ADMIN_TOKEN = "gzt-test-admin-token-0123456789"
+
+    def __init__(self, home, glue_url: str | None, extra_env: dict[str, str] | None = None) -> None:
+        import socket
+        import subprocess
+        import sys
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.home = home
+        self.log_path = home / "server.log"
+        home.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GAZETTEER_", "AWS_", "ATLAN_"))}
+        env.update(GAZETTEER_HOME=str(home), GAZETTEER_ADMIN_TOKEN=self.ADMIN_TOKEN, GAZETTEER_GLUE_MAX_ATTEMPTS="3",
+                   **({"AWS_ENDPOINT_URL_GLUE": glue_url} if glue_url else {}), **(extra_env or {}))
+        self.env = env
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([sys.executable, "-m", "gazetteer.cli", "serve", "--port", str(self.port)],
+                                        env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gazetteer serve exited:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gazetteer serve did not answer in 60 s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def client(self, token: str | None = None):
+        import httpx
+
+        token = self.ADMIN_TOKEN if token is None else token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            self.process.wait(timeout=60)
+        self._log.close()
+
+
+@pytest.fixture()
+def server(glue, tmp_path) -> Iterator[Server]:
+    """A live server over a fresh SQLite catalog, crawling the local Glue."""
+    running = Server(tmp_path / "server-home", glue.url)
+    yield running
+    running.stop()

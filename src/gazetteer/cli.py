@@ -11,7 +11,9 @@ from gazetteer import console
 from gazetteer.errors import GazetteerError
 from gazetteer.settings import get_settings
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Gazetteer: a catalog for your AWS Glue data.")
+# Locals stay out of tracebacks: they can hold credentials.
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
+                  help="Gazetteer: a catalog for your AWS Glue data.")
 crawl_app = typer.Typer(no_args_is_help=True, help="Crawl a source into the catalog.")
 app.add_typer(crawl_app, name="crawl")
 
@@ -79,6 +81,23 @@ def search(
         console.print_json(entities)
     else:
         console.print_assets(entities)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on")] = 8000,
+) -> None:
+    """Run the API server (OpenAPI docs at /docs) with its workflow executor."""
+    import uvicorn
+
+    from gazetteer.web.app import create_app
+
+    try:
+        application = create_app()
+    except GazetteerError as error:
+        raise _fail(error) from None
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     max_archive_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
     glue_max_attempts: int = Field(default=8, ge=1, le=20, description="botocore standard-mode attempts")
     glue_workers: int = Field(default=4, ge=1, le=32, description="Concurrent Glue readers in one crawl")
+    run_workers: int = Field(default=4, ge=1, le=64, description="Workflow runs executed at the same time")
 
     @field_validator("home")
     @classmethod

@@ -47,13 +47,16 @@ def _pages(client, operation: str, **kwargs) -> list[dict]:
     return list(client.get_paginator(operation).paginate(**kwargs))
 
 
-# ---------------------------------------------------------------------------------------------- paging
+# ------------------------------------------------------------------ paging
 
 
 def test_get_tables_pages_and_the_union_is_complete(client):
     for database, expected in (
         ("sales", {"orders", "customers", "events", "line_items", "clicks"}),
-        ("analytics", {"daily_revenue", "top_customers", "inventory", "shipments", "wide_events", "partner_orders"}),
+        (
+            "analytics",
+            {"daily_revenue", "top_customers", "inventory", "shipments", "wide_events", "partner_orders"},
+        ),
     ):
         pages = _pages(client, "get_tables", DatabaseName=database)
         names = [table["Name"] for page in pages for table in page["TableList"]]
@@ -101,16 +104,28 @@ def test_mutation_invalidates_snapshots(client):
     with pytest.raises(ClientError) as caught:
         client.get_tables(DatabaseName="sales", NextToken=token)
     assert caught.value.response["Error"]["Code"] == "InvalidInputException"
-    names = {t["Name"] for page in _pages(client, "get_tables", DatabaseName="sales") for t in page["TableList"]}
+    names = {
+        t["Name"] for page in _pages(client, "get_tables", DatabaseName="sales") for t in page["TableList"]
+    }
     assert "refunds" in names and len(names) == 6
 
 
-# ---------------------------------------------------------------------------------------------- faults
+# ------------------------------------------------------------------ faults
 
 
 def test_fault_on_one_page_of_one_database_fires_only_there(server, client):
-    server.set_faults([{"operation": "GetTables", "database": "sales", "page": 1, "status": 500,
-                        "code": "InternalServiceException", "message": "Internal failure"}])
+    server.set_faults(
+        [
+            {
+                "operation": "GetTables",
+                "database": "sales",
+                "page": 1,
+                "status": 500,
+                "code": "InternalServiceException",
+                "message": "Internal failure",
+            }
+        ]
+    )
     assert len(_pages(client, "get_tables", DatabaseName="analytics")) == 3
     first = client.get_tables(DatabaseName="sales")
     for _ in range(2):  # no "times": it keeps failing
@@ -122,19 +137,35 @@ def test_fault_on_one_page_of_one_database_fires_only_there(server, client):
     server.clear_faults()
     # The failed page did not consume the token: the same one continues the listing.
     assert len(client.get_tables(DatabaseName="sales", NextToken=first["NextToken"])["TableList"]) == 2
-    logged = [(r["page"], r["fault"]) for r in server.requests("GetTables") if r["body"].get("DatabaseName") == "sales"]
+    logged = [
+        (r["page"], r["fault"])
+        for r in server.requests("GetTables")
+        if r["body"].get("DatabaseName") == "sales"
+    ]
     assert logged == [(0, None), (1, "InternalServiceException"), (1, "InternalServiceException"), (1, None)]
 
 
-@pytest.mark.parametrize(("code", "status"), [
-    ("ThrottlingException", 400),
-    ("AccessDeniedException", 400),
-    ("InternalServiceException", 500),
-    ("EntityNotFoundException", 400),
-])
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("ThrottlingException", 400),
+        ("AccessDeniedException", 400),
+        ("InternalServiceException", 500),
+        ("EntityNotFoundException", 400),
+    ],
+)
 def test_fault_codes_arrive_as_client_error_codes(server, client, code, status):
-    server.set_faults([{"operation": "GetTables", "database": "sales", "status": status, "code": code,
-                        "message": f"injected {code}"}])
+    server.set_faults(
+        [
+            {
+                "operation": "GetTables",
+                "database": "sales",
+                "status": status,
+                "code": code,
+                "message": f"injected {code}",
+            }
+        ]
+    )
     with pytest.raises(ClientError) as caught:
         client.get_tables(DatabaseName="sales")
     assert caught.value.response["Error"] == {"Code": code, "Message": f"injected {code}"}
@@ -143,8 +174,18 @@ def test_fault_codes_arrive_as_client_error_codes(server, client, code, status):
 
 
 def _throttle_pattern(server: LocalGlue, client, calls: int) -> list[bool]:
-    server.set_faults([{"operation": "GetDatabases", "probability": 0.3, "seed": 11, "status": 400,
-                        "code": "ThrottlingException", "message": "Rate exceeded"}])
+    server.set_faults(
+        [
+            {
+                "operation": "GetDatabases",
+                "probability": 0.3,
+                "seed": 11,
+                "status": 400,
+                "code": "ThrottlingException",
+                "message": "Rate exceeded",
+            }
+        ]
+    )
     pattern = []
     for _ in range(calls):
         try:
@@ -163,8 +204,12 @@ def test_probability_rule_fires_about_that_often_and_deterministically(server, c
 
 
 def test_times_limits_a_rule_and_delay_only_rules_let_requests_through(server, client):
-    server.set_faults([{"operation": "GetDatabase", "code": "ThrottlingException", "times": 2},
-                       {"operation": "GetTable", "delay_seconds": 0.3}])
+    server.set_faults(
+        [
+            {"operation": "GetDatabase", "code": "ThrottlingException", "times": 2},
+            {"operation": "GetTable", "delay_seconds": 0.3},
+        ]
+    )
     outcomes = []
     for _ in range(4):
         try:
@@ -193,7 +238,7 @@ def test_bad_fault_rules_are_refused(server):
     assert server.faults() == []
 
 
-# ---------------------------------------------------------------------------------------------- log
+# ------------------------------------------------------------------ log
 
 
 def test_request_log_records_operations_bodies_and_pages(server, client):
@@ -202,7 +247,9 @@ def test_request_log_records_operations_bodies_and_pages(server, client):
     log = server.requests()
     assert [r["operation"] for r in log] == ["GetTables"] * 3 + ["GetTable"]
     assert [r["page"] for r in log[:3]] == [0, 1, 2]
-    assert all(r["body"]["DatabaseName"] == "sales" and r["body"]["CatalogId"] == "123456789012" for r in log[:3])
+    assert all(
+        r["body"]["DatabaseName"] == "sales" and r["body"]["CatalogId"] == "123456789012" for r in log[:3]
+    )
     assert "NextToken" not in log[0]["body"] and all("NextToken" in r["body"] for r in log[1:3])
     assert log[3]["body"] == {"DatabaseName": "sales", "Name": "orders"}
     assert all(r["status"] == 200 and r["region"] == REGION for r in log)
@@ -211,17 +258,25 @@ def test_request_log_records_operations_bodies_and_pages(server, client):
     assert server.requests() == [] and server.request_counts() == {}
 
 
-# ---------------------------------------------------------------------------------------------- seeding
+# ------------------------------------------------------------------ seeding
 
 
 def test_seed_synthetic_creates_the_requested_counts(server, client):
-    summary = server.seed_synthetic(region=REGION, databases=2, tables=5, columns=4,
-                                    partitioned_fraction=0.4, partitions_per_table=3)
-    assert (summary["databases"], summary["tables"], summary["partitioned_tables"], summary["partitions"]) == (2, 10, 4, 12)
+    summary = server.seed_synthetic(
+        region=REGION, databases=2, tables=5, columns=4, partitioned_fraction=0.4, partitions_per_table=3
+    )
+    assert (
+        summary["databases"],
+        summary["tables"],
+        summary["partitioned_tables"],
+        summary["partitions"],
+    ) == (2, 10, 4, 12)
     assert summary["columns"] == 40
     databases = [d["Name"] for page in _pages(client, "get_databases") for d in page["DatabaseList"]]
     assert [d for d in databases if d.startswith("bench_db_")] == ["bench_db_000", "bench_db_001"]
-    tables = [t for page in _pages(client, "get_tables", DatabaseName="bench_db_001") for t in page["TableList"]]
+    tables = [
+        t for page in _pages(client, "get_tables", DatabaseName="bench_db_001") for t in page["TableList"]
+    ]
     assert [t["Name"] for t in tables] == [f"t_{i:05d}" for i in range(5)]
     partitioned = [t for t in tables if t.get("PartitionKeys")]
     assert len(partitioned) == 2
@@ -239,12 +294,15 @@ def test_seed_synthetic_creates_the_requested_counts(server, client):
     assert [d["Name"] for d in eu_databases] == ["bench_db_000"]
 
 
-# ---------------------------------------------------------------------------------------------- sample catalog
+# ------------------------------------------------------------------ sample catalog
 
 
 def test_sample_catalog_round_trips_the_tricky_entries(client):
-    analytics = {t["Name"]: t for page in _pages(client, "get_tables", DatabaseName="analytics")
-                 for t in page["TableList"]}
+    analytics = {
+        t["Name"]: t
+        for page in _pages(client, "get_tables", DatabaseName="analytics")
+        for t in page["TableList"]
+    }
     view = analytics["daily_revenue"]
     assert view["TableType"] == "VIRTUAL_VIEW" and view["Parameters"]["presto_view"] == "true"
     encoded = view["ViewOriginalText"].removeprefix("/* Presto View: ").removesuffix(" */")
@@ -252,10 +310,14 @@ def test_sample_catalog_round_trips_the_tricky_entries(client):
     assert presto["originalSql"].startswith("SELECT") and [c["name"] for c in presto["columns"]][0] == "dt"
     assert analytics["top_customers"]["ViewOriginalText"].startswith("SELECT")
     columns = analytics["inventory"]["StorageDescriptor"]["Columns"]
-    assert [c["Name"] for c in columns if c["Parameters"]["iceberg.field.current"] == "false"] == ["legacy_sku"]
+    assert [c["Name"] for c in columns if c["Parameters"]["iceberg.field.current"] == "false"] == [
+        "legacy_sku"
+    ]
     delta = analytics["shipments"]["Parameters"]
     schema = json.loads(delta["spark.sql.sources.schema.part.0"] + delta["spark.sql.sources.schema.part.1"])
-    assert {f["name"] for f in schema["fields"]} >= {"carrier", "cost"} and delta["spark.sql.sources.provider"] == "delta"
+    assert {f["name"] for f in schema["fields"]} >= {"carrier", "cost"} and delta[
+        "spark.sql.sources.provider"
+    ] == "delta"
     assert analytics["wide_events"]["StorageDescriptor"]["Columns"][1]["Type"] == WIDE_EVENTS_TYPE
     link = analytics["partner_orders"]
     assert link["TargetTable"] == {"CatalogId": "210987654321", "DatabaseName": "partners", "Name": "orders"}
@@ -265,7 +327,7 @@ def test_sample_catalog_round_trips_the_tricky_entries(client):
     assert client.get_tables(DatabaseName="staging_empty")["TableList"] == []
 
 
-# ---------------------------------------------------------------------------------------------- lifecycle
+# ------------------------------------------------------------------ lifecycle
 
 
 def _alive(pid: int) -> bool:
@@ -285,8 +347,10 @@ def test_stop_and_parent_death_end_the_server():
     assert not _alive(pid)
 
     # A parent killed with SIGKILL cannot clean up; the server notices its stdin closing.
-    script = ("import os, sys\nfrom gazetteer.devtools.local_glue import LocalGlue\n"
-              "g = LocalGlue()\nprint(g._proc.pid, flush=True)\nos.kill(os.getpid(), 9)\n")
+    script = (
+        "import os, sys\nfrom gazetteer.devtools.local_glue import LocalGlue\n"
+        "g = LocalGlue()\nprint(g._proc.pid, flush=True)\nos.kill(os.getpid(), 9)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
     orphan = int(out.stdout.strip())

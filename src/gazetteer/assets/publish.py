@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import secrets
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -26,13 +28,18 @@ __all__ = ["Publisher", "CHANGE_KINDS"]
 CHANGE_KINDS = ("created", "updated", "archived", "restored", "unchanged")
 # Keep IN lists well below SQLite's bound-parameter limit.
 _CHUNK = 2000
+_guids = random.Random(secrets.randbits(256))
 
 
 def _digest(record: AssetRecord, attributes: dict[str, Any]) -> str:
-    payload = json.dumps(
-        [record.name, record.parent_qualified_name, attributes], sort_keys=True, default=str, separators=(",", ":")
-    )
+    payload = json.dumps([record.name, record.parent_qualified_name, record.source_hash, attributes],
+                         sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+
+def _new_guid() -> str:
+    # Random version-4 UUIDs without a system call each: a first crawl makes hundreds of thousands.
+    return str(uuid.UUID(int=_guids.getrandbits(128), version=4))
 
 
 def _known(attributes: Iterable[tuple[str, Any]]) -> dict[str, Any]:
@@ -99,7 +106,7 @@ class Publisher:
                 attributes.update({key: stored[key] for key in unknown})
                 digest = _digest(record, attributes)
             if row is None:
-                inserts.append(self._row(record, attributes, digest, now, guid=str(uuid.uuid4()), created=True))
+                inserts.append(self._row(record, attributes, digest, now, guid=_new_guid(), created=True))
                 self.changes["created"] += 1
             elif row["status"] != "ACTIVE":
                 updates.append(self._row(record, attributes, digest, now, row_id=row["id"]))
@@ -122,6 +129,7 @@ class Publisher:
             "parent_qualified_name": record.parent_qualified_name,
             "attributes": attributes,
             "content_hash": digest,
+            "source_hash": record.source_hash,
             "updated_at": now,
             "updated_by": self.actor,
         }
@@ -151,6 +159,20 @@ class Publisher:
                 .values(status="DELETED", updated_at=now, updated_by=self.actor)
             )
         self.changes["archived"] += len(ids)
+
+    def unchanged_sources(self, digests: dict[str, str]) -> dict[str, int]:
+        """Of these containers (qualified name → source digest), the active ones whose source is unchanged,
+        each with its number of children. They and their children count as unchanged and are not written."""
+        found: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(digests)):
+                query = sa.select(assets.c.qualified_name, assets.c.source_hash, assets.c.attributes).where(
+                    assets.c.qualified_name.in_(chunk), assets.c.status == "ACTIVE")
+                for qualified_name, source_hash, attributes in conn.execute(query):
+                    if source_hash == digests[qualified_name]:
+                        found[qualified_name] = int(attributes.get("columnCount") or 0)
+        self.changes["unchanged"] += len(found) + sum(found.values())
+        return found
 
     def archive(self, qualified_names: Sequence[str]) -> None:
         """Archive these assets and every active asset beneath them (columns of a table, tables of a schema)."""

@@ -27,6 +27,8 @@ class AssetRecord:
     name: str
     parent_qualified_name: str | None
     attributes: Mapping[str, Any]
+    # A digest of the source definition this record (and its children) came from; see store.schema.
+    source_hash: str | None = None
 
     @property
     def connection_qualified_name(self) -> str:

@@ -1,21 +1,16 @@
-"""Fault rules and Glue-style error answers for the local Glue endpoint.
+"""Fault rules for the local Glue endpoint.
 
 Real Glue throttles, denies and fails in ways moto never does. Tests describe the failures they want as
-plain JSON rules (so they can be sent over HTTP to the server subprocess); this module validates them,
-decides per request whether one fires, and renders the error exactly the way Glue's JSON protocol does,
-so that botocore turns it into a ``ClientError`` with the right ``Error.Code``.
+plain JSON rules (so they can be sent over HTTP to the server subprocess); this module validates them and
+decides per request whether one fires. ``glue_http.glue_error`` renders the answer.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
-
-JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 _ALLOWED_KEYS = {
     "operation",
@@ -34,26 +29,6 @@ _ALLOWED_KEYS = {
 
 # Glue answers server-side failures with 500; everything else it reports as a 4xx.
 _DEFAULT_STATUS_BY_CODE = {"InternalServiceException": 500, "ServiceUnavailableException": 503}
-
-
-def glue_error(status: int, code: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Build (status line, headers, body) of an error the way Glue sends it.
-
-    botocore reads the code from ``x-amzn-ErrorType`` or ``__type``; both are set so that any parser
-    version agrees.
-    """
-    body = json.dumps({"__type": code, "Message": message}).encode()
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    headers = [
-        ("Content-Type", JSON_CONTENT_TYPE),
-        ("x-amzn-ErrorType", code),
-        ("x-amzn-RequestId", "local-glue-fault"),
-        ("Content-Length", str(len(body))),
-    ]
-    return f"{status} {reason}", headers, body
 
 
 def request_target(operation: str, body: dict[str, Any]) -> tuple[str | None, str | None]:

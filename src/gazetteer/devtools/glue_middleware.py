@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import itertools
 import json
-import socket
 import threading
 import time
 import uuid
@@ -24,7 +22,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from gazetteer.devtools.glue_faults import JSON_CONTENT_TYPE, FaultSet, glue_error
+from gazetteer.devtools.glue_faults import FaultSet
+from gazetteer.devtools.glue_http import (
+    JSON_CONTENT_TYPE,
+    credential_scope,
+    drop_connection,
+    glue_error,
+    json_response,
+    read_body,
+    region_of,
+)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -62,9 +69,13 @@ class LocalGlueMiddleware:
         page_size: int | None = None,
         max_snapshots: int = 512,
         max_logged_requests: int = 200_000,
+        reuse_first_pages: bool = True,
     ) -> None:
         self.app = app
         self.page_size = page_size
+        # Serving a repeated first page from its snapshot saves moto's slow serialiser (~0.7 s per 1,000
+        # tables); benchmarks that compare a cold and a warm listing can turn this off.
+        self.reuse_first_pages = reuse_first_pages
         self.faults = FaultSet()
         self._lock = threading.Lock()
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
@@ -91,7 +102,7 @@ class LocalGlueMiddleware:
         return self.app(environ, start_response)
 
     def _glue(self, environ: dict[str, Any], start_response: Callable[..., Any], op: str) -> Iterable[bytes]:
-        raw = _read_body(environ)
+        raw = read_body(environ)
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
@@ -107,7 +118,7 @@ class LocalGlueMiddleware:
             "seq": next(self._seq),
             "time": time.time(),
             "operation": op,
-            "region": _region(environ),
+            "region": region_of(environ),
             "body": body,
             "page": page,
             "status": None,
@@ -127,7 +138,7 @@ class LocalGlueMiddleware:
             if rule.delay_seconds:
                 time.sleep(rule.delay_seconds)
             if rule.drop_connection:
-                return _drop_connection(environ, recording_start_response)
+                return drop_connection(environ, recording_start_response)
             if rule.answers_error:
                 status, headers, payload = glue_error(rule.status, rule.code, rule.message)
                 recording_start_response(status, headers)
@@ -164,9 +175,7 @@ class LocalGlueMiddleware:
             size = min(size, self.page_size)
         # Same caller, region and question (tokens aside) -> same listing.
         key_body = {k: v for k, v in body.items() if k not in _NOT_TOKEN_KEYS}
-        key = json.dumps(
-            [_credential_scope(environ), op, key_body], sort_keys=True, separators=(",", ":")
-        )
+        key = json.dumps([credential_scope(environ), op, key_body], sort_keys=True, separators=(",", ":"))
 
         token = body.get("NextToken")
         if token:
@@ -183,7 +192,7 @@ class LocalGlueMiddleware:
         else:
             offset, page = 0, 0
             with self._lock:
-                sid = self._snapshot_by_key.get(key)
+                sid = self._snapshot_by_key.get(key) if self.reuse_first_pages else None
             snapshot = self._lookup(sid) if sid else None
             if snapshot is None:
                 generation = self._generation
@@ -199,7 +208,9 @@ class LocalGlueMiddleware:
         parts = [json.dumps(list_key) + ":[" + ",".join(items) + "]"]
         parts += [json.dumps(k) + ":" + json.dumps(v) for k, v in snapshot.extra.items()]
         if offset + size < len(snapshot.items):
-            parts.append('"NextToken":' + json.dumps(_encode_token(snapshot.snapshot_id, offset + size, page + 1)))
+            parts.append(
+                '"NextToken":' + json.dumps(_encode_token(snapshot.snapshot_id, offset + size, page + 1))
+            )
         payload = ("{" + ",".join(parts) + "}").encode()
         start_response(
             "200 OK",
@@ -255,21 +266,23 @@ class LocalGlueMiddleware:
 
     # ------------------------------------------------------------------ control endpoints
 
-    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any], route: str) -> Iterable[bytes]:
+    def _control(
+        self, environ: dict[str, Any], start_response: Callable[..., Any], route: str
+    ) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         try:
-            raw = _read_body(environ)
+            raw = read_body(environ)
             payload = json.loads(raw) if raw else None
             result = self._route(method, route, payload, parse_qs(environ.get("QUERY_STRING", "")))
-        except (ValueError, TypeError) as exc:
-            return _json_response(start_response, "400 Bad Request", {"error": str(exc)})
+        except (ValueError, TypeError, KeyError) as exc:  # bad JSON, bad rule, unknown seeding argument
+            return json_response(start_response, "400 Bad Request", {"error": str(exc)})
         if result is None:
-            return _json_response(start_response, "404 Not Found", {"error": f"no route {method} {route}"})
-        return _json_response(start_response, "200 OK", result)
+            return json_response(start_response, "404 Not Found", {"error": f"no route {method} {route}"})
+        return json_response(start_response, "200 OK", result)
 
     def _route(self, method: str, route: str, payload: Any, query: dict[str, list[str]]) -> Any:
         if route == "health":
-            return {"ok": True, "page_size": self.page_size}
+            return {"ok": True, "page_size": self.page_size, "reuse_first_pages": self.reuse_first_pages}
         if route == "faults":
             if method == "POST":
                 return {"rules": [rule.to_dict() for rule in self.faults.replace(payload)]}
@@ -310,44 +323,6 @@ class LocalGlueMiddleware:
         return None
 
 
-# ---------------------------------------------------------------------- helpers
-
-
-def _read_body(environ: dict[str, Any]) -> bytes:
-    """Read the request body and put it back, so moto can read it again."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > 0:
-        raw = stream.read(length)
-    elif environ.get("wsgi.input_terminated"):
-        raw = stream.read()  # chunked upload: werkzeug ends the stream for us
-    else:
-        raw = b""
-    environ["wsgi.input"] = io.BytesIO(raw)
-    environ["CONTENT_LENGTH"] = str(len(raw))
-    return raw
-
-
-def _credential_scope(environ: dict[str, Any]) -> str:
-    """'AKID/region' from the SigV4 Authorization header: moto keys its backends by account and region."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    marker = "Credential="
-    if marker not in auth:
-        return ""
-    parts = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
-    return f"{parts[0]}/{parts[2]}" if len(parts) > 2 else parts[0]
-
-
-def _region(environ: dict[str, Any]) -> str | None:
-    scope = _credential_scope(environ)
-    return scope.split("/", 1)[1] if "/" in scope else None
-
-
 def _encode_token(snapshot_id: str, offset: int, page: int) -> str:
     raw = json.dumps({"s": snapshot_id, "o": offset, "p": page}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode()
@@ -361,22 +336,3 @@ def _decode_token(token: Any) -> tuple[str, int, int] | None:
         return str(data["s"]), int(data["o"]), int(data["p"])
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
-
-
-def _drop_connection(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """Close the TCP connection without an answer, as a dying load balancer would."""
-    sock = environ.get("werkzeug.socket")
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-    # werkzeug's attempt to write this then fails with a broken pipe, which it handles quietly.
-    start_response("500 Internal Server Error", [("Content-Length", "0")])
-    return [b""]
-
-
-def _json_response(start_response: Callable[..., Any], status: str, data: Any) -> Iterable[bytes]:
-    payload = json.dumps(data, default=str).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
-    return [payload]

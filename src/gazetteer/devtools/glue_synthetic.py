@@ -24,7 +24,11 @@ _COLUMN_KINDS: list[tuple[str, str, str]] = [
     ("quantity", "int", "Number of units"),
     ("tags", "array<string>", "Free-form labels"),
     ("attributes", "map<string,string>", "Additional key/value attributes"),
-    ("address", "struct<street:string,city:string,zip:string,geo:struct<lat:double,lon:double>>", "Postal address"),
+    (
+        "address",
+        "struct<street:string,city:string,zip:string,geo:struct<lat:double,lon:double>>",
+        "Postal address",
+    ),
     ("country_code", "string", "ISO 3166-1 alpha-2 country code"),
 ]
 
@@ -45,7 +49,9 @@ def _partitioned(index: int, tables: int, fraction: float) -> bool:
     return (index * wanted) // tables != ((index + 1) * wanted) // tables if tables else False
 
 
-def _table_input(db: str, name: str, d: int, t: int, columns: list[dict[str, Any]], partitioned: bool) -> dict[str, Any]:
+def _table_input(
+    db: str, name: str, d: int, t: int, columns: list[dict[str, Any]], partitioned: bool
+) -> dict[str, Any]:
     location = f"s3://bench-lake-{d % 4}/{db}/{name}/"
     record_count = (d * 7919 + t * 104729) % 50_000_000 + 1_000
     average_size = 80 + (t % 17) * 12

@@ -51,13 +51,18 @@ _FORMATS: dict[str, dict[str, Any]] = {
     "avro": {
         "InputFormat": "org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat",
         "OutputFormat": "org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat",
-        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.avro.AvroSerDe", "Parameters": {}},
+        "SerdeInfo": {
+            "SerializationLibrary": "org.apache.hadoop.hive.serde2.avro.AvroSerDe",
+            "Parameters": {},
+        },
     },
 }
 
 # The kind of type string that breaks naive parsers: spaces, backticks, maps of structs, deep nesting.
 WIDE_EVENTS_TYPE = "array < struct < `user id`:bigint, attrs: map<string, struct<a:int,b:array<string>>> > >"
-EVENTS_CONTEXT_TYPE = "struct<device:struct<os:string,version:string>,tags:array<string>,props:map<string,string>>"
+EVENTS_CONTEXT_TYPE = (
+    "struct<device:struct<os:string,version:string>,tags:array<string>,props:map<string,string>>"
+)
 
 
 def _col(name: str, col_type: str, comment: str | None = None, **params: str) -> dict[str, Any]:
@@ -89,7 +94,12 @@ def _file_table(
         "Owner": extra.pop("owner", "data-platform"),
         "TableType": "EXTERNAL_TABLE",
         "Parameters": params,
-        "StorageDescriptor": {"Columns": columns, "Location": f"{LAKE}/{db}/{name}/", "Compressed": False, **_FORMATS[fmt]},
+        "StorageDescriptor": {
+            "Columns": columns,
+            "Location": f"{LAKE}/{db}/{name}/",
+            "Compressed": False,
+            **_FORMATS[fmt],
+        },
         "PartitionKeys": extra.pop("partition_keys", []),
         **extra,
     }
@@ -134,15 +144,19 @@ def _sales_tables() -> list[dict[str, Any]]:
             {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
         ],
     }
-    clicks_cols = [_col("click_id", "string", "from deserializer"), _col("url", "string", "from deserializer"),
-                   _col("ts", "bigint", "from deserializer")]
+    # The Avro SerDe derives the columns from the schema literal, hence Hive's "from deserializer".
+    clicks_cols = [_col(name, kind, "from deserializer") for name, kind in
+                   (("click_id", "string"), ("url", "string"), ("ts", "bigint"))]
     return [
         _file_table(
             "orders", "sales", "parquet", orders_cols, _stats(1_284_331, 96, 48),
             owner="sales-engineering",
             Description="One row per customer order",
             parameters={"compressionType": "snappy"},
-            partition_keys=[_col("dt", "string", "Order date, yyyy-mm-dd"), _col("region", "string", "Sales region")],
+            partition_keys=[
+                _col("dt", "string", "Order date, yyyy-mm-dd"),
+                _col("region", "string", "Sales region"),
+            ],
         ),
         _file_table(
             "customers", "sales", "csv", customers_cols, _stats(52_113, 140, 1),
@@ -159,15 +173,16 @@ def _sales_tables() -> list[dict[str, Any]]:
 
 
 def _order_partitions() -> list[dict[str, Any]]:
+    """3 days x 2 regions; Glue partitions carry their own full StorageDescriptor."""
     base = _FORMATS["parquet"]
+    columns = _sales_tables()[0]["StorageDescriptor"]["Columns"]
     partitions = []
     for i, dt in enumerate(("2024-05-01", "2024-05-02", "2024-05-03")):
         for region in ("eu", "us"):
             location = f"{LAKE}/sales/orders/dt={dt}/region={region}/"
             partitions.append({
                 "Values": [dt, region],
-                "StorageDescriptor": {"Columns": _sales_tables()[0]["StorageDescriptor"]["Columns"],
-                                      "Location": location, **base},
+                "StorageDescriptor": {"Columns": columns, "Location": location, **base},
                 "Parameters": {"recordCount": str(40_000 + 1_000 * i), "objectCount": "2"},
             })
     return partitions
@@ -190,7 +205,8 @@ def _spark_schema_parts() -> tuple[str, str]:
         field("cost", "decimal(10,2)"),
         field("carrier", {"type": "struct", "fields": [
             field("name", "string"), field("service_level", "string"),
-            field("contact", {"type": "struct", "fields": [field("phone", "string"), field("email", "string")]}),
+            field("contact", {"type": "struct",
+                              "fields": [field("phone", "string"), field("email", "string")]}),
         ]}),
         field("checkpoints", {"type": "array", "elementType": "string", "containsNull": True}),
         field("ship_date", "date"),
@@ -213,21 +229,24 @@ def _analytics_tables() -> list[dict[str, Any]]:
                       "`o`.`customer_id` = `c`.`customer_id` GROUP BY `c`.`customer_id`, `c`.`name` "
                       "ORDER BY `total_spent` DESC LIMIT 100")
     part0, part1 = _spark_schema_parts()
-    iceberg = {"iceberg.field.current": "true"}
+    def iceberg(field_id: int, optional: bool, current: bool = True) -> dict[str, str]:
+        return {"iceberg.field.current": str(current).lower(), "iceberg.field.id": str(field_id),
+                "iceberg.field.optional": str(optional).lower()}
+
     inventory_cols = [
-        _col("sku", "string", "Stock keeping unit", **iceberg, **{"iceberg.field.id": "1", "iceberg.field.optional": "false"}),
-        _col("warehouse", "string", "Warehouse code", **iceberg, **{"iceberg.field.id": "2", "iceberg.field.optional": "false"}),
-        _col("on_hand", "int", "Units on hand", **iceberg, **{"iceberg.field.id": "3", "iceberg.field.optional": "true"}),
-        _col("updated_at", "timestamp", None, **iceberg, **{"iceberg.field.id": "4", "iceberg.field.optional": "true"}),
+        _col("sku", "string", "Stock keeping unit", **iceberg(1, False)),
+        _col("warehouse", "string", "Warehouse code", **iceberg(2, False)),
+        _col("on_hand", "int", "Units on hand", **iceberg(3, True)),
+        _col("updated_at", "timestamp", None, **iceberg(4, True)),
         # Dropped from the Iceberg schema but still listed by Glue: a crawler must leave it out.
-        _col("legacy_sku", "string", "Replaced by sku", **{"iceberg.field.current": "false", "iceberg.field.id": "5",
-                                                          "iceberg.field.optional": "true"}),
+        _col("legacy_sku", "string", "Replaced by sku", **iceberg(5, True, current=False)),
     ]
     wide_struct = "struct<" + ",".join(f"f_{i:03d}:{'string' if i % 3 else 'map<string,array<int>>'}"
                                       for i in range(200)) + ">"
     return [
         {"Name": "daily_revenue", "TableType": "VIRTUAL_VIEW", "Owner": "analyst",
-         "ViewOriginalText": _presto_view_text(presto_sql, presto_cols), "ViewExpandedText": "/* Presto View */",
+         "ViewOriginalText": _presto_view_text(presto_sql, presto_cols),
+         "ViewExpandedText": "/* Presto View */",
          "Parameters": {"presto_view": "true", "comment": "Presto View"},
          "StorageDescriptor": {"Columns": [_col("dt", "string"), _col("revenue", "decimal(38,2)"),
                                            _col("order_count", "bigint")], "SerdeInfo": {}}},
@@ -260,9 +279,11 @@ def _analytics_tables() -> list[dict[str, Any]]:
              "InputFormat": "org.apache.hadoop.mapred.SequenceFileInputFormat",
              "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveSequenceFileOutputFormat",
              "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
-                           "Parameters": {"path": f"{LAKE}/analytics/shipments", "serialization.format": "1"}}}},
+                           "Parameters": {"path": f"{LAKE}/analytics/shipments",
+                                          "serialization.format": "1"}}}},
         _file_table("wide_events", "analytics", "parquet",
-                    [_col("event_id", "string"), _col("payload", WIDE_EVENTS_TYPE, "Nested payload with odd spacing"),
+                    [_col("event_id", "string"),
+                     _col("payload", WIDE_EVENTS_TYPE, "Nested payload with odd spacing"),
                      _col("wide_struct", wide_struct, "A 200-field struct")],
                     _stats(77_000, 2_048, 30)),
         # A resource link: no StorageDescriptor at all, only where the real table lives.
@@ -290,7 +311,9 @@ def seed_sample_catalog(glue_client: Any) -> dict[str, Any]:
             glue_client.create_table(DatabaseName=db, TableInput=table_input)
             tables[db].append(table_input["Name"])
     partitions = _order_partitions()
-    answer = glue_client.batch_create_partition(DatabaseName="sales", TableName="orders", PartitionInputList=partitions)
+    answer = glue_client.batch_create_partition(
+        DatabaseName="sales", TableName="orders", PartitionInputList=partitions
+    )
     if answer.get("Errors"):
         raise RuntimeError(f"BatchCreatePartition failed: {answer['Errors']}")
     return {

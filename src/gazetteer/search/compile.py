@@ -1,4 +1,4 @@
-"""Compile parsed search DSL (`gazetteer.search.dsl`) to SQLAlchemy Core expressions.
+"""Compile parsed search DSL (`gazetteer.search.nodes`, from `gazetteer.search.dsl`) to SQLAlchemy Core.
 
 What for: one compiler behind both the workflow search (fixed columns) and the asset search (a JSON
 attributes column). The caller supplies a `FieldResolver` that maps ES field names to SQL expressions and
@@ -15,13 +15,12 @@ rows on SQLite and PostgreSQL:
 from __future__ import annotations
 
 import functools
-import json
 import operator
 import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
@@ -30,9 +29,26 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 
 from gazetteer.errors import InvalidRequest
-from gazetteer.search.dsl import (
-    Bool, DateMath, Exists, FullText, MatchAll, MatchNone, Nested, Prefix, Query, Range, Regexp, Scalar,
-    SearchRequest, SortField, Term, Terms, TermsAgg, Wildcard, parse_datetime,
+from gazetteer.search.lucene import parse_datetime
+from gazetteer.search.nodes import (
+    Bool,
+    DateMath,
+    Exists,
+    FullText,
+    MatchAll,
+    MatchNone,
+    Nested,
+    Prefix,
+    Query,
+    Range,
+    Regexp,
+    Scalar,
+    SearchRequest,
+    SortField,
+    Term,
+    Terms,
+    TermsAgg,
+    Wildcard,
 )
 
 Kind = Literal["text", "number", "datetime", "bool"]
@@ -88,9 +104,11 @@ def install_sqlite_functions(dbapi_connection: Any, connection_record: Any = Non
     dbapi_connection.create_function("regexp", 2, _sqlite_regexp, deterministic=True)
 
 
-def compile_query(query: Query, resolver: FieldResolver, *, now: datetime | None = None) -> ColumnElement[bool]:
+def compile_query(
+    query: Query, resolver: FieldResolver, *, now: datetime | None = None
+) -> ColumnElement[bool]:
     """A WHERE clause for `query`; `now` (default: the current UTC time) anchors date math such as now-2h."""
-    return _Compiler(resolver, now or datetime.now(timezone.utc)).visit(query)
+    return _Compiler(resolver, now or datetime.now(UTC)).visit(query)
 
 
 def compile_sort(sort: Sequence[SortField], resolver: FieldResolver) -> list[ColumnElement[Any]]:
@@ -98,7 +116,7 @@ def compile_sort(sort: Sequence[SortField], resolver: FieldResolver) -> list[Col
 
     Append a unique tiebreaker (a primary key) after these, or from/size paging is not stable.
     """
-    out = []
+    out: list[ColumnElement[Any]] = []
     for item in sort:
         rf = _resolve(resolver, item.field, item.at)
         if not rf.sortable or rf.is_array:
@@ -160,7 +178,7 @@ def terms_agg_result(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
         if isinstance(key, bool):
             bucket.update(key=int(key), key_as_string=str(key).lower())
         elif isinstance(key, datetime):
-            moment = key.replace(tzinfo=timezone.utc) if key.tzinfo is None else key
+            moment = key.replace(tzinfo=UTC) if key.tzinfo is None else key
             bucket.update(key=int(moment.timestamp() * 1000), key_as_string=_iso(moment))
         buckets.append(bucket)
     return {
@@ -178,7 +196,7 @@ def _resolve(resolver: FieldResolver, name: str, at: str) -> ResolvedField:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _lit(text: str) -> str:
@@ -202,21 +220,23 @@ class _Compiler:
         if isinstance(q, FullText):
             return self.resolver.full_text(q)
         if isinstance(q, Bool):
-            return self.bool(q)
+            return self.compile_bool(q)
         rf = _resolve(self.resolver, q.field, q.at)
         if rf.is_array and not isinstance(q, (Term, Terms, Exists)):
-            raise InvalidRequest(f"{type(q).__name__.lower()} is not supported on the array field {q.field!r} (at {q.at})")
+            raise InvalidRequest(
+                f"{type(q).__name__.lower()} is not supported on the array field {q.field!r} (at {q.at})"
+            )
         if isinstance(q, Exists):
             return rf.expr.is_not(None)
         if isinstance(q, Term):
-            return self.terms(rf, q, [q.value], q.case_insensitive)
+            return self.compile_terms(rf, q, [q.value], q.case_insensitive)
         if isinstance(q, Terms):
-            return self.terms(rf, q, list(q.values), False)
+            return self.compile_terms(rf, q, list(q.values), False)
         if isinstance(q, Range):
-            return self.range(rf, q)
-        return self.pattern(rf, q)
+            return self.compile_range(rf, q)
+        return self.compile_pattern(rf, q)
 
-    def bool(self, q: Bool) -> ColumnElement[bool]:
+    def compile_bool(self, q: Bool) -> ColumnElement[bool]:
         conds = [self.visit(c) for c in (*q.must, *q.filter)]
         # COALESCE: a predicate on a missing value is NULL, and ES keeps such documents under must_not.
         conds += [sa.not_(sa.func.coalesce(self.visit(c), sa.false())) for c in q.must_not]
@@ -230,7 +250,9 @@ class _Compiler:
             conds.append(hits >= k)
         return sa.and_(sa.true(), *conds)
 
-    def terms(self, rf: ResolvedField, q: Term | Terms, raw: list[Scalar], ci: bool) -> ColumnElement[bool]:
+    def compile_terms(
+        self, rf: ResolvedField, q: Term | Terms, raw: list[Scalar], ci: bool
+    ) -> ColumnElement[bool]:
         values = [self.coerce(rf, v, q) for v in raw]
         if not values:
             return sa.false()
@@ -241,7 +263,7 @@ class _Compiler:
             return sa.or_(*(lowered == sa.func.lower(sa.literal(v, sa.String())) for v in values))
         return rf.expr == values[0] if len(values) == 1 else rf.expr.in_(values)
 
-    def range(self, rf: ResolvedField, q: Range) -> ColumnElement[bool]:
+    def compile_range(self, rf: ResolvedField, q: Range) -> ColumnElement[bool]:
         conds = [
             _RANGE_OPS[op](rf.expr, self.coerce(rf, value, q, round_up=op in ("gt", "lte")))
             for op, value in (("gt", q.gt), ("gte", q.gte), ("lt", q.lt), ("lte", q.lte))
@@ -249,9 +271,11 @@ class _Compiler:
         ]
         return sa.and_(*conds) if conds else rf.expr.is_not(None)
 
-    def pattern(self, rf: ResolvedField, q: Prefix | Wildcard | Regexp) -> ColumnElement[bool]:
+    def compile_pattern(self, rf: ResolvedField, q: Prefix | Wildcard | Regexp) -> ColumnElement[bool]:
         if rf.kind != "text":
-            raise InvalidRequest(f"{type(q).__name__.lower()} needs a text field, {q.field!r} is {rf.kind} (at {q.at})")
+            raise InvalidRequest(
+                f"{type(q).__name__.lower()} needs a text field, {q.field!r} is {rf.kind} (at {q.at})"
+            )
         ci = q.case_insensitive or rf.case_insensitive
         expr, flags = (sa.func.lower(rf.expr), "(?i)") if ci else (rf.expr, "")
         if isinstance(q, Regexp):
@@ -269,7 +293,8 @@ class _Compiler:
 
     def coerce(self, rf: ResolvedField, value: Any, q: Any, *, round_up: bool = False) -> Any:
         """A query value as the Python value to bind against `rf`."""
-        what = f"{value if not isinstance(value, DateMath) else value.text!r} for {rf.kind} field {q.field!r} (at {q.at})"
+        shown = value.text if isinstance(value, DateMath) else value
+        what = f"{shown!r} for {rf.kind} field {q.field!r} (at {q.at})"
         if isinstance(value, DateMath) and rf.kind != "datetime":
             raise InvalidRequest(f"date math {what}")
         if rf.kind == "text":
@@ -287,7 +312,11 @@ class _Compiler:
                 raise InvalidRequest(f"not a number: {what}") from None
         if isinstance(value, bool):
             raise InvalidRequest(f"not a date: {what}")
-        moment = value.resolve(self.now, round_up=round_up) if isinstance(value, DateMath) else parse_datetime(value, q.at)
+        moment = (
+            value.resolve(self.now, round_up=round_up)
+            if isinstance(value, DateMath)
+            else parse_datetime(value, q.at, round_up=round_up)
+        )
         if isinstance(rf.expr.type, (sa.Integer, sa.Numeric)):
             return int(moment.timestamp() * 1000)
         return moment if isinstance(rf.expr.type, sa.DateTime) else _iso(moment)
@@ -331,6 +360,12 @@ def _array_has_sqlite(element: _ArrayHas, compiler: Any, **kw: Any) -> str:
 
 
 __all__ = [
-    "FieldResolver", "ResolvedField", "apply_search", "compile_query", "compile_sort", "compile_terms_agg",
-    "install_sqlite_functions", "terms_agg_result",
+    "FieldResolver",
+    "ResolvedField",
+    "apply_search",
+    "compile_query",
+    "compile_sort",
+    "compile_terms_agg",
+    "install_sqlite_functions",
+    "terms_agg_result",
 ]

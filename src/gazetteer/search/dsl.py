@@ -9,193 +9,47 @@ match (``boost``, ``_name``, ``rewrite``, ``score_mode``, ``_source``...).
 
 from __future__ import annotations
 
-import calendar
 import re
-import string
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from gazetteer.errors import InvalidRequest
+from gazetteer.search.lucene import lucene_regex_to_python, parse_date_math, parse_datetime
+from gazetteer.search.nodes import (
+    Bool,
+    DateMath,
+    Exists,
+    FullText,
+    MatchAll,
+    MatchNone,
+    Nested,
+    Prefix,
+    Query,
+    Range,
+    RangeValue,
+    Regexp,
+    Scalar,
+    SearchRequest,
+    SortField,
+    Term,
+    Terms,
+    TermsAgg,
+    Wildcard,
+)
 
-Scalar = Union[str, int, float, bool]
-_IGNORED = frozenset({"boost", "_name"})
-
-
-def _at() -> Any:
-    return field(default="query", compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class DateMath:
-    """An ES date-math expression (``now-2h``, ``now/d``, ``2024-01-01||+1M``), resolved at compile time."""
-
-    text: str
-    anchor: datetime | None  # None means "now"
-    ops: tuple[tuple[str, int, str], ...]  # ("+", 2, "h") or ("/", 0, "d")
-
-    def resolve(self, now: datetime, *, round_up: bool = False) -> datetime:
-        """The instant it denotes; `round_up` gives ES's gt/lte rounding (last millisecond of the unit)."""
-        value = self.anchor or now
-        for op, amount, unit in self.ops:
-            if op == "/":
-                value = _floor(value, unit)
-                if round_up:
-                    value = _add(value, 1, unit) - timedelta(milliseconds=1)
-            else:
-                value = _add(value, amount if op == "+" else -amount, unit)
-        return value
-
-
-@dataclass(frozen=True)
-class MatchAll:
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class MatchNone:
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class Term:
-    field: str
-    value: Scalar
-    case_insensitive: bool = False
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class Terms:
-    """Any of `values` (also what ``ids`` parses to, on the field ``_id``)."""
-
-    field: str
-    values: tuple[Scalar, ...]
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class Prefix:
-    field: str
-    value: str
-    case_insensitive: bool = False
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class Wildcard:
-    """Lucene wildcard: ``*`` any run, ``?`` one character, ``\\`` escapes; matches the whole value."""
-
-    field: str
-    value: str
-    case_insensitive: bool = False
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class Regexp:
-    """Lucene regexp; `pattern` is its translation to a regex anchored to the whole value (\\A...\\Z)."""
-
-    field: str
-    value: str
-    case_insensitive: bool = False
-    at: str = _at()
-    pattern: str = field(init=False, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pattern", lucene_regex_to_python(self.value, at=self.at))
-
-
-RangeValue = Union[int, float, str, DateMath]
-
-
-@dataclass(frozen=True)
-class Range:
-    field: str
-    gt: RangeValue | None = None
-    gte: RangeValue | None = None
-    lt: RangeValue | None = None
-    lte: RangeValue | None = None
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class Exists:
-    field: str
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class FullText:
-    """``match``/``multi_match``: kept as text for the resolver, which owns full-text search."""
-
-    text: str
-    fields: tuple[str, ...]
-    operator: Literal["or", "and"] = "or"
-    kind: Literal["match", "multi_match"] = "match"
-    type: str = "best_fields"
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class Nested:
-    """ES nested query; on our stores it is just its inner query (every field is under `path`)."""
-
-    path: str
-    query: Query
-    at: str = _at()
-
-
-@dataclass(frozen=True)
-class Bool:
-    must: tuple[Query, ...] = ()
-    filter: tuple[Query, ...] = ()
-    should: tuple[Query, ...] = ()
-    must_not: tuple[Query, ...] = ()
-    minimum_should_match: int = 0  # how many `should` clauses must match, already resolved to a count
-    at: str = _at()
-
-
-Query = Union[MatchAll, MatchNone, Bool, Term, Terms, Prefix, Wildcard, Regexp, Range, Exists, Nested, FullText]
-
-
-@dataclass(frozen=True)
-class SortField:
-    field: str
-    order: Literal["asc", "desc"] = "asc"
-    missing: Literal["_first", "_last"] = "_last"
-    nested_path: str | None = None
-    at: str = field(default="sort", compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class TermsAgg:
-    name: str
-    field: str
-    size: int = 10
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    """A whole search body: paging, query, sort, aggregations (terms only) and an optional post_filter."""
-
-    from_: int = 0
-    size: int = 10
-    query: Query = MatchAll()
-    sort: tuple[SortField, ...] = ()
-    track_total_hits: bool | int = True
-    aggregations: tuple[TermsAgg, ...] = ()
-    post_filter: Query | None = None
+_IGNORED = frozenset({"boost", "_name"})  # options that cannot change which documents match
+# `_source` (which fields to return) is the caller's business: accepted, not parsed.
+_ENVELOPE = frozenset(
+    ["from", "size", "query", "sort", "track_total_hits", "aggregations", "aggs", "post_filter", "_source"]
+)
 
 
 def parse_search_request(body: Any, *, max_size: int = 10_000, default_size: int = 10) -> SearchRequest:
     """Parse an ES search body; `size` above `max_size` is capped silently, as a page limit."""
     if not isinstance(body, Mapping):
         raise InvalidRequest("malformed search request: expected a JSON object")
-    known = {"from", "size", "query", "sort", "track_total_hits", "aggregations", "aggs", "post_filter", "_source"}
     for key in body:
-        if key not in known:
+        if key not in _ENVELOPE:
             raise InvalidRequest(f"unsupported search option {key!r}")
     from_ = _int(body.get("from"), "from", 0)
     size = min(_int(body.get("size"), "size", default_size), max_size)
@@ -222,7 +76,9 @@ def parse_search_request(body: Any, *, max_size: int = 10_000, default_size: int
 def parse_query(clause: Any, at: str = "query") -> Query:
     """Parse one query clause found at position `at` (used in error messages)."""
     if not isinstance(clause, Mapping) or len(clause) != 1:
-        raise InvalidRequest(f"malformed query clause at {at}: expected an object with exactly one clause name")
+        raise InvalidRequest(
+            f"malformed query clause at {at}: expected an object with exactly one clause name"
+        )
     ((name, body),) = clause.items()
     parser = _PARSERS.get(name)
     if parser is None:
@@ -231,7 +87,7 @@ def parse_query(clause: Any, at: str = "query") -> Query:
 
 
 def parse_sort(sort: Any, at: str = "sort") -> tuple[SortField, ...]:
-    """Parse ``sort``: a list (or one) of ``"field"``, ``{field: "desc"}`` or ``{field: {order, nested, missing}}``."""
+    """Parse ``sort``: a list (or one) of ``"f"``, ``{f: "desc"}`` or ``{f: {order, nested, missing}}``."""
     if sort is None:
         return ()
     items = sort if isinstance(sort, list) else [sort]
@@ -380,17 +236,20 @@ def _range(body: Any, at: str) -> Query:
     if spec.get("time_zone", "UTC") not in ("UTC", "Z", "+00:00", "Etc/UTC"):
         raise InvalidRequest(f"unsupported range time_zone {spec['time_zone']!r} at {at} (only UTC)")
     if spec.get("format", "strict_date_optional_time") not in (
-        "strict_date_optional_time", "date_optional_time", "epoch_millis", "strict_date_optional_time||epoch_millis"
+        "strict_date_optional_time",
+        "date_optional_time",
+        "epoch_millis",
+        "strict_date_optional_time||epoch_millis",
     ):
         raise InvalidRequest(f"unsupported range format {spec['format']!r} at {at}")
     if ("gt" in spec and "gte" in spec) or ("lt" in spec and "lte" in spec):
         raise _bad("range", at, "give at most one lower and one upper bound")
-    bounds = {op: _range_value(spec[op], f"{at}.range.{fld}.{op}") for op in ("gt", "gte", "lt", "lte") if op in spec}
+    bounds = {
+        op: _range_value(spec[op], f"{at}.range.{fld}.{op}")
+        for op in ("gt", "gte", "lt", "lte")
+        if op in spec
+    }
     return Range(fld, **bounds, at=at)
-
-
-_DATE_MATH = re.compile(r"(?:now|(?P<anchor>.+?)\|\|)(?P<ops>(?:[+-]\d+[yMwdhHms]|/[yMwdhHms])*)")
-_OP = re.compile(r"([+-])(\d+)([yMwdhHms])|/([yMwdhHms])")
 
 
 def _range_value(value: Any, at: str) -> RangeValue | None:
@@ -400,46 +259,16 @@ def _range_value(value: Any, at: str) -> RangeValue | None:
         raise InvalidRequest(f"malformed range bound at {at}: expected a number or a string")
     if not (value.startswith("now") or "||" in value):
         return value
-    m = _DATE_MATH.fullmatch(value)
-    if m is None:
-        raise InvalidRequest(f"malformed date math {value!r} at {at}")
-    anchor = parse_datetime(m["anchor"], at) if m["anchor"] else None
-    ops = tuple((o[0], int(o[1]), o[2]) if o[0] else ("/", 0, o[3]) for o in _OP.findall(m["ops"]))
+    anchor, ops = parse_date_math(value, at)
     return DateMath(value, anchor, ops)
-
-
-def parse_datetime(value: str | int | float, at: str = "query") -> datetime:
-    """ISO-8601 (``Z`` or offset; naive means UTC) or epoch milliseconds, as an aware UTC datetime."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, timezone.utc)
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidRequest(f"malformed date {value!r} at {at}: expected ISO-8601 or date math") from None
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
-
-
-def _add(value: datetime, amount: int, unit: str) -> datetime:
-    if unit in "yM":
-        months = value.month - 1 + amount * (12 if unit == "y" else 1)
-        year, month = value.year + months // 12, months % 12 + 1
-        return value.replace(year=year, month=month, day=min(value.day, calendar.monthrange(year, month)[1]))
-    names = {"w": "weeks", "d": "days", "h": "hours", "H": "hours", "m": "minutes", "s": "seconds"}
-    return value + timedelta(**{names[unit]: amount})
-
-
-def _floor(value: datetime, unit: str) -> datetime:
-    if unit == "w":
-        value -= timedelta(days=value.weekday())
-    keep = "yMdhms".index("d" if unit == "w" else unit.replace("H", "h"))
-    reset = dict(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    return value.replace(**dict(list(reset.items())[keep:]))
 
 
 def _nested(body: Any, at: str) -> Query:
     if not isinstance(body, Mapping) or not isinstance(body.get("path"), str) or "query" not in body:
         raise _bad("nested", at, "expected {'path': ..., 'query': ...}")
-    _check_keys(body, {"path", "query", "score_mode", "score_more", "ignore_unmapped"}, f"'nested' clause at {at}")
+    _check_keys(
+        body, {"path", "query", "score_mode", "score_more", "ignore_unmapped"}, f"'nested' clause at {at}"
+    )
     path, inner = body["path"], parse_query(body["query"], f"{at}.nested.query")
     for name in query_fields(inner):
         if not name.startswith(path + "."):
@@ -450,7 +279,9 @@ def _nested(body: Any, at: str) -> Query:
 def _bool(body: Any, at: str) -> Query:
     if not isinstance(body, Mapping):
         raise _bad("bool", at, "expected an object")
-    _check_keys(body, {"must", "filter", "should", "must_not", "minimum_should_match"}, f"'bool' clause at {at}")
+    _check_keys(
+        body, {"must", "filter", "should", "must_not", "minimum_should_match"}, f"'bool' clause at {at}"
+    )
     parts: dict[str, tuple[Query, ...]] = {}
     for key in ("must", "filter", "should", "must_not"):
         raw = body.get(key, [])
@@ -488,23 +319,42 @@ def _full_text(kind: Literal["match", "multi_match"], body: Any, at: str) -> Que
         spec = body if isinstance(body, Mapping) else {}
         fields = spec.get("fields", [])
         fields = [fields] if isinstance(fields, str) else fields
-    _check_keys(spec, {"query", "operator"} | ({"fields", "type"} if kind == "multi_match" else set()), f"{kind!r} clause at {at}")
+    _check_keys(
+        spec,
+        {"query", "operator"} | ({"fields", "type"} if kind == "multi_match" else set()),
+        f"{kind!r} clause at {at}",
+    )
     text, operator = spec.get("query"), str(spec.get("operator", "or")).lower()
     if isinstance(text, (Mapping, list)) or text is None:
         raise _bad(kind, at, "'query' must be a string")
-    if operator not in ("or", "and") or not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+    if (
+        operator not in ("or", "and")
+        or not isinstance(fields, list)
+        or not all(isinstance(f, str) for f in fields)
+    ):
         raise _bad(kind, at, "operator must be 'or' or 'and' and fields a list of names")
     mtype = spec.get("type", "best_fields")
     if mtype not in ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_prefix", "bool_prefix"):
         raise InvalidRequest(f"unsupported multi_match type {mtype!r} at {at}")
-    return FullText(str(text), tuple(f.split("^")[0] for f in fields), operator, kind, mtype, at=at)  # type: ignore[arg-type]
+    names = tuple(f.split("^")[0] for f in fields)  # "name^5": boosts do not change which documents match
+    return FullText(str(text), names, operator, kind, mtype, at=at)  # type: ignore[arg-type]
 
 
 _PARSERS: dict[str, Any] = {
-    "bool": _bool, "term": _term, "terms": _terms, "ids": _ids, "prefix": _prefix, "wildcard": _wildcard,
-    "regexp": _regexp, "range": _range, "exists": _exists, "nested": _nested, "match_all": _match_all,
+    "bool": _bool,
+    "term": _term,
+    "terms": _terms,
+    "ids": _ids,
+    "prefix": _prefix,
+    "wildcard": _wildcard,
+    "regexp": _regexp,
+    "range": _range,
+    "exists": _exists,
+    "nested": _nested,
+    "match_all": _match_all,
     "match_none": lambda b, at: _match_all(b, at, "match_none"),
-    "match": lambda b, at: _full_text("match", b, at), "multi_match": lambda b, at: _full_text("multi_match", b, at),
+    "match": lambda b, at: _full_text("match", b, at),
+    "multi_match": lambda b, at: _full_text("multi_match", b, at),
 }
 
 
@@ -522,120 +372,31 @@ def query_fields(query: Query) -> Iterator[str]:
         yield query.field
 
 
-def _lit(ch: str) -> str:
-    return "\\" + ch if ch in string.punctuation else ch
-
-
-_SHORTHAND = {"d": "0-9", "s": "\t-\r ", "w": "0-9A-Za-z_"}
-
-
-def lucene_regex_to_python(value: str, *, at: str = "query") -> str:
-    """Translate a Lucene regexp to one regex, valid for Python ``re`` and PostgreSQL ``~`` alike.
-
-    The result is anchored with ``\\A(?:...)\\Z``: ES matches the whole value, and unlike ``$``, ``\\Z``
-    does not also match before a final newline in Python. Lucene's ``~ & < > @ #`` operators are refused.
-    """
-    parser = _RegexParser(value, at)
-    body = parser.alternation()
-    if parser.i < len(value):
-        raise parser.error(f"unexpected {value[parser.i]!r}")
-    return r"\A(?:" + body + r")\Z"
-
-
-class _RegexParser:
-    def __init__(self, text: str, at: str) -> None:
-        self.s, self.i, self.at = text, 0, at
-
-    def error(self, detail: str) -> InvalidRequest:
-        return InvalidRequest(f"malformed 'regexp' clause at {self.at}: {detail} at offset {self.i} of {self.s!r}")
-
-    def peek(self) -> str:
-        return self.s[self.i] if self.i < len(self.s) else ""
-
-    def take(self, what: str = "expression") -> str:
-        ch = self.peek()
-        if not ch:
-            raise self.error(f"unterminated {what}")
-        self.i += 1
-        return ch
-
-    def alternation(self) -> str:
-        branches = [self.sequence()]
-        while self.peek() == "|":
-            self.i += 1
-            branches.append(self.sequence())
-        return "|".join(branches)
-
-    def sequence(self) -> str:
-        out = []
-        while self.peek() not in ("", "|", ")"):
-            atom = self.atom()
-            while self.peek() and self.peek() in "*+?{":
-                ch = self.take()
-                atom = f"(?:{atom})" + (ch if ch != "{" else self.bounds())
-            out.append(atom)
-        return "".join(out)
-
-    def bounds(self) -> str:
-        m = re.compile(r"(\d+)(?:,(\d*))?\}").match(self.s, self.i)
-        if m is None:
-            raise self.error("malformed {n,m} repetition")
-        low, high = int(m[1]), int(m[2]) if m[2] else None
-        if (high is not None and high < low) or max(low, high or 0) > 255:
-            raise self.error("repetition bounds must satisfy n <= m <= 255")
-        self.i = m.end()
-        return "{" + m[0]
-
-    def atom(self) -> str:
-        ch = self.take()
-        if ch == "(":
-            inner = self.alternation()
-            if self.take("group") != ")":
-                raise self.error("unterminated group")
-            return f"(?:{inner})"
-        if ch == "[":
-            return self.char_class()
-        if ch == ".":
-            return "."
-        if ch == '"':
-            end = self.s.find('"', self.i)
-            if end < 0:
-                raise self.error("unterminated quoted string")
-            text, self.i = self.s[self.i : end], end + 1
-            return "(?:" + "".join(map(_lit, text)) + ")"
-        if ch == "\\":
-            esc = self.take("escape")
-            if esc.lower() in _SHORTHAND:
-                return "[" + ("^" if esc.isupper() else "") + _SHORTHAND[esc.lower()] + "]"
-            return _lit(esc)
-        if ch in "~&<>@#":
-            raise InvalidRequest(f"unsupported regexp operator {ch!r} in 'regexp' clause at {self.at}: {self.s!r}")
-        if ch in "*+?{}])":
-            self.i -= 1
-            raise self.error(f"unexpected {ch!r}")
-        return _lit(ch)
-
-    def char_class(self) -> str:
-        negate = self.peek() == "^"
-        self.i += negate
-        parts: list[str] = []
-        while (ch := self.take("character class")) != "]" or not parts:
-            if ch == "]":
-                raise self.error("empty character class")
-            if ch == "\\":
-                ch = self.take("escape")
-                if ch in _SHORTHAND:
-                    parts.append(_SHORTHAND[ch])
-                    continue
-                if ch.lower() in _SHORTHAND:
-                    raise self.error(f"\\{ch} inside a character class is not supported")
-            if self.peek() == "-" and self.s[self.i + 1 : self.i + 2] not in ("]", ""):
-                self.i += 1
-                high = self.take("character class")
-                high = self.take("escape") if high == "\\" else high
-                if high < ch:
-                    raise self.error(f"reversed range {ch}-{high}")
-                parts.append(_lit(ch) + "-" + _lit(high))
-            else:
-                parts.append(_lit(ch))
-        return "[" + ("^" if negate else "") + "".join(parts) + "]"
+# The node classes and the value parsers live in `nodes` and `lucene`; re-exported for existing imports.
+__all__ = [
+    "Bool",
+    "DateMath",
+    "Exists",
+    "FullText",
+    "MatchAll",
+    "MatchNone",
+    "Nested",
+    "Prefix",
+    "Query",
+    "Range",
+    "RangeValue",
+    "Regexp",
+    "Scalar",
+    "SearchRequest",
+    "SortField",
+    "Term",
+    "Terms",
+    "TermsAgg",
+    "Wildcard",
+    "lucene_regex_to_python",
+    "parse_datetime",
+    "parse_query",
+    "parse_search_request",
+    "parse_sort",
+    "query_fields",
+]

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from gazetteer.errors import InvalidRequest
+from gazetteer.search.compile import install_sqlite_functions
 
 __all__ = ["open_engine"]
 
@@ -35,6 +36,8 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        # The search compiler's REGEXP (PostgreSQL has `~` built in).
+        sa.event.listen(engine, "connect", install_sqlite_functions)
     elif parsed.get_backend_name() == "postgresql":
         engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
     else:

@@ -18,7 +18,9 @@ Json = sa.JSON().with_variant(JSONB(), "postgresql")
 Timestamp = sa.DateTime(timezone=True)
 
 # One row per asset of any type. The crawl-owned attributes live in `attributes`; `content_hash` is a
-# digest of them so a re-crawl can tell "unchanged" without reading or rewriting the document.
+# digest of them so a re-crawl can tell "unchanged" without reading or rewriting the document, and
+# `source_hash` (tables and views) a digest of the Glue definition they were mapped from, so an unchanged
+# table is not even mapped again.
 assets = sa.Table(
     "assets",
     metadata,
@@ -33,6 +35,7 @@ assets = sa.Table(
     sa.Column("parent_qualified_name", sa.Text, nullable=True),
     sa.Column("attributes", Json, nullable=False),
     sa.Column("content_hash", sa.String(32), nullable=False),
+    sa.Column("source_hash", sa.String(32), nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(255), nullable=False, server_default="gazetteer"),

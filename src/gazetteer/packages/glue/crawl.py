@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -16,11 +18,20 @@ from gazetteer.assets.service import find_connection, qualified_name_taken
 from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.config import GlueCrawlConfig
 from gazetteer.packages.glue.extract import DatabaseDone, Problem, TablePage, extract_tables
-from gazetteer.packages.glue.mapping import CrawlScope, map_database, map_schema, map_table, schema_qualified_name
+from gazetteer.packages.glue.mapping import (
+    MAPPING_VERSION,
+    CrawlScope,
+    is_view,
+    map_database,
+    map_schema,
+    map_table,
+    schema_qualified_name,
+    table_qualified_name,
+)
 from gazetteer.packages.glue.report import CrawlReport
 from gazetteer.settings import Settings, get_settings
 
-__all__ = ["crawl", "Progress"]
+__all__ = ["crawl", "Progress", "CrawlStopped", "connection_record"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[dict[str, Any]], None]
@@ -35,6 +46,13 @@ class _DatabaseState:
     tables: int = 0
     views: int = 0
     seen: set[str] = field(default_factory=set)
+
+
+def source_digest(table: dict, partition_count: int | None) -> str:
+    """A digest of everything a table's assets are mapped from; equal digests mean nothing to write."""
+    payload = json.dumps([MAPPING_VERSION, table, partition_count], sort_keys=True, default=str,
+                         separators=(",", ":"))
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
 def _new_connection_qualified_name(engine: Engine) -> str:
@@ -65,9 +83,16 @@ def connection_record(scope: CrawlScope, config: GlueCrawlConfig) -> AssetRecord
     )
 
 
+class CrawlStopped(Exception):
+    """Raised inside a crawl whose caller asked it to stop."""
+
+
 def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None = None,
-          progress: Progress | None = None) -> CrawlReport:
-    """Crawl the Glue catalog `config` names into the store and report; never raises for Glue problems."""
+          progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> CrawlReport:
+    """Crawl the Glue catalog `config` names into the store and report; never raises for Glue problems.
+
+    `should_stop` is polled between pages: a stopped crawl keeps what it published and archives nothing.
+    """
     settings = settings or get_settings()
     started = time.monotonic()
     report = CrawlReport()
@@ -80,7 +105,10 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None 
         scope = CrawlScope(qualified_name, config.connection_name, config.catalog_id or "AwsDataCatalog")
         reader = GlueReader(config, max_attempts=settings.glue_max_attempts,
                             max_connections=settings.glue_workers * 2 + 2)
-        _Crawl(config, scope, reader, publisher, report, settings, progress or (lambda _: None)).run()
+        _Crawl(config, scope, reader, publisher, report, settings, progress or (lambda _: None),
+               should_stop or (lambda: False)).run()
+    except CrawlStopped:
+        report.fail("Stopped on request before the crawl finished; nothing was archived.")
     except GlueError as error:
         report.fail(str(error))
     except Exception as error:  # noqa: BLE001 - a crawl ends in a report, whatever happened
@@ -98,9 +126,10 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None 
 
 class _Crawl:
     def __init__(self, config: GlueCrawlConfig, scope: CrawlScope, reader: GlueReader, publisher: Publisher,
-                 report: CrawlReport, settings: Settings, progress: Progress) -> None:
+                 report: CrawlReport, settings: Settings, progress: Progress,
+                 should_stop: Callable[[], bool]) -> None:
         self.config, self.scope, self.reader, self.publisher = config, scope, reader, publisher
-        self.report, self.settings, self.progress = report, settings, progress
+        self.report, self.settings, self.progress, self.should_stop = report, settings, progress, should_stop
         self.to_archive: list[str] = []
         self.included_but_missing: set[str] = set()
 
@@ -113,6 +142,8 @@ class _Crawl:
         done = 0
         self.progress({"phase": "extract", "databases_total": len(states), "databases_done": 0})
         for event in extract_tables(self.reader, list(states), workers=self.settings.glue_workers):
+            if self.should_stop():
+                raise CrawlStopped
             if isinstance(event, TablePage):
                 self._publish_page(states[event.database], event)
             elif isinstance(event, DatabaseDone):
@@ -150,7 +181,14 @@ class _Crawl:
     def _publish_page(self, state: _DatabaseState, page: TablePage) -> None:
         records: list[AssetRecord] = []
         parents: list[str] = []
+        digests = {table_qualified_name(self.scope, page.database, table["Name"]):
+                   source_digest(table, page.partition_counts.get(table["Name"])) for table in page.tables}
+        unchanged = self.publisher.unchanged_sources(digests)
         for table in page.tables:
+            qualified_name = table_qualified_name(self.scope, page.database, table["Name"])
+            if qualified_name in unchanged:
+                self._count(state, qualified_name, is_view(table), unchanged[qualified_name])
+                continue
             try:
                 mapped = map_table(self.scope, page.database, table, page.partition_counts.get(table["Name"]))
             except Exception as error:  # noqa: BLE001 - one odd table is a warning, not a failed crawl
@@ -159,15 +197,18 @@ class _Crawl:
                 continue
             for message in mapped.warnings:
                 self.report.warn(message, database=page.database, table=table.get("Name"))
-            records.append(mapped.record)
+            records.append(replace(mapped.record, source_hash=digests[qualified_name]))
             records.extend(mapped.columns)
             parents.append(mapped.record.qualified_name)
-            state.seen.add(mapped.record.qualified_name)
-            state.views += mapped.is_view
-            state.tables += not mapped.is_view
-            self.report.counts["views" if mapped.is_view else "tables"] += 1
-            self.report.counts["columns"] += len(mapped.columns)
+            self._count(state, qualified_name, mapped.is_view, len(mapped.columns))
         self.publisher.publish(records, complete_parents=parents)
+
+    def _count(self, state: _DatabaseState, qualified_name: str, view: bool, columns: int) -> None:
+        state.seen.add(qualified_name)
+        state.views += view
+        state.tables += not view
+        self.report.counts["views" if view else "tables"] += 1
+        self.report.counts["columns"] += columns
 
     def _finish_database(self, state: _DatabaseState, complete: bool) -> None:
         name = state.glue["Name"]

@@ -26,6 +26,7 @@ from gazetteer.packages.glue.views import decode_view
 __all__ = [
     "CONNECTOR_NAME",
     "CrawlScope",
+    "MAPPING_VERSION",
     "MappedTable",
     "is_resource_link",
     "is_view",
@@ -38,6 +39,9 @@ __all__ = [
 ]
 
 CONNECTOR_NAME = "glue"
+# Bump when the mapping's output changes: re-crawls then map every table again instead of skipping
+# tables whose Glue definition is unchanged (see crawl.source_digest).
+MAPPING_VERSION = 1
 _VIEW_TABLE_TYPE = "VIRTUAL_VIEW"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Crawler-set statistics parameters (field notes, fact 10) and the attribute each one feeds.
@@ -194,9 +198,8 @@ def map_table(
             view_columns = [_ColumnSpec(c.name, c.data_type, None, {}, False) for c in text.columns]
             specs = view_columns + partition_keys
     else:
-        specs = _spark_specs(parameters, glue_columns, partition_keys, label, warnings)
-        if specs is None:
-            specs = glue_columns + partition_keys
+        spark_specs = _spark_specs(parameters, glue_columns, partition_keys, label, warnings)
+        specs = glue_columns + partition_keys if spark_specs is None else spark_specs
         _put_table_attributes(attributes, parameters, storage)
 
     columns = _column_records(
@@ -312,7 +315,7 @@ def _column_records(
         if data_type:
             attributes["dataType"] = data_type
             if data_type != spec.raw_type:
-                attributes["rawDataType"] = spec.raw_type
+                attributes["rawDataTypeDefinition"] = spec.raw_type
         attributes["order"] = len(records) + 1
         attributes["isPartition"] = spec.is_partition
         if spec.is_partition:
@@ -375,7 +378,7 @@ def _epoch_ms(value: Any) -> int | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return (value - _EPOCH) // timedelta(milliseconds=1)
+        return int((value - _EPOCH) // timedelta(milliseconds=1))
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return int(value * 1000)  # botocore without timestamp parsing hands back epoch seconds
     return None

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("parent_qualified_name", sa.Text, nullable=True),
         sa.Column("attributes", json, nullable=False),
         sa.Column("content_hash", sa.String(32), nullable=False),
+        sa.Column("source_hash", sa.String(32), nullable=True),
         sa.Column("created_at", ts, nullable=False),
         sa.Column("updated_at", ts, nullable=False),
         sa.Column("created_by", sa.String(255), nullable=False, server_default="gazetteer"),

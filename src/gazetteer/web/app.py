@@ -1,0 +1,53 @@
+"""The FastAPI application: the Atlan-compatible API, the workflow service and (later) the UI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from gazetteer import __version__
+from gazetteer.settings import Settings, get_settings
+from gazetteer.store import open_engine
+from gazetteer.web.errors import install_error_handlers
+from gazetteer.web.limits import BodySizeLimit
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app over one catalog; the workflow executor starts and stops with it."""
+    from gazetteer.auth.api import router as auth_router
+    from gazetteer.credentials.vault import Vault
+    from gazetteer.workflows.api import router as workflows_router
+    from gazetteer.workflows.executors import start_executor
+    from gazetteer.workflows.service import WorkflowService
+
+    settings = settings or get_settings()
+    engine = engine or open_engine(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        executor = start_executor(engine, settings)
+        app.state.workflows = WorkflowService(engine, Vault(engine, settings), executor)
+        try:
+            yield
+        finally:
+            executor.shutdown()
+
+    app = FastAPI(title="Gazetteer", version=__version__, lifespan=lifespan,
+                  description="A self-hosted catalog for AWS Glue, wire-compatible with Atlan's API.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.add_middleware(BodySizeLimit)
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(auth_router)
+    app.include_router(workflows_router)
+    return app

@@ -1,0 +1,75 @@
+"""Routes of the workflow service, as Atlan's Heracles serves them (both /workflows and /package-workflows)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+
+from gazetteer.web.deps import EngineDep, PrincipalDep
+from gazetteer.workflows.search import search_runs, search_workflows
+from gazetteer.workflows.service import WorkflowService
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/service", tags=["workflows"])
+JsonObject = Annotated[dict[str, Any], Body()]
+# pyatlan ≥ 8.3 sends API-token users to /workflows and everyone else to /package-workflows.
+FAMILIES = ("workflows", "package-workflows")
+
+
+def _service(request: Request) -> WorkflowService:
+    return request.app.state.workflows
+
+
+@router.post("/workflows/indexsearch")
+def workflows_indexsearch(body: JsonObject, engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
+    """Search workflow templates with an Elasticsearch query (the seed page's first raw REST call)."""
+    return search_workflows(engine, body)
+
+
+@router.post("/runs/indexsearch")
+def runs_indexsearch(body: JsonObject, engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
+    """Search runs with an Elasticsearch query; what monitor(), get_runs() and rerun() poll."""
+    return search_runs(engine, body)
+
+
+@router.get("/runs/{run_name}")
+def get_run(run_name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
+    """One run, with its phase, progress and crawl report."""
+    return _service(request).get_run(run_name)
+
+
+@router.post("/runs/{run_name}/stop")
+def stop_run(run_name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    """Stop a run; the answer still shows it Running until the crawl reaches its next page."""
+    return _service(request).stop(run_name, principal)
+
+
+for family in FAMILIES:
+
+    @router.post(f"/{family}", name=f"create-{family}")
+    def create(body: JsonObject, request: Request, principal: PrincipalDep,
+               submit: Annotated[bool, Query()] = False) -> dict[str, Any]:
+        """Create the workflow GlueCrawler(...).to_workflow() builds, and start it when submit=true."""
+        return _service(request).create(body, principal, submit=submit)
+
+    @router.post(f"/{family}/submit", name=f"submit-{family}")
+    def submit(body: JsonObject, request: Request, principal: PrincipalDep) -> dict[str, Any]:
+        """Re-run a workflow: {"namespace", "resourceKind": "WorkflowTemplate", "resourceName"} (the page's second call)."""
+        return _service(request).submit(body, principal)
+
+    @router.get(f"/{family}/{{name}}", name=f"get-{family}")
+    def get(name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
+        """One workflow template."""
+        return _service(request).get_workflow(name)
+
+    @router.post(f"/{family}/{{name}}/archive", name=f"archive-{family}")
+    def archive(name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
+        """Archive a workflow; its connection's assets stay."""
+        return _service(request).archive(name, principal)
+
+    @router.post(f"/{family}/{{name}}", name=f"update-{family}")
+    def update(name: str, body: JsonObject, request: Request, principal: PrincipalDep) -> dict[str, Any]:
+        """Update a workflow (schedules live in metadata.annotations)."""
+        return _service(request).update(name, body, principal)

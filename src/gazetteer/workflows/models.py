@@ -1,0 +1,52 @@
+"""Workflow templates and runs. Columns hold what searches filter and sort on; documents hold the rest."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gazetteer.store.schema import Json, Timestamp, metadata
+
+__all__ = ["workflows", "runs", "PHASES", "ACTIVE_PHASES", "FINISHED_PHASES"]
+
+# Exactly the phases pyatlan accepts; anything else breaks its parse of a whole search answer.
+PHASES = ("Pending", "Running", "Succeeded", "Failed", "Error")
+ACTIVE_PHASES = ("Pending", "Running")
+FINISHED_PHASES = ("Succeeded", "Failed", "Error")
+
+workflows = sa.Table(
+    "workflows",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("namespace", sa.String(63), nullable=False, server_default="default"),
+    sa.Column("uid", sa.String(36), nullable=False, unique=True),
+    sa.Column("package", sa.String(255), nullable=False),
+    sa.Column("connection_qualified_name", sa.Text, nullable=False),
+    sa.Column("credential_guid", sa.String(36), nullable=True),
+    sa.Column("document", Json, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+runs = sa.Table(
+    "workflow_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("uid", sa.String(36), nullable=False, unique=True),
+    sa.Column("workflow_name", sa.String(255), nullable=False, index=True),
+    sa.Column("namespace", sa.String(63), nullable=False, server_default="default"),
+    sa.Column("phase", sa.String(16), nullable=False),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("progress", sa.String(32), nullable=False, server_default="0/1"),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=True),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("stop_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("report", Json, nullable=True),
+    sa.Index("ix_workflow_runs_phase", "phase"),
+)

@@ -1,0 +1,93 @@
+"""Elasticsearch-style searches over workflows and runs, through the shared query compiler."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gazetteer.errors import InvalidRequest
+from gazetteer.search import FieldResolver, FullText, ResolvedField, apply_search, parse_search_request
+from gazetteer.workflows.documents import run_document, search_answer, workflow_document
+from gazetteer.workflows.models import runs, workflows
+
+__all__ = ["search_workflows", "search_runs"]
+
+MAX_PAGE = 1000
+
+
+class _ColumnResolver:
+    """ES field names (with or without `.keyword`) → columns; anything else is refused by name."""
+
+    def __init__(self, fields: dict[str, ResolvedField], what: str) -> None:
+        self.fields = fields
+        self.what = what
+
+    def column(self, field: str) -> ResolvedField:
+        found = self.fields.get(field.removesuffix(".keyword"))
+        if found is None:
+            known = ", ".join(sorted(self.fields))
+            raise InvalidRequest(f"Unknown field {field!r} for {self.what} search; searchable fields: {known}")
+        return found
+
+    def full_text(self, node: FullText) -> Any:
+        raise InvalidRequest(f"Full-text queries (match, multi_match) are not supported on {self.what}")
+
+
+def _text(column: Any) -> ResolvedField:
+    return ResolvedField(column)
+
+
+def _time(column: Any) -> ResolvedField:
+    return ResolvedField(column, kind="datetime")
+
+
+_WORKFLOW_FIELDS = _ColumnResolver({
+    "_id": _text(workflows.c.name),
+    "metadata.name": _text(workflows.c.name),
+    "metadata.namespace": _text(workflows.c.namespace),
+    "metadata.uid": _text(workflows.c.uid),
+    "metadata.creationTimestamp": _time(workflows.c.created_at),
+    "metadata.annotations.package.argoproj.io/name": _text(workflows.c.package),
+    "spec.workflowMetadata.annotations.package.argoproj.io/name": _text(workflows.c.package),
+}, "workflow")
+
+_RUN_FIELDS = _ColumnResolver({
+    "_id": _text(runs.c.name),
+    "metadata.name": _text(runs.c.name),
+    "metadata.namespace": _text(runs.c.namespace),
+    "metadata.uid": _text(runs.c.uid),
+    "metadata.creationTimestamp": _time(runs.c.created_at),
+    "metadata.labels.workflows.argoproj.io/phase": _text(runs.c.phase),
+    "metadata.labels.workflows.argoproj.io/creator": _text(runs.c.created_by),
+    "metadata.labels.workflows.argoproj.io/workflow-template": _text(runs.c.workflow_name),
+    "spec.workflowTemplateRef.name": _text(runs.c.workflow_name),
+    "status.phase": _text(runs.c.phase),
+    "status.startedAt": _time(runs.c.started_at),
+    "status.finishedAt": _time(runs.c.finished_at),
+}, "run")
+
+
+def _search(engine: Engine, body: Any, table: sa.Table, resolver: FieldResolver, visible: Any,
+            to_document: Any, index: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    request = parse_search_request(body, max_size=MAX_PAGE)
+    query = apply_search(sa.select(table).where(visible), request, resolver, tiebreakers=[table.c.id.desc()])
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        total = conn.execute(query.with_only_columns(sa.func.count()).order_by(None).offset(None).limit(None)).scalar()
+    documents = [to_document(row) for row in rows]
+    return search_answer(index, documents, total or 0, int((time.perf_counter() - started) * 1000))
+
+
+def search_workflows(engine: Engine, body: Any) -> dict[str, Any]:
+    """The answer to POST /workflows/indexsearch: workflow templates that are not archived."""
+    return _search(engine, body, workflows, _WORKFLOW_FIELDS, workflows.c.archived.is_(False), workflow_document,
+                   "workflow-templates")
+
+
+def search_runs(engine: Engine, body: Any) -> dict[str, Any]:
+    """The answer to POST /runs/indexsearch: runs, visible from the moment they are created."""
+    return _search(engine, body, runs, _RUN_FIELDS, sa.true(), run_document, "workflow-runs")

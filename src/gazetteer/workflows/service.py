@@ -1,0 +1,207 @@
+"""Workflow operations: create, submit (re-run), stop, update, archive, and restart recovery."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import string
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gazetteer.assets.publish import Publisher
+from gazetteer.auth.principal import Principal
+from gazetteer.credentials.vault import Vault
+from gazetteer.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from gazetteer.packages.glue.crawl import connection_record
+from gazetteer.packages.glue.mapping import CrawlScope
+from gazetteer.packages.glue.workflow import (
+    CREDENTIAL_PLACEHOLDER,
+    GlueWorkflow,
+    crawl_config,
+    parse_glue_workflow,
+)
+from gazetteer.workflows.documents import run_document, workflow_document
+from gazetteer.workflows.executors import Executor
+from gazetteer.workflows.models import runs, workflows
+
+__all__ = ["WorkflowService", "recover_interrupted"]
+
+_SUFFIX = string.ascii_lowercase + string.digits
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _substitute(value: Any, guid: str) -> Any:
+    """Replace the credential placeholder everywhere in a document (it sits inside JSON strings too)."""
+    if isinstance(value, str):
+        return value.replace(CREDENTIAL_PLACEHOLDER, guid)
+    if isinstance(value, list):
+        return [_substitute(item, guid) for item in value]
+    if isinstance(value, dict):
+        return {key: _substitute(item, guid) for key, item in value.items()}
+    return value
+
+
+def _stored(document: dict[str, Any], guid: str) -> dict[str, Any]:
+    """What is kept of a submitted workflow: metadata and spec, never the payload (it holds the secret)."""
+    return {"metadata": copy.deepcopy(document.get("metadata") or {}), "spec": _substitute(document.get("spec"), guid)}
+
+
+def recover_interrupted(engine: Engine) -> list[tuple[str, str]]:
+    """After a restart: runs left Running end as Error; Pending runs are returned to be queued again."""
+    message = ("Interrupted: the server stopped while this run was running. Assets published before that are "
+               "kept and nothing was archived; re-run the workflow.")
+    with engine.begin() as conn:
+        conn.execute(runs.update().where(runs.c.phase == "Running")
+                     .values(phase="Error", message=message, finished_at=_now()))
+        pending = conn.execute(sa.select(runs.c.name, runs.c.workflow_name).where(runs.c.phase == "Pending")
+                               .order_by(runs.c.created_at, runs.c.id)).all()
+    return [(row.name, row.workflow_name) for row in pending]
+
+
+class WorkflowService:
+    """The workflow API's operations over one catalog, one vault and one executor."""
+
+    def __init__(self, engine: Engine, vault: Vault, executor: Executor) -> None:
+        self.engine = engine
+        self.vault = vault
+        self.executor = executor
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def _workflow_row(self, name: str) -> Any:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(workflows).where(workflows.c.name == name,
+                                                          workflows.c.archived.is_(False))).first()
+        if row is None:
+            raise NotFound(f"Workflow {name!r} does not exist (find yours with POST /api/service/workflows/indexsearch)")
+        return row
+
+    def _run_row(self, name: str) -> Any:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.name == name)).first()
+        if row is None:
+            raise NotFound(f"Run {name!r} does not exist")
+        return row
+
+    def get_run(self, name: str) -> dict[str, Any]:
+        return run_document(self._run_row(name))
+
+    def get_workflow(self, name: str) -> dict[str, Any]:
+        return workflow_document(self._workflow_row(name))
+
+    @staticmethod
+    def _check_admin(principal: Principal, row: Any) -> None:
+        connection = parse_glue_workflow(row.document).connection
+        if not principal.is_connection_admin(connection):
+            raise PermissionDenied(f"User {principal.username!r} is not an admin of connection "
+                                   f"{connection.get('name')!r}, so may not change its workflow {row.name!r}")
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def create(self, document: Any, principal: Principal, *, submit: bool) -> dict[str, Any]:
+        """Store a new Glue workflow: vault its credential, create its connection, optionally start a run."""
+        if not principal.may_write():
+            raise PermissionDenied(f"User {principal.username!r} has read-only access and may not create workflows")
+        if not isinstance(document, dict):
+            raise InvalidRequest("The body must be a workflow JSON object, as GlueCrawler(...).to_workflow() makes")
+        parsed = parse_glue_workflow(document)
+        if parsed.credential is None:
+            raise InvalidRequest("The workflow carries no credential in payload: call .iam_user_auth(...) and "
+                                 ".direct(region=...) on the crawler")
+        config = crawl_config(parsed, parsed.credential)
+        with self.engine.connect() as conn:
+            if conn.execute(sa.select(workflows.c.id).where(workflows.c.name == parsed.name)).first():
+                raise Conflict(f"A workflow named {parsed.name!r} already exists; re-run it with POST "
+                               "/api/service/workflows/submit instead")
+        credential_name = str(parsed.credential.get("name") or f"{parsed.name}-credential")
+        guid = self.vault.store(parsed.credential, name=credential_name)
+        now = _now()
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(workflows.insert().values(
+                    name=parsed.name, namespace=str(document["metadata"].get("namespace") or "default"),
+                    uid=str(uuid.uuid4()), package="@atlan/glue",
+                    connection_qualified_name=parsed.connection["qualifiedName"], credential_guid=guid,
+                    document=_stored(document, guid), created_at=now, updated_at=now, created_by=principal.username))
+        except sa.exc.IntegrityError:
+            self.vault.delete(guid)
+            raise Conflict(f"A workflow named {parsed.name!r} already exists") from None
+        scope = CrawlScope(config.connection_qualified_name or "", config.connection_name, "AwsDataCatalog")
+        Publisher(self.engine, actor=principal.username).publish([connection_record(scope, config)])
+        answer = {**self.get_workflow(parsed.name), "payload": []}
+        if submit:
+            self._start_run(parsed.name, principal.username)
+        return answer
+
+    def _start_run(self, workflow_name: str, creator: str) -> dict[str, Any]:
+        name = f"{workflow_name}-{''.join(secrets.choice(_SUFFIX) for _ in range(5))}"
+        with self.engine.begin() as conn:
+            conn.execute(runs.insert().values(name=name, uid=str(uuid.uuid4()), workflow_name=workflow_name,
+                                              phase="Pending", progress="0/1", created_at=_now(), created_by=creator))
+        self.executor.submit(name, workflow_name)
+        return self.get_run(name)
+
+    def submit(self, body: Any, principal: Principal) -> dict[str, Any]:
+        """Re-run a workflow by name (`resourceName`); a run queued behind an active one stays Pending."""
+        if not isinstance(body, dict) or not isinstance(body.get("resourceName"), str):
+            raise InvalidRequest('Send {"namespace": "default", "resourceKind": "WorkflowTemplate", '
+                                 '"resourceName": "<workflow name>"}')
+        kind = body.get("resourceKind", "WorkflowTemplate")
+        if kind != "WorkflowTemplate":
+            raise InvalidRequest(f"resourceKind {kind!r} is not supported: use WorkflowTemplate")
+        row = self._workflow_row(body["resourceName"])
+        self._check_admin(principal, row)
+        return self._start_run(row.name, principal.username)
+
+    def stop(self, run_name: str, principal: Principal) -> dict[str, Any]:
+        """Stop a run: a Pending one ends at once as Failed, a Running one stops at its next page."""
+        run = self._run_row(run_name)
+        with self.engine.connect() as conn:
+            workflow = conn.execute(sa.select(workflows).where(workflows.c.name == run.workflow_name)).first()
+        if workflow is not None:
+            self._check_admin(principal, workflow)
+        with self.engine.begin() as conn:
+            stopped = conn.execute(runs.update().where(runs.c.name == run_name, runs.c.phase == "Pending").values(
+                phase="Failed", message="Stopped before it started.", finished_at=_now(), stop_requested=True))
+            if not stopped.rowcount:
+                conn.execute(runs.update().where(runs.c.name == run_name, runs.c.phase == "Running")
+                             .values(stop_requested=True))
+        answer = self.get_run(run_name)
+        self.executor.request_stop(run_name)
+        return answer
+
+    def archive(self, name: str, principal: Principal) -> dict[str, Any]:
+        """Archive a workflow (its runs and its connection's assets stay); active runs are stopped."""
+        row = self._workflow_row(name)
+        self._check_admin(principal, row)
+        with self.engine.begin() as conn:
+            conn.execute(workflows.update().where(workflows.c.id == row.id).values(archived=True, updated_at=_now()))
+            active = conn.execute(sa.select(runs.c.name).where(runs.c.workflow_name == name,
+                                                               runs.c.phase.in_(("Pending", "Running")))).scalars().all()
+        for run_name in active:
+            self.stop(run_name, principal)
+        return {"metadata": {"name": name, "namespace": row.namespace}, "status": "archived"}
+
+    def update(self, name: str, document: Any, principal: Principal) -> dict[str, Any]:
+        """Replace a workflow's metadata and spec (schedules live in its annotations); the name stays."""
+        row = self._workflow_row(name)
+        self._check_admin(principal, row)
+        if not isinstance(document, dict) or (document.get("metadata") or {}).get("name") != name:
+            raise InvalidRequest(f"The body must be the workflow JSON with metadata.name = {name!r}")
+        parsed: GlueWorkflow = parse_glue_workflow(document)
+        if parsed.connection.get("qualifiedName") != row.connection_qualified_name:
+            raise InvalidRequest("A workflow's connection cannot change: create a new workflow for a new connection")
+        if parsed.credential is not None:
+            crawl_config(parsed, parsed.credential)
+            self.vault.update(row.credential_guid, parsed.credential)
+        with self.engine.begin() as conn:
+            conn.execute(workflows.update().where(workflows.c.id == row.id).values(
+                document=_stored(document, row.credential_guid), generation=row.generation + 1, updated_at=_now()))
+        return {**self.get_workflow(name), "payload": []}
