@@ -8,6 +8,8 @@ import typer
 from sqlalchemy.engine import Engine
 
 from gazetteer import console
+from gazetteer.cli_token import token_app
+from gazetteer.cli_workflow import workflow_app
 from gazetteer.errors import GazetteerError
 from gazetteer.settings import get_settings
 
@@ -16,6 +18,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="Gazetteer: a catalog for your AWS Glue data.")
 crawl_app = typer.Typer(no_args_is_help=True, help="Crawl a source into the catalog.")
 app.add_typer(crawl_app, name="crawl")
+app.add_typer(token_app, name="token", help="Create, list and revoke API tokens (no server needed).")
+app.add_typer(workflow_app, name="workflow", help="List, run, re-run, stop and inspect workflows on a server.")
 
 
 def _engine() -> Engine:

@@ -259,10 +259,13 @@ def test_models_match_migration_0002(engine: sa.Engine) -> None:
         seeded = dict(conn.execute(sa.text("SELECT name, id FROM roles")).all())
         admin = conn.execute(sa.text("SELECT id, role FROM users WHERE username = 'admin'")).one()
 
-    def table_of(diff) -> str:
+    def table_of(diff) -> str:  # diffs name their table in a few different ways
         item = diff[0] if isinstance(diff, list) else diff
-        thing = item[1] if len(item) > 1 else None
-        return getattr(thing, "name", None) if isinstance(thing, sa.Table) else str(item[2] if len(item) > 2 else "")
+        for part in item[1:]:
+            table = part if isinstance(part, sa.Table) else getattr(part, "table", None)
+            if isinstance(table, sa.Table):
+                return table.name
+        return item[2] if len(item) > 2 and isinstance(item[2], str) else ""
 
     assert [diff for diff in diffs if table_of(diff) in ours] == []
     assert seeded == {name: role_id(name) for name in ("$admin", "$member", "$guest")}

@@ -82,7 +82,7 @@ def test_the_page_snippets_run_unmodified(server, glue, monkeypatch):
     # from the list of results you want to re-run.
     response = client.workflow.rerun(existing[n]) # (2)
     # -------------------------------------------------------------------------------------------------
-    assert existing[0].metadata.name == crawler.metadata.name and len(existing) == 1
+    assert existing[0].id == existing[0].source.metadata.name == crawler.metadata.name and len(existing) == 1
     assert client.workflow.monitor(response) == AtlanWorkflowPhase.SUCCESS
     assert sorted(_active_assets(server)) == sorted(crawled), "a re-run must not duplicate or lose assets"
 
@@ -92,7 +92,7 @@ def test_the_page_snippets_run_unmodified(server, glue, monkeypatch):
     again = client.workflow.rerun(existing[0], idempotent=True)
     assert again.metadata.name == running.metadata.name
     assert client.workflow.monitor(running) == AtlanWorkflowPhase.SUCCESS
-    assert len(client.workflow.get_runs(crawler.metadata.name, AtlanWorkflowPhase.SUCCESS)) == 3
+    assert len(list(client.workflow.get_runs(crawler.metadata.name, AtlanWorkflowPhase.SUCCESS))) == 3
 
     # Stop: the answer still says Running, then the run ends as Failed; nothing is archived by it.
     glue.set_faults([{"operation": "GetTables", "delay_seconds": 8, "times": 1}])

@@ -181,6 +181,11 @@ class Vault:
         with self.engine.begin() as conn:
             conn.execute(credentials.update().where(credentials.c.id == row.id).values(**values))
 
+    def delete(self, guid: str) -> None:
+        """Forget a credential (used when the workflow that brought it could not be stored)."""
+        with self.engine.begin() as conn:
+            conn.execute(credentials.delete().where(credentials.c.id == guid))
+
 
 def _ms(moment: datetime) -> int:
     # SQLite hands back naive datetimes; everything stored here is UTC.

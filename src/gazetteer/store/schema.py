@@ -34,6 +34,9 @@ assets = sa.Table(
     sa.Column("schema_qualified_name", sa.Text, nullable=True),
     sa.Column("parent_qualified_name", sa.Text, nullable=True),
     sa.Column("attributes", Json, nullable=False),
+    # What people edit (userDescription, owners, certificate, announcement); never written by a crawl.
+    # Full-text structures over these two live outside this definition (migration 0004).
+    sa.Column("curated", Json, nullable=True),
     sa.Column("content_hash", sa.String(32), nullable=False),
     sa.Column("source_hash", sa.String(32), nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),

@@ -63,7 +63,9 @@ _RUN_FIELDS = _ColumnResolver({
     "metadata.labels.workflows.argoproj.io/phase": _text(runs.c.phase),
     "metadata.labels.workflows.argoproj.io/creator": _text(runs.c.created_by),
     "metadata.labels.workflows.argoproj.io/workflow-template": _text(runs.c.workflow_name),
-    "spec.workflowTemplateRef.name": _text(runs.c.workflow_name),
+    # A run's own name matches too: pyatlan's monitor(rerun_response) asks for the latest run "of" the run
+    # name it was handed, and the seed page promises that a re-run's response can be monitored.
+    "spec.workflowTemplateRef.name": ResolvedField(runs.c.template_refs, is_array=True),
     "status.phase": _text(runs.c.phase),
     "status.startedAt": _time(runs.c.started_at),
     "status.finishedAt": _time(runs.c.finished_at),
@@ -77,7 +79,8 @@ def _search(engine: Engine, body: Any, table: sa.Table, resolver: FieldResolver,
     query = apply_search(sa.select(table).where(visible), request, resolver, tiebreakers=[table.c.id.desc()])
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-        total = conn.execute(query.with_only_columns(sa.func.count()).order_by(None).offset(None).limit(None)).scalar()
+        matching = query.order_by(None).offset(None).limit(None).subquery()
+        total = conn.execute(sa.select(sa.func.count()).select_from(matching)).scalar()
     documents = [to_document(row) for row in rows]
     return search_answer(index, documents, total or 0, int((time.perf_counter() - started) * 1000))
 

@@ -144,6 +144,7 @@ class WorkflowService:
         name = f"{workflow_name}-{''.join(secrets.choice(_SUFFIX) for _ in range(5))}"
         with self.engine.begin() as conn:
             conn.execute(runs.insert().values(name=name, uid=str(uuid.uuid4()), workflow_name=workflow_name,
+                                              template_refs=[workflow_name, name],
                                               phase="Pending", progress="0/1", created_at=_now(), created_by=creator))
         self.executor.submit(name, workflow_name)
         return self.get_run(name)

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(255), nullable=False, unique=True),
         sa.Column("uid", sa.String(36), nullable=False, unique=True),
         sa.Column("workflow_name", sa.String(255), nullable=False),
+        sa.Column("template_refs", json, nullable=False),
         sa.Column("namespace", sa.String(63), nullable=False, server_default="default"),
         sa.Column("phase", sa.String(16), nullable=False),
         sa.Column("message", sa.Text, nullable=True),

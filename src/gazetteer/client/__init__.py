@@ -1,0 +1,36 @@
+"""Gazetteer's Python client: the seed page's Glue package and workflow API over plain HTTP (no pyatlan needed).
+
+    from gazetteer.client import GazetteerClient, GlueCrawler
+
+    client = GazetteerClient()                      # $GAZETTEER_URL, $GAZETTEER_TOKEN
+    crawler = (GlueCrawler(client=client, connection_name="production",
+                           admin_roles=[client.role_cache.get_id_for_name("$admin")])
+               .iam_user_auth(access_key="...", secret_key="...")
+               .direct(region="ap-south-1")
+               .include(assets=["dev-project"])
+               .exclude(assets=[])
+               .to_workflow())
+    response = client.workflow.run(crawler)
+    phase = client.workflow.monitor(response)       # "Succeeded", "Failed" or "Error"
+"""
+
+from __future__ import annotations
+
+from gazetteer.client import documents
+from gazetteer.client.api import DEFAULT_URL, GazetteerClient, RoleCache
+from gazetteer.client.errors import GazetteerAPIError, GazetteerClientError, GazetteerConnectionError
+from gazetteer.client.glue_crawler import PREFIX, GlueCrawler
+from gazetteer.client.workflow import WorkflowClient
+
+__all__ = [
+    "DEFAULT_URL",
+    "PREFIX",
+    "GazetteerAPIError",
+    "GazetteerClient",
+    "GazetteerClientError",
+    "GazetteerConnectionError",
+    "GlueCrawler",
+    "RoleCache",
+    "WorkflowClient",
+    "documents",
+]
