@@ -125,6 +125,8 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def stop(self, kill: bool = False) -> None:
+        if self._log.closed:
+            return
         if self.process.poll() is None:
             if kill:
                 self.process.kill()
@@ -135,8 +137,20 @@ class Server:
 
 
 @pytest.fixture()
-def server(glue, tmp_path) -> Iterator[Server]:
+def start_server(glue) -> Iterator:
+    """Start servers over a catalog home of your choice (say, the same one twice); all stop at the end."""
+    started: list[Server] = []
+
+    def start(home) -> Server:
+        started.append(Server(home, glue.url))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture()
+def server(start_server, tmp_path) -> Server:
     """A live server over a fresh SQLite catalog, crawling the local Glue."""
-    running = Server(tmp_path / "server-home", glue.url)
-    yield running
-    running.stop()
+    return start_server(tmp_path / "server-home")

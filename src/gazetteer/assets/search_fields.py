@@ -1,0 +1,172 @@
+"""What the asset search's field names mean in SQL: Atlan's `__` fields, columns, and JSON attributes.
+
+What for: `gazetteer.assets.search` hands `AssetFields` to the shared compiler. Fields backed by an indexed
+column (`__typeName`, `__state`, `__guid`, `qualifiedName`, `name`, `connectionQualifiedName`,
+`schemaQualifiedName`, timestamps) compile to that column; every other camelCase name is read from the
+attributes JSON (curated values first, for what people edit), typed by `ATTRIBUTE_KINDS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement
+from sqlalchemy.dialects.postgresql import JSONB
+
+from gazetteer.assets.fulltext import FullTextMatcher
+from gazetteer.assets.records import ASSET_TYPES
+from gazetteer.errors import InvalidRequest
+from gazetteer.search import Bool, FullText, Nested, Prefix, Query, Regexp, ResolvedField, Term, Terms, Wildcard
+from gazetteer.store.schema import assets
+
+__all__ = ["AssetFields", "CURATED_ATTRIBUTES", "ATTRIBUTE_KINDS", "SUPER_TYPES", "canonical_types"]
+
+# What people edit through the API or the UI; stored in `assets.curated`, never written by a crawl.
+CURATED_ATTRIBUTES = (
+    "userDescription", "description", "displayName", "ownerUsers", "ownerGroups",
+    "certificateStatus", "certificateStatusMessage", "certificateUpdatedBy", "certificateUpdatedAt",
+    "announcementTitle", "announcementMessage", "announcementType", "announcementUpdatedBy",
+    "announcementUpdatedAt",
+)
+ATTRIBUTE_KINDS: dict[str, str] = {
+    **dict.fromkeys(("order", "columnCount", "rowCount", "sizeBytes", "objectCount", "tableCount", "schemaCount",
+                     "viewsCount", "partitionCount", "partitionOrder", "rowLimit"), "integer"),
+    "averageRecordSize": "number",
+    **dict.fromkeys(("sourceCreatedAt", "sourceUpdatedAt", "certificateUpdatedAt", "announcementUpdatedAt"),
+                    "epoch_ms"),
+    **dict.fromkeys(("isPartition", "isPartitioned", "isNested", "isResourceLink", "partitionProjection",
+                     "allowQuery", "allowQueryPreview", "isDiscoverable", "isEditable"), "bool"),
+    **dict.fromkeys(("adminUsers", "adminGroups", "adminRoles", "ownerUsers", "ownerGroups"), "array"),
+}
+_SQL = ("Catalog", "SQL", "Asset", "Referenceable")
+SUPER_TYPES: dict[str, tuple[str, ...]] = {
+    "Connection": ("Asset", "Referenceable"),
+    **{name: _SQL for name in ASSET_TYPES if name != "Connection"},
+}
+_TYPE_FIELDS = {"__typeName", "__typeName.keyword"}
+_SUPER_FIELDS = {"__superTypeNames", "__superTypeNames.keyword"}
+_CAMEL = re.compile(r"[a-z][A-Za-z0-9]*")
+
+
+def _text(expr: ColumnElement[Any]) -> ResolvedField:
+    return ResolvedField(expr)
+
+
+_COLUMNS: dict[str, ResolvedField] = {
+    # Type names are canonicalised before compiling (`canonical_types`), so an index can serve them.
+    "__typeName": _text(assets.c.type_name),
+    "__state": _text(assets.c.status),
+    "__guid": _text(assets.c.guid),
+    "__qualifiedName": _text(assets.c.qualified_name),
+    "qualifiedName": _text(assets.c.qualified_name),
+    "name": _text(assets.c.name),
+    "connectionQualifiedName": _text(assets.c.connection_qualified_name),
+    "schemaQualifiedName": _text(assets.c.schema_qualified_name),
+    "__timestamp": ResolvedField(assets.c.created_at, kind="datetime"),
+    "__modificationTimestamp": ResolvedField(assets.c.updated_at, kind="datetime"),
+    "__createdBy": _text(assets.c.created_by),
+    "__modifiedBy": _text(assets.c.updated_by),
+    # Tags, terms and labels are not kept: these match nothing (and `must_not` keeps everything).
+    **{name: _text(sa.null()) for name in ("__traitNames", "__propagatedTraitNames", "__classificationNames",
+                                           "__meanings", "__meaningNames", "__labels", "__customAttributes")},
+    "__hasLineage": ResolvedField(sa.false(), kind="bool"),
+}
+
+
+def canonical_types(query: Query) -> Query:
+    """`query` with type names spelt as stored, so `__typeName.keyword: CONNECTION` can use an index.
+
+    Atlan compares type names case-insensitively (pyatlan's find_connections_by_name sends CONNECTION);
+    `__superTypeNames` terms become the type names that have that super type.
+    """
+    if isinstance(query, Bool):
+        kids = {key: tuple(canonical_types(q) for q in getattr(query, key))
+                for key in ("must", "filter", "should", "must_not")}
+        return dataclasses.replace(query, **kids)
+    if isinstance(query, Nested):
+        return dataclasses.replace(query, query=canonical_types(query.query))
+    field = getattr(query, "field", None)
+    if field in _TYPE_FIELDS and isinstance(query, (Term, Terms)):
+        values = (query.value,) if isinstance(query, Term) else query.values
+        return Terms("__typeName", tuple(_type_name(v) for v in values), at=query.at)
+    if field in _TYPE_FIELDS and isinstance(query, (Prefix, Wildcard, Regexp)):
+        return dataclasses.replace(query, field="__typeName", case_insensitive=True)
+    if field in _SUPER_FIELDS and isinstance(query, (Term, Terms)):
+        values = {str(v).lower() for v in ((query.value,) if isinstance(query, Term) else query.values)}
+        names = tuple(name for name, supers in SUPER_TYPES.items()
+                      if name.lower() in values or values & {s.lower() for s in supers})
+        return Terms("__typeName", names, at=query.at)
+    if field in _SUPER_FIELDS:
+        raise InvalidRequest(f"only term and terms are supported on {field!r} (at {query.at})")
+    return query
+
+
+def _type_name(value: Any) -> str:
+    text = str(value)
+    return next((name for name in ASSET_TYPES if name.lower() == text.lower()), text)
+
+
+class AssetFields:
+    """The FieldResolver of the asset search, for one connection (full text may look words up)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.postgresql = conn.dialect.name == "postgresql"
+        self.matcher = FullTextMatcher(conn)
+
+    def column(self, field: str) -> ResolvedField:
+        if field == "_score":
+            score = self.matcher.score if self.matcher.score is not None else sa.literal(1)
+            return ResolvedField(score, kind="number")
+        base = field.removesuffix(".keyword")
+        if base in _COLUMNS:
+            return _COLUMNS[base]
+        if not _CAMEL.fullmatch(base):
+            raise InvalidRequest(f"unknown field {field!r} for asset search: use Atlan's __typeName, __state, "
+                                 "__guid, __timestamp... or a camelCase attribute such as qualifiedName")
+        return self.attribute(base)
+
+    def full_text(self, node: FullText) -> ColumnElement[bool]:
+        return self.matcher.predicate(node)
+
+    def attribute(self, key: str) -> ResolvedField:
+        """A JSON attribute, typed by `ATTRIBUTE_KINDS`; curated values win over crawled ones."""
+        kind = ATTRIBUTE_KINDS.get(key, "text")
+        if kind == "array":
+            return ResolvedField(self._raw(key), is_array=True, sortable=False)
+        text = self._text(key)
+        if kind == "integer":
+            return ResolvedField(sa.cast(text, sa.BigInteger), kind="number")
+        if kind == "number":
+            return ResolvedField(sa.cast(text, sa.Float), kind="number")
+        if kind == "epoch_ms":
+            return ResolvedField(sa.cast(text, sa.BigInteger), kind="datetime")
+        if kind == "bool":
+            # JSON true/false: SQLite's json_extract gives 1/0, PostgreSQL's ->> gives 'true'/'false'.
+            return ResolvedField(sa.cast(text, sa.Boolean) if self.postgresql else text, kind="bool")
+        return ResolvedField(text)
+
+    def _text(self, key: str) -> ColumnElement[Any]:
+        crawled = self._json_text(assets.c.attributes, key)
+        if key in CURATED_ATTRIBUTES:
+            return sa.func.coalesce(self._json_text(assets.c.curated, key), crawled)
+        return crawled
+
+    def _json_text(self, column: Any, key: str) -> ColumnElement[Any]:
+        if self.postgresql:
+            return column.op("->>")(sa.literal_column(f"'{key}'")).self_group()
+        return sa.func.json_extract(column, f'$."{key}"', type_=sa.Text)
+
+    def _raw(self, key: str) -> ColumnElement[Any]:
+        if self.postgresql:
+            def one(column: Any) -> ColumnElement[Any]:
+                return sa.type_coerce(column.op("->")(sa.literal_column(f"'{key}'")), JSONB)
+        else:
+            def one(column: Any) -> ColumnElement[Any]:
+                return sa.func.json_extract(column, f'$."{key}"', type_=sa.JSON)
+        crawled = one(assets.c.attributes)
+        if key in CURATED_ATTRIBUTES:
+            return sa.func.coalesce(one(assets.c.curated), crawled, type_=crawled.type)
+        return crawled
