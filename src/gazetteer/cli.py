@@ -105,12 +105,15 @@ def serve(
 
 
 @app.command()
-def demo() -> None:
-    """Start a local Glue holding a sample catalog, crawl it, and show what was found."""
+def demo(
+    port: Annotated[int, typer.Option(help="Port of the demo server (another free one if taken)")] = 8000,
+    serve: Annotated[bool, typer.Option(help="Keep serving after the crawl, until Ctrl-C")] = True,
+) -> None:
+    """Start a local Glue holding a sample catalog and the server, crawl through the workflow API, show it all."""
     from gazetteer.demo import run_demo
 
     try:
-        run_demo()
+        run_demo(port=port, serve=serve)
     except GazetteerError as error:
         raise _fail(error) from None
 

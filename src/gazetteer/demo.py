@@ -1,15 +1,22 @@
-"""`gazetteer demo`: a local Glue with a sample catalog, crawled into the embedded catalog."""
+"""`gazetteer demo`: a local Glue with a sample catalog, a server, and a crawl submitted as a workflow."""
 
 from __future__ import annotations
 
 import os
+import secrets
+import socket
+import threading
+import time
 
 import sqlalchemy as sa
+import uvicorn
+from pydantic import SecretStr
 from rich.tree import Tree
 
 from gazetteer import console
-from gazetteer.settings import get_settings
-from gazetteer.store import assets, open_engine
+from gazetteer.errors import InvalidRequest
+from gazetteer.settings import Settings, get_settings
+from gazetteer.store import assets
 
 __all__ = ["run_demo", "DEMO_CONNECTION", "DEMO_REGION"]
 
@@ -41,32 +48,85 @@ def _show_catalog(engine: sa.Engine, connection: str) -> None:
     console.out.print(tree)
 
 
-def run_demo() -> None:
-    """Start the local Glue, seed it, crawl it twice (the second crawl changes nothing) and show the result."""
+def _port(wanted: int) -> int:
+    """`wanted` if it is free, else any free port (a second demo, or another server, may hold 8000)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", wanted))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_server(settings: Settings, port: int) -> tuple[uvicorn.Server, str]:
+    from gazetteer.web.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, name="gazetteer-server", daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise InvalidRequest(f"The demo server did not start on 127.0.0.1:{port}")
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _submit(client) -> tuple[dict, bool]:
+    """Re-run the demo workflow when it exists (creating it again would duplicate its assets), else create it."""
+    from gazetteer.client import GlueCrawler, documents
+
+    for hit in client.workflow.find_by_type(max_results=50):
+        if documents.connection_of(hit).get("name") == DEMO_CONNECTION:
+            return client.workflow.rerun(hit), False
+    crawler = (GlueCrawler(connection_name=DEMO_CONNECTION,
+                           admin_roles=[client.role_cache.get_id_for_name("$admin")])
+               .iam_user_auth(access_key="demo-access-key", secret_key="demo-secret-key")
+               .direct(region=DEMO_REGION))
+    return client.workflow.run(crawler.to_workflow()), True
+
+
+def run_demo(*, port: int = 8000, serve: bool = True) -> None:
+    """Start a local Glue and the server, crawl through the workflow API, show the result, keep serving."""
+    from gazetteer.client import GazetteerClient, documents
     from gazetteer.devtools.local_glue import LocalGlue
     from gazetteer.devtools.sample_catalog import seed_sample_catalog
-    from gazetteer.packages.glue.config import parse_config
-    from gazetteer.packages.glue.crawl import crawl
+    from gazetteer.store import open_engine
 
-    settings = get_settings()
-    engine = open_engine(settings.effective_database_url)
+    base = get_settings()
+    token = base.admin_token.get_secret_value() if base.admin_token else f"gzt_demo_{secrets.token_urlsafe(18)}"
+    settings = base.model_copy(update={"admin_token": SecretStr(token)})
     console.out.print("[bold]Gazetteer demo[/]: starting a local Glue endpoint (moto) with a sample catalog…")
     with LocalGlue() as glue:
         seed_sample_catalog(glue.client(DEMO_REGION))
         os.environ["AWS_ENDPOINT_URL_GLUE"] = glue.url
-        config = parse_config(connection_name=DEMO_CONNECTION, region=DEMO_REGION,
-                              access_key="demo", secret_key="demo")
-        with console.crawl_progress() as progress:
-            report = crawl(engine, config, settings=settings, progress=progress).to_dict()
-        console.print_report(report)
-        _show_catalog(engine, report["connection_qualified_name"])
-        again = crawl(engine, config, settings=settings).to_dict()
-        console.out.print(f"A second crawl of the unchanged catalog: {again['changes']['unchanged']} unchanged, "
-                          f"{again['changes']['created'] + again['changes']['updated']} written.")
-    console.out.print(
-        f"\nThe catalog is in [bold]{settings.effective_database_url}[/]. Look around:\n"
-        "  gazetteer search orders\n"
-        "  gazetteer search revenue --type View\n"
-        "  gazetteer search occurred_at --json\n"
-        f"  gazetteer crawl glue --connection-name my-glue --region eu-west-1   (a real AWS account)"
-    )
+        server, url = _start_server(settings, _port(port))
+        console.out.print(f"Server running at [bold]{url}[/] (API docs at {url}/docs)")
+        with GazetteerClient(url, token) as client:
+            response, created = _submit(client)
+            verb = "Created the workflow and started" if created else "Re-ran the existing workflow:"
+            console.out.print(f"{verb} run of [cyan]{documents.template_name_of(response) or documents.name_of(response)}[/]")
+            with console.err.status("Crawling the sample catalog…"):
+                phase = client.workflow.monitor(response, poll_seconds=0.5, timeout=600)
+            run = client.workflow.find_latest_run(documents.template_name_of(response) or documents.name_of(response))
+        report = documents.report_of(run)
+        console.out.print(f"The run ended: [bold]{phase}[/]")
+        if report:
+            console.print_report(report)
+            _show_catalog(open_engine(settings.effective_database_url), report["connection_qualified_name"])
+        console.out.print(
+            f"\nWhere to look:\n"
+            f"  server      {url}   (API docs: {url}/docs)\n"
+            f"  admin token {token}\n"
+            f"  catalog     {settings.effective_database_url}\n"
+            f"  try         GAZETTEER_URL={url} GAZETTEER_TOKEN={token} gazetteer workflow list\n"
+            f"              gazetteer search orders · gazetteer search revenue --type View"
+        )
+        if serve:
+            console.out.print("\nServing until you press Ctrl-C.")
+            try:
+                while server.started and not server.should_exit:
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                pass
+        server.should_exit = True
+        time.sleep(0.5)

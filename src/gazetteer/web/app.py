@@ -19,6 +19,7 @@ __all__ = ["create_app"]
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Build the app over one catalog; the workflow executor starts and stops with it."""
+    from gazetteer.assets.api import router as assets_router
     from gazetteer.auth.api import router as auth_router
     from gazetteer.credentials.vault import Vault
     from gazetteer.workflows.api import router as workflows_router
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(auth_router)
     app.include_router(workflows_router)
+    app.include_router(assets_router)
     return app

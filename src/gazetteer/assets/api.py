@@ -1,0 +1,71 @@
+"""Routes of the asset API, as Atlan's Atlas serves them under /api/meta (what pyatlan's asset client calls)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+
+from gazetteer.assets.entities import bulk_upsert, get_entity
+from gazetteer.assets.search import index_search
+from gazetteer.errors import InvalidRequest
+from gazetteer.web.deps import EngineDep, PrincipalDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/meta", tags=["assets"])
+JsonObject = Annotated[dict[str, Any], Body()]
+# httpx renders Python booleans lower-case; accept any case.
+Flag = Annotated[str | None, Query()]
+
+
+def _flag(value: str | None, name: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if value.lower() not in ("true", "false"):
+        raise InvalidRequest(f"query parameter {name!r} must be true or false, not {value!r}")
+    return value.lower() == "true"
+
+
+@router.post("/search/indexsearch")
+def indexsearch(body: JsonObject, engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
+    """Search assets with an Elasticsearch query: FluentSearch, find_connections_by_name, the UI."""
+    return index_search(engine, body)
+
+
+@router.get("/entity/guid/{guid}")
+def entity_by_guid(guid: str, engine: EngineDep, _: PrincipalDep, minExtInfo: Flag = None,  # noqa: N803
+                   ignoreRelationships: Flag = None) -> dict[str, Any]:  # noqa: N803
+    """One asset by guid, with relationshipAttributes unless ignoreRelationships=true."""
+    _flag(minExtInfo, "minExtInfo", False)
+    relationships = not _flag(ignoreRelationships, "ignoreRelationships", False)
+    return get_entity(engine, guid=guid, relationships=relationships)
+
+
+@router.get("/entity/uniqueAttribute/type/{type_name}")
+def entity_by_qualified_name(
+    type_name: str, engine: EngineDep, _: PrincipalDep,
+    qualified_name: Annotated[str | None, Query(alias="attr:qualifiedName")] = None,
+    minExtInfo: Flag = None, ignoreRelationships: Flag = None,  # noqa: N803
+) -> dict[str, Any]:
+    """One active asset by type and qualifiedName (get_by_qualified_name)."""
+    if not qualified_name:
+        raise InvalidRequest("query parameter 'attr:qualifiedName' is required")
+    _flag(minExtInfo, "minExtInfo", False)
+    relationships = not _flag(ignoreRelationships, "ignoreRelationships", False)
+    return get_entity(engine, type_name=type_name, qualified_name=qualified_name, relationships=relationships)
+
+
+@router.post("/entity/bulk/")
+@router.post("/entity/bulk", include_in_schema=False)
+def entity_bulk(body: JsonObject, engine: EngineDep, principal: PrincipalDep,
+                replaceTags: Flag = None, appendTags: Flag = None,  # noqa: N803
+                replaceBusinessAttributes: Flag = None, overwriteBusinessAttributes: Flag = None,  # noqa: N803
+                replaceClassifications: Flag = None) -> dict[str, Any]:  # noqa: N803
+    """Create or update assets (asset.save): descriptions, owners, certificates; new connections and tables."""
+    for name, value in (("replaceTags", replaceTags), ("appendTags", appendTags),
+                        ("replaceBusinessAttributes", replaceBusinessAttributes),
+                        ("overwriteBusinessAttributes", overwriteBusinessAttributes),
+                        ("replaceClassifications", replaceClassifications)):
+        _flag(value, name, False)  # accepted; tags and custom metadata are not kept
+    return bulk_upsert(engine, body, principal)

@@ -1,0 +1,253 @@
+"""Changing assets through the API: curating crawled assets and creating new ones (POST /entity/bulk/).
+
+What for: pyatlan's `asset.save(...)` and the web UI's edit forms. What people edit (`EDITABLE`) goes to
+`assets.curated`, which a crawl never writes, so a re-crawl keeps it. Everything else on a crawled asset
+belongs to the crawl: sending it unchanged is fine (pyatlan echoes what it read), changing it is refused.
+New assets hang under an existing parent (a Table under a Schema...) or are Connections.
+Who may: `$admin`, or an admin of the asset's connection; other members and guests get 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from gazetteer.assets.records import ASSET_TYPES
+from gazetteer.assets.render import ENUMS, RELATIONSHIP_NAMES, entity_header, epoch_ms, full_entity
+from gazetteer.assets.search_fields import CURATED_ATTRIBUTES
+from gazetteer.auth.principal import Principal
+from gazetteer.errors import InvalidRequest, NotFound, PermissionDenied
+from gazetteer.store.schema import assets
+
+__all__ = ["bulk_upsert", "update_curated", "EDITABLE"]
+
+# Set by the server when a certificate or an announcement changes, never by the caller.
+_STAMPS = {"certificateStatus": "certificate", "certificateStatusMessage": "certificate",
+           "announcementTitle": "announcement", "announcementMessage": "announcement",
+           "announcementType": "announcement"}
+EDITABLE = tuple(key for key in CURATED_ATTRIBUTES if not key.endswith(("UpdatedBy", "UpdatedAt")))
+_LISTS = {"ownerUsers", "ownerGroups"}
+# A new asset's parent: its type and the attributes that may name it.
+_PARENTS = {
+    "Database": (("Connection",), ("connectionQualifiedName",), ("connection",)),
+    "Schema": (("Database",), ("databaseQualifiedName",), ("database",)),
+    "Table": (("Schema",), ("schemaQualifiedName",), ("atlanSchema",)),
+    "View": (("Schema",), ("schemaQualifiedName",), ("atlanSchema",)),
+    "Column": (("Table", "View"), ("tableQualifiedName", "viewQualifiedName"), ("table", "view")),
+}
+_DEPTH = {name: depth for depth, name in enumerate(ASSET_TYPES)}
+
+
+def _check_value(key: str, value: Any, where: str) -> Any:
+    if value is None:
+        return None
+    if key in _LISTS:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InvalidRequest(f"{where}: {key!r} must be a list of names")
+        return sorted(set(value))
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{where}: {key!r} must be a string")
+    if key in ENUMS and value not in ENUMS[key]:
+        raise InvalidRequest(f"{where}: {key!r} must be one of {', '.join(sorted(ENUMS[key]))}")
+    return value
+
+
+def _apply(curated: Mapping[str, Any] | None, changes: Mapping[str, Any], who: str, where: str) -> dict:
+    """The curated document after `changes` (None removes a value), with certificate/announcement stamps."""
+    out = dict(curated or {})
+    stamped: set[str] = set()
+    for key, value in changes.items():
+        value = _check_value(key, value, where)
+        if out.get(key) == value:
+            continue
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+        if key in _STAMPS:
+            stamped.add(_STAMPS[key])
+    for prefix in stamped:
+        out[f"{prefix}UpdatedBy"] = who
+        out[f"{prefix}UpdatedAt"] = epoch_ms(datetime.now(UTC))
+    return out
+
+
+def _authorise(conn: Connection, principal: Principal, connection_qn: str,
+               new_connection: Mapping[str, Any] | None = None) -> None:
+    if not principal.may_write():
+        raise PermissionDenied(f"User {principal.username!r} has read-only ($guest) access.")
+    if principal.is_admin:
+        return
+    if new_connection is not None:
+        attributes = new_connection
+    else:
+        attributes = conn.execute(sa.select(assets.c.attributes).where(
+            assets.c.qualified_name == connection_qn, assets.c.type_name == "Connection")).scalar()
+    if attributes is None or not principal.is_connection_admin(attributes):
+        raise PermissionDenied(f"User {principal.username!r} is not an admin of connection {connection_qn!r}: "
+                               "ask one of its admins or a $admin to make this change.")
+
+
+def _is_reference(value: Any) -> bool:
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(isinstance(i, Mapping) and ("typeName" in i or "guid" in i) for i in items)
+
+
+def _split(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(editable, crawl-owned, relationships) attributes of a request entity."""
+    editable, owned, related = {}, {}, {}
+    for key, value in attributes.items():
+        if key in EDITABLE:
+            editable[key] = value
+        elif key in RELATIONSHIP_NAMES or key in {"connection"} or _is_reference(value):
+            related[key] = value
+        elif key not in CURATED_ATTRIBUTES:  # server-set stamps are ignored
+            owned[key] = value
+    return editable, owned, related
+
+
+def _update(conn: Connection, row: Any, entity: Mapping[str, Any], principal: Principal, where: str) -> Any:
+    attributes = entity.get("attributes") or {}
+    if entity["typeName"] != row.type_name:
+        raise InvalidRequest(f"{where}: {row.qualified_name!r} is a {row.type_name}, not a {entity['typeName']}")
+    editable, owned, _ = _split(attributes)
+    stored = {**(row.attributes or {}), "qualifiedName": row.qualified_name, "name": row.name}
+    changed = sorted(key for key, value in owned.items() if value is not None and stored.get(key) != value)
+    if changed:
+        raise InvalidRequest(f"{where}: {', '.join(changed)} of {row.type_name} {row.qualified_name!r} "
+                             f"come from the crawl and cannot be changed here; editable: {', '.join(EDITABLE)}")
+    _authorise(conn, principal, row.connection_qualified_name)
+    curated = _apply(row.curated, editable, principal.username, where)
+    if curated != (row.curated or {}):
+        conn.execute(assets.update().where(assets.c.id == row.id).values(
+            curated=curated or None, updated_at=datetime.now(UTC), updated_by=principal.username))
+    return conn.execute(sa.select(assets).where(assets.c.id == row.id)).one()
+
+
+def _parent(conn: Connection, type_name: str, qualified_name: str, attributes: Mapping[str, Any],
+            where: str) -> Any:
+    types, names, refs = _PARENTS[type_name]
+    candidates = [attributes.get(name) for name in names]
+    candidates += [(attributes.get(ref) or {}).get("uniqueAttributes", {}).get("qualifiedName")
+                   for ref in refs if isinstance(attributes.get(ref), Mapping)]
+    parent_qn = next((c for c in candidates if isinstance(c, str) and c), qualified_name.rpartition("/")[0])
+    if not qualified_name.startswith(parent_qn + "/"):
+        raise InvalidRequest(f"{where}: qualifiedName {qualified_name!r} must start with its parent's "
+                             f"{parent_qn!r} followed by '/'")
+    parent = conn.execute(sa.select(assets).where(assets.c.qualified_name == parent_qn,
+                                                  assets.c.status == "ACTIVE")).first()
+    if parent is None or parent.type_name not in types:
+        raise NotFound(f"Referenced entity {' or '.join(types)} with unique attribute "
+                       f"{{qualifiedName={parent_qn}}} does not exist ({where})")
+    return parent
+
+
+def _inherited(parent: Any) -> dict[str, Any]:
+    """The hierarchy attributes a child repeats from its parent (connection, database, schema, table)."""
+    keys = ("connectionQualifiedName", "connectionName", "connectorName", "databaseName", "databaseQualifiedName",
+            "schemaName", "schemaQualifiedName", "tableName", "tableQualifiedName", "viewName", "viewQualifiedName")
+    out = {key: value for key, value in (parent.attributes or {}).items() if key in keys}
+    if parent.type_name == "Connection":
+        out.update(connectionQualifiedName=parent.qualified_name, connectionName=parent.name,
+                   connectorName=(parent.attributes or {}).get("connectorName"))
+    else:
+        prefix = {"Database": "database", "Schema": "schema", "Table": "table", "View": "view"}[parent.type_name]
+        out.update({f"{prefix}Name": parent.name, f"{prefix}QualifiedName": parent.qualified_name})
+    return {key: value for key, value in out.items() if value is not None}
+
+
+def _create(conn: Connection, entity: Mapping[str, Any], principal: Principal, where: str) -> Any:
+    type_name, attributes = entity["typeName"], entity.get("attributes") or {}
+    qualified_name, name = attributes.get("qualifiedName"), attributes.get("name")
+    if not isinstance(qualified_name, str) or not qualified_name or not isinstance(name, str) or not name:
+        raise InvalidRequest(f"{where}: a new {type_name} needs attributes.qualifiedName and attributes.name")
+    editable, owned, _ = _split(attributes)
+    owned = {k: v for k, v in owned.items() if v is not None and k not in ("qualifiedName", "name")}
+    if type_name == "Connection":
+        parent, connection_qn, schema_qn = None, qualified_name, None
+        _authorise(conn, principal, qualified_name, new_connection=owned)
+    else:
+        parent = _parent(conn, type_name, qualified_name, attributes, where)
+        connection_qn = parent.connection_qualified_name
+        schema_qn = qualified_name if type_name == "Schema" else parent.schema_qualified_name
+        _authorise(conn, principal, connection_qn)
+        owned = {**owned, **_inherited(parent)}
+    curated = _apply({}, editable, principal.username, where)
+    now = datetime.now(UTC)
+    digest = hashlib.blake2b(json.dumps([name, owned], sort_keys=True, default=str).encode(), digest_size=16)
+    conn.execute(assets.insert().values(
+        guid=str(uuid.uuid4()), type_name=type_name, qualified_name=qualified_name, name=name, status="ACTIVE",
+        connection_qualified_name=connection_qn, schema_qualified_name=schema_qn,
+        parent_qualified_name=parent.qualified_name if parent is not None else None, attributes=owned,
+        curated=curated or None, content_hash=digest.hexdigest(), created_at=now, updated_at=now,
+        created_by=principal.username, updated_by=principal.username))
+    return conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).one()
+
+
+def _entities(body: Any) -> list[tuple[int, Mapping[str, Any]]]:
+    if not isinstance(body, Mapping) or not isinstance(body.get("entities"), list) or not body["entities"]:
+        raise InvalidRequest("malformed bulk request: expected {\"entities\": [{\"typeName\", \"attributes\"}, ...]}")
+    out = []
+    for i, entity in enumerate(body["entities"]):
+        where = f"entities[{i}]"
+        if not isinstance(entity, Mapping) or not isinstance(entity.get("typeName"), str):
+            raise InvalidRequest(f"{where}: each entity needs a 'typeName'")
+        if entity["typeName"] not in ASSET_TYPES:
+            raise InvalidRequest(f"{where}: unknown typeName {entity['typeName']!r}; this catalog holds "
+                                 f"{', '.join(ASSET_TYPES)}")
+        if not isinstance(entity.get("attributes", {}), Mapping):
+            raise InvalidRequest(f"{where}: 'attributes' must be an object")
+        for key in ("classifications", "meanings", "addOrUpdateClassifications"):
+            if entity.get(key):
+                raise InvalidRequest(f"{where}: {key} (Atlan tags and terms) are not supported by this catalog")
+        out.append((i, entity))
+    # Parents before children, so one request can create a schema and its tables.
+    return sorted(out, key=lambda item: _DEPTH[item[1]["typeName"]])
+
+
+def bulk_upsert(engine: Engine, body: Any, principal: Principal) -> dict[str, Any]:
+    """POST /api/meta/entity/bulk/: update (curate) or create each entity, all or nothing."""
+    created, updated, assigned = [], [], {}
+    with engine.begin() as conn:
+        for i, entity in _entities(body):
+            where, guid = f"entities[{i}]", entity.get("guid")
+            qualified_name = (entity.get("attributes") or {}).get("qualifiedName")
+            if isinstance(guid, str) and guid and not guid.startswith("-"):
+                row = conn.execute(sa.select(assets).where(assets.c.guid == guid)).first()
+                if row is None:
+                    raise NotFound(f"Given instance guid {guid} is invalid/not found")
+            else:
+                row = conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).first() \
+                    if isinstance(qualified_name, str) else None
+            changed = sorted(key for key in (entity.get("attributes") or {}) if key in EDITABLE)
+            if row is None:
+                row = _create(conn, entity, principal, where)
+                created.append(entity_header(row, changed))
+            else:
+                row = _update(conn, row, entity, principal, where)
+                updated.append(entity_header(row, changed))
+            if isinstance(guid, str) and guid.startswith("-"):
+                assigned[guid] = row.guid
+    mutated = {kind: items for kind, items in (("CREATE", created), ("UPDATE", updated)) if items}
+    return {"mutatedEntities": mutated, "guidAssignments": assigned}
+
+
+def update_curated(engine: Engine, guid: str, principal: Principal, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Change what people curate on one asset (None removes a value) and return the whole entity."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidRequest(f"{', '.join(unknown)} cannot be edited; editable: {', '.join(EDITABLE)}")
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(assets).where(assets.c.guid == guid)).first()
+        if row is None:
+            raise NotFound(f"Given instance guid {guid} is invalid/not found")
+        entity = {"typeName": row.type_name, "attributes": dict(changes)}
+        row = _update(conn, row, entity, principal, f"asset {row.qualified_name!r}")
+    return full_entity(row, None)

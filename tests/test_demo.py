@@ -1,0 +1,23 @@
+"""`gazetteer demo`, as the README's quick start runs it (without staying up to serve)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+
+def test_demo_crawls_through_the_server_and_reruns_without_duplicates(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GAZETTEER_", "AWS_"))}
+    env["GAZETTEER_HOME"] = str(tmp_path)
+    command = [sys.executable, "-m", "gazetteer.cli", "demo", "--no-serve", "--port", "0"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "The run ended: Succeeded" in first.stdout and "Created the workflow" in first.stdout
+    assert re.search(r"server\s+http://127\.0\.0\.1:\d+", first.stdout)
+    assert re.search(r"admin token gzt_demo_\S+", first.stdout)
+    assert "orders" in first.stdout and "daily_revenue" in first.stdout
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "Re-ran the existing workflow" in second.stdout and "0 created" in second.stdout
