@@ -43,7 +43,9 @@ def settings(tmp_path) -> Settings:
     return Settings(home=tmp_path / "home", glue_max_attempts=3, glue_workers=2)
 
 
-def _postgres_engine() -> Iterator[sa.Engine]:
+@pytest.fixture()
+def postgres_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL schema (dropped afterwards)."""
     if not POSTGRES_URL:
         pytest.skip(POSTGRES_SKIP)
     schema = f"gz_test_{uuid.uuid4().hex[:12]}"
@@ -51,11 +53,9 @@ def _postgres_engine() -> Iterator[sa.Engine]:
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = open_engine(url.render_as_string(hide_password=False))
     try:
-        yield engine
+        yield url.render_as_string(hide_password=False)
     finally:
-        engine.dispose()
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
@@ -64,12 +64,11 @@ def _postgres_engine() -> Iterator[sa.Engine]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:
     """A fresh, migrated catalog: a SQLite file, and the same tests again on PostgreSQL."""
-    if request.param == "sqlite":
-        engine = open_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
-        yield engine
-        engine.dispose()
-    else:
-        yield from _postgres_engine()
+    url = (f"sqlite:///{tmp_path / 'catalog.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    engine = open_engine(url)
+    yield engine
+    engine.dispose()
 
 
 class Server:
@@ -77,7 +76,7 @@ class Server:
 
     ADMIN_TOKEN = "gzt-test-admin-token-0123456789"
 
-    def __init__(self, home, glue_url: str | None, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, home, glue_url: str | None, database_url: str | None = None) -> None:
         import socket
         import subprocess
         import sys
@@ -87,11 +86,13 @@ class Server:
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.home = home
+        self.database_url = database_url or f"sqlite:///{home / 'catalog.db'}"
         self.log_path = home / "server.log"
         home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GAZETTEER_", "AWS_", "ATLAN_"))}
         env.update(GAZETTEER_HOME=str(home), GAZETTEER_ADMIN_TOKEN=self.ADMIN_TOKEN, GAZETTEER_GLUE_MAX_ATTEMPTS="3",
-                   **({"AWS_ENDPOINT_URL_GLUE": glue_url} if glue_url else {}), **(extra_env or {}))
+                   GAZETTEER_DATABASE_URL=self.database_url,
+                   **({"AWS_ENDPOINT_URL_GLUE": glue_url} if glue_url else {}))
         self.env = env
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen([sys.executable, "-m", "gazetteer.cli", "serve", "--port", str(self.port)],
@@ -141,8 +142,8 @@ def start_server(glue) -> Iterator:
     """Start servers over a catalog home of your choice (say, the same one twice); all stop at the end."""
     started: list[Server] = []
 
-    def start(home) -> Server:
-        started.append(Server(home, glue.url))
+    def start(home, database_url: str | None = None) -> Server:
+        started.append(Server(home, glue.url, database_url))
         return started[-1]
 
     yield start
@@ -154,3 +155,10 @@ def start_server(glue) -> Iterator:
 def server(start_server, tmp_path) -> Server:
     """A live server over a fresh SQLite catalog, crawling the local Glue."""
     return start_server(tmp_path / "server-home")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_server(request: pytest.FixtureRequest, start_server, tmp_path) -> Server:
+    """A live server over SQLite, and again over PostgreSQL."""
+    url = None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    return start_server(tmp_path / "server-home", url)

@@ -22,7 +22,7 @@ def _seed_dev_project(glue) -> None:
 
 
 def _active_assets(server) -> list[tuple[str, str]]:
-    engine = open_engine(f"sqlite:///{server.home / 'catalog.db'}")
+    engine = open_engine(server.database_url)
     with engine.connect() as conn:
         rows = conn.execute(sa.select(assets.c.type_name, assets.c.qualified_name)
                             .where(assets.c.status == "ACTIVE")).all()

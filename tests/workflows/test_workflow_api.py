@@ -72,7 +72,7 @@ def create(http, document: dict) -> tuple[str, str]:
 
 
 def count_rows(server, table: str) -> int:
-    engine = open_engine(f"sqlite:///{server.home / 'catalog.db'}")
+    engine = open_engine(server.database_url)
     with engine.connect() as conn:
         count = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
     engine.dispose()
@@ -85,7 +85,8 @@ def token(server, name: str, role: str) -> str:
     return done.stdout.strip()
 
 
-def test_the_page_raw_rest_calls(server, glue):
+def test_the_page_raw_rest_calls(any_server, glue):
+    server = any_server
     seed(glue)
     http = server.client()
     name, first = create(http, workflow())
@@ -193,6 +194,7 @@ def test_secrets_never_leave_the_vault(server, glue):
     answers.append(http.post("/api/service/workflows/submit", json=page_submit(name)).text)
     answers.append(http.get(f"/api/service/workflows/{name}").text)
     stored = b"".join(path.read_bytes() for path in server.home.glob("catalog.db*"))
+    assert stored
     for secret in (SECRET, ACCESS_KEY):
         assert secret not in "".join(answers) and secret not in server.log()
         assert secret.encode() not in stored, "credentials must be encrypted at rest"

@@ -50,7 +50,7 @@ def _names(value: Any, what: str) -> list[str]:
 def _parse(body: Any) -> tuple[SearchRequest, dict[str, Any], list[str], list[str]]:
     if not isinstance(body, Mapping):
         raise InvalidRequest("malformed search request: expected a JSON object with a 'dsl' object")
-    dsl = body.get("dsl") or {}
+    dsl = body.get("dsl", {})
     if not isinstance(dsl, Mapping):
         raise InvalidRequest("malformed 'dsl': expected an object")
     request = parse_search_request(dsl, max_size=MAX_PAGE)

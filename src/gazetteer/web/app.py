@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from gazetteer.credentials.vault import Vault
     from gazetteer.workflows.api import router as workflows_router
     from gazetteer.workflows.executors import start_executor
+    from gazetteer.workflows.schedules import Scheduler
     from gazetteer.workflows.service import WorkflowService
 
     settings = settings or get_settings()
@@ -32,10 +33,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         executor = start_executor(engine, settings)
-        app.state.workflows = WorkflowService(engine, Vault(engine, settings), executor)
+        app.state.workflows = service = WorkflowService(engine, Vault(engine, settings), executor)
+        scheduler = Scheduler(engine, service.start_run).start()
         try:
             yield
         finally:
+            scheduler.stop()
             executor.shutdown()
 
     app = FastAPI(title="Gazetteer", version=__version__, lifespan=lifespan,

@@ -34,6 +34,18 @@ def runs_indexsearch(body: JsonObject, engine: EngineDep, _: PrincipalDep) -> di
     return search_runs(engine, body)
 
 
+@router.get("/runs/cron")
+def schedules(request: Request, _: PrincipalDep) -> dict[str, Any]:
+    """Every scheduled workflow (pyatlan's get_all_scheduled_runs)."""
+    return {"items": _service(request).schedules()}
+
+
+@router.get("/runs/cron/{cron_name}")
+def schedule(cron_name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
+    """One workflow's schedule, by `<workflow>-cron` (pyatlan's get_scheduled_run)."""
+    return _service(request).schedule(cron_name)
+
+
 @router.get("/runs/{run_name}")
 def get_run(run_name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
     """One run, with its phase, progress and crawl report."""

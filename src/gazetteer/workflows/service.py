@@ -27,6 +27,7 @@ from gazetteer.packages.glue.workflow import (
 from gazetteer.workflows.documents import run_document, workflow_document
 from gazetteer.workflows.executors import Executor
 from gazetteer.workflows.models import runs, workflows
+from gazetteer.workflows.schedules import cron_document, schedule_of
 
 __all__ = ["WorkflowService", "recover_interrupted"]
 
@@ -96,6 +97,20 @@ class WorkflowService:
     def get_workflow(self, name: str) -> dict[str, Any]:
         return workflow_document(self._workflow_row(name))
 
+    def schedules(self) -> list[dict[str, Any]]:
+        """Every scheduled workflow, as Argo CronWorkflows."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(workflows).where(workflows.c.archived.is_(False))
+                                .order_by(workflows.c.name)).all()
+        return [found for row in rows if (found := cron_document(row)) is not None]
+
+    def schedule(self, cron_name: str) -> dict[str, Any]:
+        """One workflow's schedule by its CronWorkflow name, `<workflow>-cron`."""
+        found = cron_document(self._workflow_row(cron_name.removesuffix("-cron")))
+        if found is None:
+            raise NotFound(f"Workflow {cron_name.removesuffix('-cron')!r} has no schedule")
+        return found
+
     @staticmethod
     def _check_admin(principal: Principal, row: Any) -> None:
         connection = parse_glue_workflow(row.document).connection
@@ -112,6 +127,7 @@ class WorkflowService:
         if not isinstance(document, dict):
             raise InvalidRequest("The body must be a workflow JSON object, as GlueCrawler(...).to_workflow() makes")
         parsed = parse_glue_workflow(document)
+        schedule_of(document)
         if parsed.credential is None:
             raise InvalidRequest("The workflow carries no credential in payload: call .iam_user_auth(...) and "
                                  ".direct(region=...) on the crawler")
@@ -137,10 +153,11 @@ class WorkflowService:
         Publisher(self.engine, actor=principal.username).publish([connection_record(scope, config)])
         answer = {**self.get_workflow(parsed.name), "payload": []}
         if submit:
-            self._start_run(parsed.name, principal.username)
+            self.start_run(parsed.name, principal.username)
         return answer
 
-    def _start_run(self, workflow_name: str, creator: str) -> dict[str, Any]:
+    def start_run(self, workflow_name: str, creator: str) -> dict[str, Any]:
+        """Queue a new run of a workflow (the executor starts it when the workflow is free)."""
         name = f"{workflow_name}-{''.join(secrets.choice(_SUFFIX) for _ in range(5))}"
         with self.engine.begin() as conn:
             conn.execute(runs.insert().values(name=name, uid=str(uuid.uuid4()), workflow_name=workflow_name,
@@ -159,7 +176,7 @@ class WorkflowService:
             raise InvalidRequest(f"resourceKind {kind!r} is not supported: use WorkflowTemplate")
         row = self._workflow_row(body["resourceName"])
         self._check_admin(principal, row)
-        return self._start_run(row.name, principal.username)
+        return self.start_run(row.name, principal.username)
 
     def stop(self, run_name: str, principal: Principal) -> dict[str, Any]:
         """Stop a run: a Pending one ends at once as Failed, a Running one stops at its next page."""
@@ -197,6 +214,7 @@ class WorkflowService:
         if not isinstance(document, dict) or (document.get("metadata") or {}).get("name") != name:
             raise InvalidRequest(f"The body must be the workflow JSON with metadata.name = {name!r}")
         parsed: GlueWorkflow = parse_glue_workflow(document)
+        schedule_of(document)
         if parsed.connection.get("qualifiedName") != row.connection_qualified_name:
             raise InvalidRequest("A workflow's connection cannot change: create a new workflow for a new connection")
         if parsed.credential is not None:
