@@ -139,6 +139,7 @@ _WAIT = Annotated[bool, typer.Option("--wait", help="Follow the run until it end
 _TIMEOUT = Annotated[float | None, typer.Option(help="With --wait, give up after this many seconds (exit 1)")]
 _POLL = Annotated[float, typer.Option(help="With --wait, seconds between status polls", min=0.1)]
 _JSON = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
+_RUN = Annotated[str, typer.Argument(metavar="RUN", help="Run name, e.g. atlan-glue-1795609922-x7k2p")]
 
 
 @workflow_app.command("list")
@@ -295,7 +296,7 @@ def rerun(
 @workflow_app.command()
 def stop(
     ctx: typer.Context,
-    run_name: Annotated[str, typer.Argument(metavar="RUN", help="Run name, e.g. atlan-glue-1795609922-x7k2p")],
+    run_name: _RUN,
     as_json: _JSON = False,
 ) -> None:
     """Ask the server to stop a run (it ends as Failed)."""
@@ -310,7 +311,7 @@ def stop(
 @workflow_app.command()
 def logs(
     ctx: typer.Context,
-    run_name: Annotated[str, typer.Argument(metavar="RUN", help="Run name, e.g. atlan-glue-1795609922-x7k2p")],
+    run_name: _RUN,
     as_json: _JSON = False,
 ) -> None:
     """Show a run's phase, message and crawl report; exit 1 if the run Failed or ended in Error."""

@@ -169,7 +169,7 @@ def test_only_connection_admins_may_rerun_stop_or_archive(server, glue):
     name, first = create(admin, workflow())
     wait_for(admin, first)
     member = server.client(token=token(server, "analyst", "$member"))
-    for path, body in ((f"/api/service/package-workflows/submit", page_submit(name)),
+    for path, body in (("/api/service/package-workflows/submit", page_submit(name)),
                        (f"/api/service/workflows/{name}/archive", None), (f"/api/service/runs/{first}/stop", None)):
         answer = member.post(path, json=body)
         assert answer.status_code == 403 and "not an admin of connection 'lake'" in answer.json()["errorMessage"]

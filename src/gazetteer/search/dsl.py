@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from gazetteer.errors import InvalidRequest
-from gazetteer.search.lucene import lucene_regex_to_python, parse_date_math, parse_datetime
+from gazetteer.search.lucene import parse_date_math
 from gazetteer.search.nodes import (
     Bool,
     DateMath,
@@ -28,7 +28,6 @@ from gazetteer.search.nodes import (
     Range,
     RangeValue,
     Regexp,
-    Scalar,
     SearchRequest,
     SortField,
     Term,
@@ -372,31 +371,4 @@ def query_fields(query: Query) -> Iterator[str]:
         yield query.field
 
 
-# The node classes and the value parsers live in `nodes` and `lucene`; re-exported for existing imports.
-__all__ = [
-    "Bool",
-    "DateMath",
-    "Exists",
-    "FullText",
-    "MatchAll",
-    "MatchNone",
-    "Nested",
-    "Prefix",
-    "Query",
-    "Range",
-    "RangeValue",
-    "Regexp",
-    "Scalar",
-    "SearchRequest",
-    "SortField",
-    "Term",
-    "Terms",
-    "TermsAgg",
-    "Wildcard",
-    "lucene_regex_to_python",
-    "parse_datetime",
-    "parse_query",
-    "parse_search_request",
-    "parse_sort",
-    "query_fields",
-]
+__all__ = ["parse_query", "parse_search_request", "parse_sort", "query_fields"]

@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from gazetteer.assets.api import router as assets_router
     from gazetteer.auth.api import router as auth_router
     from gazetteer.credentials.vault import Vault
+    from gazetteer.web.ui import router as ui_router
     from gazetteer.workflows.api import router as workflows_router
     from gazetteer.workflows.executors import start_executor
     from gazetteer.workflows.schedules import Scheduler
@@ -55,4 +56,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(auth_router)
     app.include_router(workflows_router)
     app.include_router(assets_router)
+    app.include_router(ui_router)
     return app

@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gazetteer import __version__
 from gazetteer.auth.principal import Principal
-from gazetteer.errors import GazetteerError, NotFound, PermissionDenied, Unauthenticated
+from gazetteer.errors import GazetteerError, NotFound, Unauthenticated
 from gazetteer.web.ui import formatting
 
 __all__ = ["router", "render", "fragment", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "is_htmx", "form_data",
@@ -255,6 +255,8 @@ def static_file(name: str, v: str | None = None) -> Response:
     return response
 
 
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise PermissionDenied(message)
+def role_names(engine: Any) -> dict[str, str]:
+    """Role id → name, to show the roles a connection names by id (as pyatlan sends them)."""
+    from gazetteer.auth.service import list_roles
+
+    return {record["id"]: record["name"] for record in list_roles(engine).records}

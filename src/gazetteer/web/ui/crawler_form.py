@@ -1,0 +1,228 @@
+"""Creating a Glue crawler in the browser (`/workflows/new`).
+
+The form has the builder's fields; the workflow is built by `GlueCrawler(...).to_workflow()` and handed to
+`WorkflowService.create(..., submit=True)`, exactly what the API takes from pyatlan. "Preview databases"
+lists the databases the keys can see, to tick for include/exclude. The secret key is never sent back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import SecretStr
+
+from gazetteer.assets.service import find_connection
+from gazetteer.auth.principal import ROLES, Principal
+from gazetteer.auth.service import list_groups, list_roles
+from gazetteer.client.glue_crawler import GlueCrawler
+from gazetteer.errors import Conflict, GazetteerError, PermissionDenied
+from gazetteer.packages.glue.client import GlueError, GlueReader
+from gazetteer.packages.glue.config import known_regions, parse_config
+from gazetteer.web.ui.routing import UserDep, form_data, render, router
+
+__all__ = ["CrawlerForm", "preview_databases"]
+
+MAX_PREVIEW = 2000
+_PREVIEW_ATTEMPTS = 2
+_DEFAULT_REGION = "us-east-1"
+
+
+def _regions() -> list[str]:
+    return sorted(known_regions())
+
+
+def _names(text: str) -> list[str]:
+    parts = [part.strip() for part in text.replace("\n", ",").split(",")]
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+def _flag(form: dict[str, list[str]], name: str) -> bool:
+    return (form.get(name) or [""])[-1] in ("on", "true", "1", "yes")
+
+
+def _one(form: dict[str, list[str]], name: str) -> str:
+    return (form.get(name) or [""])[0].strip()
+
+
+@dataclass
+class CrawlerForm:
+    """What the user typed (never the secret key once it has been used)."""
+
+    connection_name: str = ""
+    admin_roles: list[str] = field(default_factory=list)  # role ids, as pyatlan sends them
+    admin_groups: str = ""
+    admin_users: str = ""
+    allow_query: bool = False
+    allow_query_preview: bool = False
+    row_limit: str = "0"
+    access_key: str = ""
+    region: str = _DEFAULT_REGION
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    create_anyway: bool = False
+
+    @classmethod
+    def from_form(cls, form: dict[str, list[str]]) -> CrawlerForm:
+        return cls(
+            connection_name=_one(form, "connection_name"), admin_roles=[r for r in form.get("admin_roles", []) if r],
+            admin_groups=_one(form, "admin_groups"), admin_users=_one(form, "admin_users"),
+            allow_query=_flag(form, "allow_query"), allow_query_preview=_flag(form, "allow_query_preview"),
+            row_limit=_one(form, "row_limit") or "0", access_key=_one(form, "access_key"),
+            region=_one(form, "region") or _DEFAULT_REGION,
+            include=list(dict.fromkeys(v for v in form.get("include", []) if v)),
+            exclude=list(dict.fromkeys(v for v in form.get("exclude", []) if v)),
+            create_anyway=_flag(form, "create_anyway"),
+        )
+
+
+def _roles(engine: Any) -> list[dict[str, str]]:
+    """The built-in roles with their ids, in the order $admin, $member, $guest."""
+    records = {record["name"]: record["id"] for record in list_roles(engine).records}
+    return [{"name": name, "id": records[name]} for name in ROLES if name in records]
+
+
+def _context(request: Request, form: CrawlerForm, **extra: Any) -> dict[str, Any]:
+    engine = request.app.state.engine
+    groups = [record["name"] for record in list_groups(engine, limit=500).records]
+    databases = list(dict.fromkeys([*form.include, *form.exclude]))
+    return {"form": form, "roles": _roles(engine), "groups": groups, "regions": _regions(),
+            "databases": [{"name": name} for name in databases], **extra}
+
+
+def _check_writer(user: Principal) -> None:
+    if not user.may_write():
+        raise PermissionDenied(f"You ({user.username}) have read-only ($guest) access, so you cannot create "
+                               "crawlers. Ask a $admin for a $member or $admin token.")
+
+
+@router.get("/workflows/new")
+def new_crawler(request: Request, user: UserDep) -> Response:
+    _check_writer(user)
+    engine = request.app.state.engine
+    roles = _roles(engine)
+    form = CrawlerForm(admin_roles=[r["id"] for r in roles if r["name"] == "$admin"],
+                       admin_users="" if user.is_admin else user.username)
+    return render(request, "new_crawler.html", _context(request, form))
+
+
+class _FormProblem(Exception):
+    def __init__(self, message: str, field_name: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.field = message, field_name
+
+
+def _validate(request: Request, form: CrawlerForm, secret_key: str) -> int:
+    if not form.connection_name:
+        raise _FormProblem("Give the connection a name: the crawled assets live under it.", "connection_name")
+    known_roles = {role["id"] for role in _roles(request.app.state.engine)}
+    if any(role not in known_roles for role in form.admin_roles):
+        raise _FormProblem("Choose admin roles from the list.", "admin_roles")
+    if not (form.admin_roles or _names(form.admin_groups) or _names(form.admin_users)):
+        raise _FormProblem("A connection needs at least one admin: tick a role, or name a group or a user.",
+                           "admin_roles")
+    try:
+        row_limit = int(form.row_limit)
+    except ValueError:
+        raise _FormProblem(f"The row limit must be a whole number, not {form.row_limit!r}.", "row_limit") from None
+    if row_limit < 0:
+        raise _FormProblem("The row limit must not be negative.", "row_limit")
+    if not form.access_key or not secret_key:
+        raise _FormProblem("Give the IAM user's access key and secret key (the secret key is never shown again "
+                           "and has to be typed again after a failed submit).", "access_key")
+    if form.region not in known_regions():
+        raise _FormProblem(f"Unknown region {form.region!r}: pick one from the list.", "region")
+    both = sorted(set(form.include) & set(form.exclude))
+    if both:
+        raise _FormProblem(f"{', '.join(both)} is both included and excluded; exclude wins, so untick one.",
+                           "include")
+    return row_limit
+
+
+def _create(request: Request, user: Principal, form: CrawlerForm, secret_key: str, row_limit: int) -> str:
+    """Build the workflow as pyatlan would and create it with a first run; returns the workflow name."""
+    service = request.app.state.workflows
+    epoch = int(time.time())
+    for attempt in itertools.count():
+        crawler = (GlueCrawler(connection_name=form.connection_name, admin_roles=form.admin_roles,
+                               admin_groups=_names(form.admin_groups), admin_users=_names(form.admin_users),
+                               allow_query=form.allow_query, allow_query_preview=form.allow_query_preview,
+                               row_limit=row_limit, epoch=epoch + attempt)
+                   .iam_user_auth(access_key=form.access_key, secret_key=secret_key)
+                   .direct(region=form.region).include(form.include).exclude(form.exclude))
+        try:
+            return service.create(crawler.to_workflow(), user, submit=True)["metadata"]["name"]
+        except Conflict:
+            if attempt >= 5:  # names are atlan-glue-<epoch>: another crawler was made in the same second
+                raise
+    raise AssertionError("unreachable")
+
+
+@router.post("/workflows/new")
+async def create_crawler(request: Request, user: UserDep) -> Response:
+    _check_writer(user)
+    raw = await form_data(request)
+    form = CrawlerForm.from_form(raw)
+    secret_key = (raw.get("secret_key") or [""])[0].strip()
+    try:
+        row_limit = _validate(request, form, secret_key)
+    except _FormProblem as problem:
+        return render(request, "new_crawler.html", _context(request, form, error=problem.message,
+                                                             error_field=problem.field), status=400)
+    existing = find_connection(request.app.state.engine, form.connection_name)
+    if existing and not form.create_anyway:
+        from gazetteer.web.ui.workflow_pages import workflows_by_connection
+
+        workflows = workflows_by_connection(request.app.state.engine, with_runs=False).get(existing, [])
+        return render(request, "new_crawler.html", _context(
+            request, form, existing=existing, existing_workflows=workflows,
+            error=f"A connection named {form.connection_name!r} already exists."), status=409)
+    try:
+        name = _create(request, user, form, secret_key, row_limit)
+    except (GazetteerError, ValueError, TypeError) as exc:
+        message = exc.message if isinstance(exc, GazetteerError) else str(exc)
+        return render(request, "new_crawler.html", _context(request, form, error=message), status=400)
+    return RedirectResponse(f"/workflows/{name}?created=1", status_code=303)
+
+
+def preview_databases(access_key: str, secret_key: str, region: str, max_attempts: int) -> list[dict[str, Any]]:
+    """The databases these keys can see in this region (GlueError / InvalidRequest when they cannot)."""
+    config = parse_config(connection_name="preview", region=region, access_key=access_key or None,
+                          secret_key=SecretStr(secret_key) if secret_key else None)
+    reader = GlueReader(config, max_attempts=max_attempts, max_connections=1)
+    found: list[dict[str, Any]] = []
+    for page in reader.databases():
+        for database in page:
+            found.append({"name": database.get("Name"), "description": database.get("Description"),
+                          "link": bool(database.get("TargetDatabase"))})
+        if len(found) >= MAX_PREVIEW:
+            break
+    return sorted(found[:MAX_PREVIEW], key=lambda d: str(d["name"]).lower())
+
+
+@router.post("/workflows/new/databases")
+async def databases_fragment(request: Request, user: UserDep) -> Response:
+    """The include/exclude checkboxes for the databases the typed keys can see, or why they cannot."""
+    _check_writer(user)
+    raw = await form_data(request)
+    form = CrawlerForm.from_form(raw)
+    secret_key = (raw.get("secret_key") or [""])[0].strip()
+    keep = [{"name": name} for name in dict.fromkeys([*form.include, *form.exclude])]
+    if not form.access_key or not secret_key:
+        return render(request, "_databases.html", {"form": form, "databases": keep, "preview_error": (
+            "Type the access key and the secret key first; the preview uses them to list the databases.")})
+    attempts = min(_PREVIEW_ATTEMPTS, request.app.state.settings.glue_max_attempts)
+    try:
+        databases = preview_databases(form.access_key, secret_key, form.region, attempts)
+    except GlueError as exc:
+        return render(request, "_databases.html", {"form": form, "databases": keep, "preview_error": (
+            f"Glue did not list the databases: {exc}. Check the keys and the region.")})
+    except GazetteerError as exc:
+        return render(request, "_databases.html", {"form": form, "databases": keep, "preview_error": exc.message})
+    names = {d["name"] for d in databases}
+    databases += [{"name": d["name"], "missing": True} for d in keep if d["name"] not in names]
+    return render(request, "_databases.html", {"form": form, "databases": databases, "previewed": True})
