@@ -142,8 +142,8 @@ def start_server(glue) -> Iterator:
     """Start servers over a catalog home of your choice (say, the same one twice); all stop at the end."""
     started: list[Server] = []
 
-    def start(home, database_url: str | None = None) -> Server:
-        started.append(Server(home, glue.url, database_url))
+    def start(home, database_url: str | None = None, glue_url: str | None = None) -> Server:
+        started.append(Server(home, glue_url or glue.url, database_url))
         return started[-1]
 
     yield start

@@ -244,3 +244,13 @@ def test_a_restart_ends_interrupted_runs_and_a_rerun_recovers(glue, start_server
     assert report["status"] == "Succeeded" and report["counts"] == clean["counts"]
     assert report["changes"]["created"] == 0 and report["changes"]["archived"] == 0
     assert count_rows(restarted, "assets WHERE status = 'ACTIVE'") == active == clean["changes"]["created"] + 1
+
+
+def test_an_unreachable_glue_fails_the_run_with_a_message(start_server, tmp_path):
+    server = start_server(tmp_path / "home", glue_url="http://127.0.0.1:9")
+    http = server.client()
+    _, run = create(http, workflow())
+    ended = wait_for(http, run)
+    assert ended["status"]["phase"] == "Failed"
+    assert "AWS_ENDPOINT_URL_GLUE" in ended["status"]["message"] and SECRET not in json.dumps(ended)
+    assert ended["status"]["report"]["status"] == "Failed" and ended["status"]["progress"] == "1/1"

@@ -241,3 +241,11 @@ def test_unreachable_glue_fails_the_run_with_a_hint(engine, settings, monkeypatc
     assert "s3cr3t" not in str(report.to_dict())
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(assets)).scalar() == 0
+
+
+def test_refused_keys_fail_the_crawl_with_a_hint(glue, engine, settings):
+    glue.set_faults([{"operation": "GetDatabases", "status": 400, "code": "UnrecognizedClientException",
+                      "message": "The security token included in the request is invalid."}])
+    report = crawl(engine, _config(), settings=settings)
+    assert report.status == "Failed" and "check the access key and secret key" in report.message
+    assert "s3cr3t" not in str(report.to_dict())

@@ -14,6 +14,8 @@ from gazetteer.packages.glue.config import GlueCrawlConfig
 
 __all__ = ["GlueReader", "GlueError", "GlueUnreachable"]
 
+_BAD_KEYS = {"UnrecognizedClientException", "InvalidSignatureException", "InvalidClientTokenId",
+             "SignatureDoesNotMatch", "ExpiredTokenException", "IncompleteSignature"}
 _THROTTLING = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 # The real page caps of the Glue API; asking for them saves calls.
 _TABLES_PAGE = 100
@@ -30,6 +32,8 @@ class GlueError(Exception):
         detail = f"{operation} failed with {code}: {message}"
         if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
             detail += f" (grant {self.iam_action} to the crawler's IAM user)"
+        elif code in _BAD_KEYS:
+            detail += " (AWS refused the credentials: check the access key and secret key given to the crawl)"
         super().__init__(detail)
 
 

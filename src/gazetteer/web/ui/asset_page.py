@@ -183,7 +183,9 @@ async def save_field(request: Request, user: UserDep, guid: str, field: str) -> 
         text = (form.get("userDescription") or [""])[0].strip()
         if len(text) > 10_000:
             raise InvalidRequest("The description is longer than 10,000 characters; shorten it.")
-        changes: dict[str, Any] = {"userDescription": text or None}
+        crawled = get_entity(request.app.state.engine, guid=guid)["entity"]["attributes"].get("description")
+        # Saving Glue's text unchanged adds no override, so later Glue edits still show.
+        changes: dict[str, Any] = {"userDescription": None if not text or text == crawled else text}
     else:
         changes = {"ownerUsers": _owners((form.get("ownerUsers") or [""])[0]) or None}
     try:

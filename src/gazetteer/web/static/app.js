@@ -1,0 +1,144 @@
+// Gazetteer's few behaviours on top of htmx: keyboard search, inline edit keys, small confirmations.
+// No inline scripts anywhere (the pages' Content-Security-Policy forbids them); everything is delegated.
+(function () {
+  "use strict";
+
+  function typingIn(element) {
+    if (!element) return false;
+    var tag = element.tagName;
+    return element.isContentEditable || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT";
+  }
+
+  function results() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-result]"));
+  }
+
+  function move(step) {
+    var items = results();
+    if (!items.length) return false;
+    var index = items.indexOf(document.activeElement);
+    var search = document.getElementById("q");
+    if (index === -1) {
+      if (step < 0) return false;
+      index = 0;
+    } else {
+      index += step;
+    }
+    if (index < 0) {
+      if (search) search.focus();
+      return true;
+    }
+    index = Math.min(index, items.length - 1);
+    items[index].focus();
+    items[index].scrollIntoView({block: "nearest"});
+    return true;
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.defaultPrevented || event.altKey || event.metaKey || event.ctrlKey) {
+      // Ctrl/Cmd+Enter saves an inline edit.
+      if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && target.closest && target.closest("[data-edit-form]")) {
+        event.preventDefault();
+        target.closest("form").requestSubmit();
+      }
+      return;
+    }
+    if (event.key === "/" && !typingIn(target)) {
+      var search = document.getElementById("q");
+      if (search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      } else {
+        event.preventDefault();
+        window.location.href = "/";
+      }
+      return;
+    }
+    if (event.key === "Escape" && target.closest && target.closest("[data-edit-form]")) {
+      var cancel = target.closest("form").querySelector("[data-cancel]");
+      if (cancel) {
+        event.preventDefault();
+        cancel.click();
+      }
+      return;
+    }
+    var inSearch = target.id === "q";
+    var onResult = target.hasAttribute && target.hasAttribute("data-result");
+    if (inSearch || onResult) {
+      if (event.key === "ArrowDown" && move(1)) event.preventDefault();
+      else if (event.key === "ArrowUp" && onResult && move(-1)) event.preventDefault();
+      else if (event.key === "Escape" && inSearch && target.value) {
+        event.preventDefault();
+        target.value = "";
+        target.dispatchEvent(new Event("input", {bubbles: true}));
+      }
+    }
+  });
+
+  // Enter in the search box opens the first result when results are shown and nothing changed since.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id === "search-form" && document.activeElement && document.activeElement.id === "q") {
+      var first = results()[0];
+      var region = document.getElementById("results");
+      if (first && region && region.getAttribute("data-for") === document.activeElement.value) {
+        event.preventDefault();
+        event.stopPropagation();
+        first.click();
+      }
+    }
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    var back = event.target.closest && event.target.closest("[data-back]");
+    if (back && window.history.length > 1) {
+      event.preventDefault();
+      window.history.back();
+      return;
+    }
+    var toggle = event.target.closest && event.target.closest("[data-toggle-all]");
+    if (toggle) {
+      var all = document.querySelectorAll(toggle.getAttribute("data-toggle-all"));
+      var open = toggle.getAttribute("aria-pressed") !== "true";
+      all.forEach(function (details) { details.open = open; });
+      toggle.setAttribute("aria-pressed", open ? "true" : "false");
+      toggle.textContent = open ? "Collapse all" : "Expand all";
+    }
+  });
+
+  // Remember which query the shown results belong to (Enter opens the first one only if they match).
+  function markResults() {
+    var region = document.getElementById("results");
+    var search = document.getElementById("q");
+    if (region && search) region.setAttribute("data-for", region.querySelector("[data-query]") ?
+      region.querySelector("[data-query]").getAttribute("data-query") : search.value);
+  }
+  document.addEventListener("DOMContentLoaded", markResults);
+  document.addEventListener("htmx:afterSettle", markResults);
+
+  // Busy state for screen readers and the spinner.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.target.closest && event.target.closest("#search-form");
+    if (form) form.classList.add("busy");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target.closest && event.target.closest("#search-form");
+    if (form) form.classList.remove("busy");
+  });
+
+  // After an inline edit swaps in a form, put the caret at the end of its field.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var field = event.target.querySelector && event.target.querySelector("[data-edit-form] [autofocus]");
+    if (field) {
+      field.focus();
+      if (field.setSelectionRange && typeof field.value === "string") {
+        var end = field.value.length;
+        field.setSelectionRange(end, end);
+      }
+    }
+  });
+})();
