@@ -139,9 +139,15 @@ def test_every_clause_gives_exact_rows(catalog: sa.Engine) -> None:
 
 
 def test_full_text_ranks_exact_name_then_prefix_then_description_then_columns(catalog: sa.Engine) -> None:
-    # Exact name, names starting with it (shorter first), a word of a name, descriptions, a view's column.
+    # Exact name, names starting with it (alphabetically), a word of a name, descriptions, a view's column.
     ranked = names(catalog, {"multi_match": {"query": "orders"}})
-    assert ranked == ["orders", "orders_count", "orders_archive", "daily_orders", "customers", "daily_revenue"]
+    assert ranked == ["orders", "orders_archive", "orders_count", "daily_orders", "customers", "daily_revenue"]
+    # The same tiers through the one-expression ranking (a sort on _score, then another key).
+    generic = names(catalog, {"multi_match": {"query": "orders"}}, sort=[{"_score": "desc"}, {"__guid": "asc"}])
+    assert generic[0] == "orders" and set(generic[1:3]) == {"orders_archive", "orders_count"}
+    assert generic[3:] == ["daily_orders", "customers", "daily_revenue"]
+    page = [names(catalog, {"multi_match": {"query": "orders"}}, size=2, **{"from": start}) for start in (0, 2, 4, 6)]
+    assert [n for p in page for n in p] == ranked and page[-1] == []
     assert search(catalog, {"match": {"name": "orders"}})["approximateCount"] == 4  # names only
     assert set(names(catalog, {"match": {"description": "orders"}})) == {"orders", "orders_archive", "customers"}
     assert names(catalog, {"multi_match": {"query": "customer orders", "operator": "and"}}) == ["orders"]

@@ -1,7 +1,7 @@
 """Full-text matching and ranking of assets: SQLite FTS5 or PostgreSQL tsvector (see migration 0004).
 
 What for: the asset search's `match` / `multi_match` clauses. Both engines see the same words (runs of
-letters and digits, lower-cased) and give the same assets:
+letters and digits, lower-cased) and find the same assets:
 
 * every word of the query must be a word of the asset (operator "and") or any one (operator "or", ES's
   default); the last word also matches as a prefix, so results come while the user is typing;
@@ -10,24 +10,26 @@ letters and digits, lower-cased) and give the same assets:
   `userDescription`, `columns`);
 * a word found nowhere is replaced by the indexed name words within ES's AUTO edit distance (1 for 3-5
   letters, 2 above), so "custmer" finds "customer";
-* ranking (`score`): exact name 6, name starting with the text 5, all words in the name 4, in the own
-  text 3, in a column's name 2, anything else 1; ties go to shorter names.
+* ranking, best first (`Match.tiers`): the exact name; names starting with the text (alphabetically);
+  all words in the name; all words in the name or descriptions; all words in a column's name; the rest.
+  Within the last four tiers, storage order. Only active assets are indexed.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.engine import Connection
 
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import FullText
 from gazetteer.store.schema import assets
 
-__all__ = ["FullTextMatcher", "words"]
+__all__ = ["FullTextMatcher", "Match", "Tier", "words"]
 
 _WORD = re.compile(r"[^\W_]+")
 # match/multi_match field names → which parts of an asset they search.
@@ -38,6 +40,7 @@ _FIELDS = {
     "*": {"name", "description", "columns"},
 }
 _MAX_FUZZY = 5  # replacement words per misspelt word
+Groups = list[list[tuple[str, bool]]]  # per query word: its (word, is_prefix) alternatives
 
 
 def words(text: str) -> list[str]:
@@ -67,31 +70,129 @@ def _fuzziness(word: str) -> int:
     return 0 if len(word) < 3 else 1 if len(word) <= 5 else 2
 
 
+@dataclass(frozen=True)
+class Tier:
+    """One rank of full-text hits: a condition on `assets` and the order within the rank."""
+
+    score: int
+    condition: ColumnElement[bool]
+    order: tuple[ColumnElement[Any], ...]
+
+
+@dataclass
+class Match:
+    """One full-text clause, its words resolved (misspellings included), as SQL for either engine."""
+
+    text: str
+    parts: frozenset[str]
+    groups: Groups
+    join: str
+    postgresql: bool
+
+    @property
+    def corrected(self) -> str:
+        """The query's words, each misspelt one replaced by its nearest indexed word."""
+        replacements = iter([group[1][0] if len(group) > 1 else None for group in self.groups])
+        return _WORD.sub(lambda m: next(replacements) or m.group(0), self.text.strip().lower())
+
+    def ids(self, join: str | None = None) -> Select[Any]:
+        """The ids of the matching assets (duplicates possible): own text, then tables by their columns."""
+        join = join or self.join
+        selects = []
+        if own := self.parts & {"name", "description"}:
+            selects.append(self._own_ids(join, own))
+        if "columns" in self.parts:
+            selects.append(self._column_owner_ids(join))
+        return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+    def predicate(self) -> ColumnElement[bool]:
+        return assets.c.id.in_(self.ids()) if self.groups else sa.false()  # no words: ES matches nothing
+
+    def count(self) -> Select[Any]:
+        """How many distinct assets match, without reading their rows."""
+        return sa.select(sa.func.count()).select_from(sa.union(*self._id_selects()).subquery())
+
+    def _id_selects(self) -> list[Select[Any]]:
+        ids = self.ids()
+        return list(ids.selects) if isinstance(ids, sa.CompoundSelect) else [ids]
+
+    def tiers(self) -> list[Tier]:
+        """The ranks, best first; an asset belongs to the first whose condition it meets."""
+        if not self.groups:
+            return []
+        name, out = sa.func.lower(assets.c.name), []
+        ordered_name = name.collate("C") if self.postgresql else name
+        if "name" in self.parts:
+            # The text as typed, then with misspelt words replaced by their nearest indexed word.
+            texts = dict.fromkeys([self.text.strip().lower(), self.corrected])
+            # Only active assets are indexed; these read names straight from the assets table.
+            active = assets.c.status == "ACTIVE"
+            out += [Tier(6, sa.and_(name == text, active), (assets.c.id,)) for text in texts]
+            for text in texts:
+                if self.postgresql:
+                    starts = name.like(re.sub(r"([\\%_])", r"\\\1", text) + "%", escape="\\")
+                else:  # a range, which the (lower(name), ...) index serves; LIKE could not use it
+                    starts = sa.and_(name >= text, name < text + "\U0010ffff")
+                out.append(Tier(5, sa.and_(starts, active), (ordered_name, assets.c.id)))
+            out.append(Tier(4, self._has_own("and", {"name"}), (assets.c.id,)))
+        if own := self.parts & {"name", "description"}:
+            out.append(Tier(3, self._has_own("and", own), (assets.c.id,)))
+        if "columns" in self.parts:
+            out.append(Tier(2, assets.c.id.in_(self._column_owner_ids("and")), (assets.c.id,)))
+        out.append(Tier(1, self.predicate(), (assets.c.id,)))
+        return out
+
+    def score(self) -> ColumnElement[Any]:
+        """The tier number as one expression, for ORDER BY when the tiers cannot be queried one by one."""
+        tiers = self.tiers()
+        return sa.case(*((t.condition, t.score) for t in tiers[:-1]), else_=1) if len(tiers) > 1 else sa.literal(1)
+
+    # --- the SQL ------------------------------------------------------------------------------------
+
+    def _own_ids(self, join: str, parts: set[str]) -> Select[Any]:
+        if self.postgresql:
+            inner = assets.alias("fts_self")  # an alias: `assets` itself would correlate with the outer query
+            return sa.select(inner.c.id).where(_pg_own(inner, self.groups, join, parts),
+                                               inner.c.status == "ACTIVE")
+        column = None if parts == {"name", "description"} else next(iter(parts))
+        return _fts_select(_fts_query(self.groups, join, column))
+
+    def _has_own(self, join: str, parts: set[str]) -> ColumnElement[bool]:
+        if self.postgresql:  # the row's own vector: no subquery needed
+            return sa.and_(_pg_own(assets, self.groups, join, parts), assets.c.status == "ACTIVE")
+        return assets.c.id.in_(self._own_ids(join, parts))
+
+    def _column_owner_ids(self, join: str) -> Select[Any]:
+        if self.postgresql:
+            column, parent = assets.alias("fts_column"), assets.alias("fts_parent")
+            return (sa.select(parent.c.id)
+                    .select_from(column.join(parent, parent.c.qualified_name == column.c.parent_qualified_name))
+                    .where(column.c.type_name == "Column", column.c.status == "ACTIVE",
+                           _ts_match(column, _tsquery(self.groups, join, "A"))))
+        fts, owners = _FTS, sa.table("assets_fts_owner", sa.column("id"), sa.column("owner"))
+        return (sa.select(owners.c.owner).select_from(fts.join(owners, owners.c.id == fts.c.rowid))
+                .where(_fts_matches(_fts_query(self.groups, join, "name"))))
+
+
 class FullTextMatcher:
-    """Compiles full-text clauses on one connection; `score` ranks by the first clause compiled."""
+    """Resolves full-text clauses on one connection (misspelt words are looked up in the index)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.postgresql = conn.dialect.name == "postgresql"
-        self.score: ColumnElement[Any] | None = None
+        self.first: Match | None = None  # the clause `_score` ranks by
+        self._seen: dict[FullText, Match] = {}
 
-    def predicate(self, node: FullText) -> ColumnElement[bool]:
-        parts = self._parts(node)
+    def match(self, node: FullText) -> Match:
+        if node in self._seen:  # compiled again for facets: look misspellings up once
+            return self._seen[node]
         typed = words(node.text)
         groups = [self._alternatives(word, last=i == len(typed) - 1) for i, word in enumerate(typed)]
-        if not groups:
-            return sa.false()  # ES: a query without words matches nothing
-        join = "and" if node.operator == "and" else "or"
-        own = parts & {"name", "description"}
-        candidates = []
-        if own:
-            candidates.append(self._own_ids(groups, join, own))
-        if "columns" in parts:
-            candidates.append(self._column_owner_ids(groups, join))
-        if self.score is None:
-            self.score = self._score(node.text, groups, parts)
-        ids = candidates[0] if len(candidates) == 1 else sa.union_all(*candidates)
-        return assets.c.id.in_(ids)
+        found = Match(node.text, frozenset(self._parts(node)), groups,
+                      "and" if node.operator == "and" else "or", self.postgresql)
+        self.first = self.first or found
+        self._seen[node] = found
+        return found
 
     def _parts(self, node: FullText) -> set[str]:
         if not node.fields:
@@ -106,22 +207,19 @@ class FullTextMatcher:
             parts |= found
         return parts
 
-    # --- words and their misspellings --------------------------------------------------------------
-
     def _alternatives(self, word: str, *, last: bool) -> list[tuple[str, bool]]:
         """(word, is_prefix) choices for one query word: itself, or close indexed words if it is unknown."""
         own = [(word, last)]
         if _fuzziness(word) == 0 or self._known(word, last):
             return own
-        close = self._close_words(word)
-        return own + [(w, False) for w in close[:_MAX_FUZZY]]
+        return own + [(w, False) for w in self._close_words(word)[:_MAX_FUZZY]]
 
     def _known(self, word: str, prefix: bool) -> bool:
         if self.postgresql:
             query = sa.select(sa.literal(1)).select_from(assets).where(
                 _ts_match(assets, _ts_term(word, prefix, None))).limit(1)
         else:
-            query = _fts_select("rowid", _fts_term(word, prefix)).limit(1)
+            query = _fts_select(_fts_term(word, prefix)).limit(1)
         return self.conn.execute(query).first() is not None
 
     def _close_words(self, word: str) -> list[str]:
@@ -149,61 +247,30 @@ class FullTextMatcher:
                     "AND status = 'ACTIVE' LIMIT 500"), {"w": word}).scalars().all()
         return [w for name in names for w in words(name)]
 
-    # --- the SQL ------------------------------------------------------------------------------------
 
-    def _own_ids(self, groups: list, join: str, parts: set[str]) -> Any:
-        if self.postgresql:
-            inner = assets.alias("fts_self")  # an alias: `assets` itself would correlate with the outer query
-            return sa.select(inner.c.id).where(_pg_own(inner, groups, join, parts), inner.c.status == "ACTIVE")
-        column = None if parts == {"name", "description"} else next(iter(parts))
-        return _fts_select("rowid", _fts_query(groups, join, column))
+_FTS = sa.table("assets_fts", sa.column("rowid"))
 
-    def _has_own(self, groups: list, join: str, parts: set[str]) -> ColumnElement[bool]:
-        if self.postgresql:  # the row's own vector: no subquery needed
-            return _pg_own(assets, groups, join, parts)
-        return assets.c.id.in_(self._own_ids(groups, join, parts))
 
-    def _column_owner_ids(self, groups: list, join: str) -> Any:
-        if self.postgresql:
-            column, parent = assets.alias("fts_column"), assets.alias("fts_parent")
-            return (sa.select(parent.c.id)
-                    .select_from(column.join(parent, parent.c.qualified_name == column.c.parent_qualified_name))
-                    .where(column.c.type_name == "Column", column.c.status == "ACTIVE",
-                           _ts_match(column, _tsquery(groups, join, "A"))))
-        return _fts_select("owner", _fts_query(groups, join, "name"), owners=True)
-
-    def _score(self, text: str, groups: list, parts: set[str]) -> ColumnElement[Any]:
-        tiers: list[tuple[ColumnElement[bool], int]] = []
-        if "name" in parts:
-            name, exact = sa.func.lower(assets.c.name), text.strip().lower()
-            pattern = re.sub(r"([\\%_])", r"\\\1", exact) + "%"
-            tiers += [(name == exact, 6), (name.like(pattern, escape="\\"), 5),
-                      (self._has_own(groups, "and", {"name"}), 4)]
-        if own := parts & {"name", "description"}:
-            tiers.append((self._has_own(groups, "and", own), 3))
-        if "columns" in parts:
-            tiers.append((assets.c.id.in_(self._column_owner_ids(groups, "and")), 2))
-        return sa.case(*tiers, else_=1)
+def _fts_matches(query: str) -> ColumnElement[bool]:
+    return sa.literal_column("assets_fts").op("MATCH")(sa.bindparam(None, query))
 
 
 def _fts_term(word: str, prefix: bool) -> str:
     return f'"{word}"' + ("*" if prefix else "")
 
 
-def _fts_query(groups: list[list[tuple[str, bool]]], join: str, column: str | None) -> str:
+def _fts_query(groups: Groups, join: str, column: str | None) -> str:
     """An FTS5 query: words are quoted (no operator can sneak in); alternatives OR-ed in parentheses."""
     rendered = ["(" + " OR ".join(_fts_term(w, p) for w, p in group) + ")" for group in groups]
     query = f" {join.upper()} ".join(rendered)
     return f"{column} : ({query})" if column else query
 
 
-def _fts_select(what: str, query: str, *, owners: bool = False) -> Any:
-    fts = sa.table("assets_fts", sa.column("rowid"), sa.column("owner"))
-    select = sa.select(fts.c[what]).where(sa.literal_column("assets_fts").op("MATCH")(sa.bindparam(None, query)))
-    return select.where(fts.c.owner.is_not(None)) if owners else select
+def _fts_select(query: str) -> Select[Any]:
+    return sa.select(_FTS.c.rowid).where(_fts_matches(query))
 
 
-def _pg_own(table: Any, groups: list, join: str, parts: set[str]) -> ColumnElement[bool]:
+def _pg_own(table: Any, groups: Groups, join: str, parts: set[str]) -> ColumnElement[bool]:
     weight = "A" if parts == {"name"} else "B" if parts == {"description"} else None
     return _ts_match(table, _tsquery(groups, join, weight))
 
@@ -214,7 +281,7 @@ def _ts_term(word: str, prefix: bool, weight: str | None) -> str:
     return f"{word}:{suffix}" if suffix else word
 
 
-def _tsquery(groups: list[list[tuple[str, bool]]], join: str, weight: str | None) -> str:
+def _tsquery(groups: Groups, join: str, weight: str | None) -> str:
     rendered = ["(" + " | ".join(_ts_term(w, p, weight) for w, p in group) + ")" for group in groups]
     return (" & " if join == "and" else " | ").join(rendered)
 

@@ -22,7 +22,13 @@ from gazetteer.assets.render import RELATIONSHIP_NAMES, entity_header, relations
 from gazetteer.assets.search_fields import AssetFields, canonical_types
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import (
+    Bool,
+    FullText,
+    MatchAll,
+    Query,
     SearchRequest,
+    SortField,
+    Term,
     compile_query,
     compile_sort,
     compile_terms_agg,
@@ -35,6 +41,7 @@ __all__ = ["index_search", "MAX_PAGE"]
 
 MAX_PAGE = 1000
 # Aggregating on one of these counts every hit, so its buckets give the total without a COUNT query.
+_ACTIVE = Term("__state", "ACTIVE")
 _NEVER_NULL = frozenset({"__typeName", "__typeName.keyword", "__state", "__guid", "qualifiedName",
                          "__qualifiedName", "name", "name.keyword", "connectionQualifiedName"})
 
@@ -79,31 +86,82 @@ def _prefix_indexes(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql("PRAGMA case_sensitive_like = OFF")
 
 
+def _split(query: Query) -> tuple[FullText, Query] | None:
+    """A full-text clause that every hit must match (a top-level conjunct), and the rest of the query.
+
+    `__state: ACTIVE` beside it is dropped: only active assets are in the full-text index.
+    """
+    if isinstance(query, FullText):
+        return query, MatchAll()
+    if not isinstance(query, Bool):
+        return None
+    for key in ("must", "filter"):
+        for i, clause in enumerate(getattr(query, key)):
+            if isinstance(clause, FullText):
+                kept = {k: tuple(c for c in getattr(query, k) if c != _ACTIVE) for k in ("must", "filter")}
+                kept[key] = tuple(c for j, c in enumerate(getattr(query, key)) if j != i and c != _ACTIVE)
+                return clause, dataclasses.replace(query, **kept)
+    return None
+
+
+def _rest_is_everything(query: Query) -> bool:
+    return isinstance(query, MatchAll) or (isinstance(query, Bool) and not any(
+        (query.must, query.filter, query.should, query.must_not)) and query.minimum_should_match == 0)
+
+
+def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, node: FullText,
+                rest_query: Query) -> tuple[list[int], int]:
+    """The page's ids and the total for a ranked full-text search, one tier at a time.
+
+    A tier is read only while the page is not full, in its own index order, so a word that matches half
+    the catalog costs the few rows of the page plus one count over the full-text index.
+    """
+    match = fields.matcher.match(node)
+    rest = compile_query(rest_query, fields)
+    if request.post_filter is not None:
+        rest = sa.and_(rest, compile_query(request.post_filter, fields))
+    wanted, found, seen = request.from_ + request.size, [], set()
+    for tier in match.tiers():
+        if len(found) >= wanted:
+            break
+        # Up to `wanted` ids this tier has not seen yet (those of better tiers come back too).
+        query = sa.select(assets.c.id).where(tier.condition, rest).order_by(*tier.order).limit(wanted + len(found))
+        for (asset_id,) in conn.execute(query):
+            if asset_id not in seen:
+                seen.add(asset_id)
+                found.append(asset_id)
+    page = found[request.from_:wanted]
+    if len(found) < wanted:  # every tier was read to its end: the hits are all here
+        return page, len(found)
+    if _rest_is_everything(rest_query) and request.post_filter is None:
+        return page, int(conn.execute(match.count()).scalar_one())
+    count = sa.select(sa.func.count()).select_from(assets).where(match.predicate(), rest)
+    return page, int(conn.execute(count).scalar_one())
+
+
 def index_search(engine: Engine, body: Any) -> dict[str, Any]:
     """The answer to POST /api/meta/search/indexsearch: matching assets, their count and facets."""
     request, dsl, wanted, related = _parse(body)
     with engine.connect() as conn, _prefix_indexes(conn):
         fields = AssetFields(conn)
+        split = _split(request.query)
+        ranked = split is not None and request.sort in ((), (SortField("_score", "desc"),)) \
+            and request.from_ + request.size <= MAX_PAGE
+        total = None
+        if ranked:
+            ids, total = _ranked_ids(conn, fields, request, *split)
         where = compile_query(request.query, fields)
-        page_where = where if request.post_filter is None else sa.and_(
-            where, compile_query(request.post_filter, fields))
-        order = compile_sort(request.sort, fields)
-        if not request.sort and fields.matcher.score is not None:
-            order += [fields.matcher.score.desc(), sa.func.length(assets.c.name)]
-        rows = []
-        if request.size:
-            query = (sa.select(assets).where(page_where).order_by(*order, assets.c.id)
-                     .offset(request.from_).limit(request.size))
-            rows = conn.execute(query).all()
-        aggregations, total = {}, None
+        if not ranked:
+            ids = _page_ids(conn, fields, request, where)
+        aggregations = {}
         for agg in request.aggregations:
-            result = conn.execute(compile_terms_agg(agg, fields, assets, where)).all()
-            aggregations[agg.name] = terms_agg_result(result)
-            if agg.field in _NEVER_NULL and request.post_filter is None:
-                total = sum(b["doc_count"] for b in aggregations[agg.name]["buckets"]) \
-                    + aggregations[agg.name]["sum_other_doc_count"]
+            result = terms_agg_result(conn.execute(compile_terms_agg(agg, fields, assets, where)).all())
+            aggregations[agg.name] = result
+            if total is None and agg.field in _NEVER_NULL and request.post_filter is None:
+                total = sum(b["doc_count"] for b in result["buckets"]) + result["sum_other_doc_count"]
         if total is None:
-            total = _count(conn, page_where, request, len(rows))
+            total = _count(conn, fields, request, where, len(ids))
+        rows = _rows(conn, ids)
         names = [name for name in wanted if name in RELATIONSHIP_NAMES]
         relations = relationships_of(conn, rows, names, related) if names and rows else {}
     answer: dict[str, Any] = {
@@ -118,10 +176,36 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
     return answer
 
 
-def _count(conn: Connection, where: Any, request: SearchRequest, returned: int) -> int:
+def _page_where(fields: AssetFields, request: SearchRequest, where: Any) -> Any:
+    if request.post_filter is None:
+        return where
+    return sa.and_(where, compile_query(request.post_filter, fields))
+
+
+def _page_ids(conn: Connection, fields: AssetFields, request: SearchRequest, where: Any) -> list[int]:
+    """The page in the requested order. Only ids are sorted: sorting whole rows (their JSON) is slow."""
+    if not request.size:
+        return []
+    order = compile_sort(request.sort, fields)
+    if not request.sort and fields.matcher.first is not None:
+        order.append(fields.matcher.first.score().desc())
+    query = (sa.select(assets.c.id).where(_page_where(fields, request, where)).order_by(*order, assets.c.id)
+             .offset(request.from_).limit(request.size))
+    return list(conn.execute(query).scalars())
+
+
+def _rows(conn: Connection, ids: list[int]) -> list[Any]:
+    if not ids:
+        return []
+    by_id = {row.id: row for row in conn.execute(sa.select(assets).where(assets.c.id.in_(ids)))}
+    return [by_id[i] for i in ids]
+
+
+def _count(conn: Connection, fields: AssetFields, request: SearchRequest, where: Any, returned: int) -> int:
     # A short page (not past the end) already tells the total: skip the COUNT, the costliest part.
     if 0 < returned < request.size or (returned == 0 and request.from_ == 0 and request.size):
         return request.from_ + returned
     if request.track_total_hits is False:
         return request.from_ + returned
-    return int(conn.execute(sa.select(sa.func.count()).select_from(assets).where(where)).scalar_one())
+    query = sa.select(sa.func.count()).select_from(assets).where(_page_where(fields, request, where))
+    return int(conn.execute(query).scalar_one())

@@ -118,7 +118,7 @@ class AssetFields:
 
     def column(self, field: str) -> ResolvedField:
         if field == "_score":
-            score = self.matcher.score if self.matcher.score is not None else sa.literal(1)
+            score = self.matcher.first.score() if self.matcher.first is not None else sa.literal(1)
             return ResolvedField(score, kind="number")
         base = field.removesuffix(".keyword")
         if base in _COLUMNS:
@@ -129,7 +129,7 @@ class AssetFields:
         return self.attribute(base)
 
     def full_text(self, node: FullText) -> ColumnElement[bool]:
-        return self.matcher.predicate(node)
+        return self.matcher.match(node).predicate()
 
     def attribute(self, key: str) -> ResolvedField:
         """A JSON attribute, typed by `ATTRIBUTE_KINDS`; curated values win over crawled ones."""

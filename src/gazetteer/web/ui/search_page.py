@@ -138,7 +138,7 @@ def run_search(engine: Engine, text: str, selected: dict[str, list[str]], page: 
             value["label"] = _label(facet, value["key"], connections, several)
             value["checked"] = value["key"] in chosen
         if values:
-            facets.append({"param": facet.param, "title": facet.title, "values": values,
+            facets.append({"param": facet.param, "title": facet.title, "options": values,
                            "other": (aggregations.get(facet.param) or {}).get("sum_other_doc_count") or 0})
     total = int(answer.get("approximateCount") or 0)
     results = []

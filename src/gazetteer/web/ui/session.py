@@ -60,7 +60,11 @@ async def sign_in(request: Request) -> Response:
     try:
         authenticate(request.app.state.engine, request.app.state.settings, token)
     except Unauthenticated as exc:
-        return render(request, "sign_in.html", {"next": target, "error": exc.message}, status=401)
+        message = exc.message
+        if message.startswith("The API token is not valid"):
+            message = ("That token is not valid on this server: check that you pasted all of it, or create one "
+                       "with `gazetteer token create --name NAME`.")
+        return render(request, "sign_in.html", {"next": target, "error": message}, status=401)
     response = RedirectResponse(target, status_code=303)
     set_sign_in(response, request, token)
     return response

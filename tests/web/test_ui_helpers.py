@@ -1,0 +1,100 @@
+"""The UI's pure helpers: the nested type tree, SQL highlighting, sizes, snippets and redirect targets."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from gazetteer.web.ui.datatypes import parse_type, type_events
+from gazetteer.web.ui.formatting import highlight_sql, human_bytes, human_count, snippet
+from gazetteer.web.ui.routing import safe_next
+
+
+def _tree(events) -> list[str]:
+    """The events as indented lines, to compare trees at a glance."""
+    depth, lines = 0, []
+    for event in events:
+        if event.action == "close":
+            depth -= 1
+            continue
+        label = f"{event.label}: " if event.label else ""
+        lines.append("  " * depth + label + (event.kind if event.action == "open" else event.text))
+        if event.action == "open":
+            depth += 1
+    return lines
+
+
+def test_struct_array_map_and_quoted_names() -> None:
+    text = "array<struct<`user id`:bigint,attrs:map<string,struct<a:int,b:array<string>>>,price:decimal(12,2)>>"
+    assert _tree(type_events(text)) == [
+        "array",
+        "  element: struct",
+        "    user id: bigint",
+        "    attrs: map",
+        "      key: string",
+        "      value: struct",
+        "        a: int",
+        "        b: array",
+        "          element: string",
+        "    price: decimal(12,2)",
+    ]
+
+
+def test_uniontype_and_spaces_and_backtick_escapes() -> None:
+    assert _tree(type_events("uniontype< int , struct<`a``b`: string> >")) == [
+        "uniontype", "  member 1: int", "  member 2: struct", "    a`b: string"]
+
+
+@pytest.mark.parametrize("text", ["struct<a:int", "struct<a int>", "map<string>", "array<int,int>", "struct<>",
+                                  "weird<int>", "int>", "decimal(1,2", "", "struct<a:int>>"])
+def test_malformed_types_are_one_leaf_with_the_raw_text(text: str) -> None:
+    node = parse_type(text)
+    assert node.kind == "" and node.text == text and not node.children
+
+
+def test_deep_types_never_recurse_and_are_capped() -> None:
+    depth = sys.getrecursionlimit() * 3
+    text = "struct<f:" * depth + "int" + ">" * depth
+    node = parse_type(text)
+    assert node.kind == "struct"
+    events = type_events(text, max_depth=32)
+    opens = [e for e in events if e.action == "open"]
+    closes = [e for e in events if e.action == "close"]
+    assert len(opens) == len(closes) == 32
+    # Past the depth cap the rest of the type is shown as its text.
+    assert events[32].action == "leaf" and events[32].text.startswith("struct<f:struct<f:")
+
+
+def test_wide_types_are_capped_in_nodes() -> None:
+    text = "struct<" + ",".join(f"f{i}:int" for i in range(5000)) + ">"
+    events = type_events(text, max_nodes=100)
+    assert sum(e.action == "leaf" for e in events) == 99
+    assert [e.action for e in events][-2:] == ["more", "close"]
+
+
+def test_sql_is_escaped_and_highlighted() -> None:
+    html = str(highlight_sql("SELECT a FROM t -- <script>\nWHERE b <> 'x''<y>' AND c = 1 /* c */"))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<span class="sql-kw">SELECT</span>' in html and '<span class="sql-kw">AND</span>' in html
+    assert '<span class="sql-str">&#39;x&#39;&#39;&lt;y&gt;&#39;</span>' in html
+    assert '<span class="sql-com">-- &lt;script&gt;</span>' in html
+    assert '<span class="sql-num">1</span>' in html and "&lt;&gt;" in html
+
+
+def test_sizes_counts_and_snippets() -> None:
+    assert human_bytes(123295776) == "117.6 MiB"
+    assert human_bytes(512) == "512 bytes" and human_bytes(None) == "—"
+    assert human_count(1284331) == "1,284,331" and human_count(None) == "—"
+    marked = str(snippet("Orders <b>placed</b> online, one row per order", "order"))
+    assert marked == "<mark>Order</mark>s &lt;b&gt;placed&lt;/b&gt; online, one row per <mark>order</mark>"
+    long = "x " * 300 + "needle here"
+    assert "<mark>needle</mark>" in str(snippet(long, "needle", limit=60))
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("/assets/x?y=1", "/assets/x?y=1"), ("//evil.example/", "/"), ("https://evil.example/", "/"),
+    ("/\\evil.example", "/"), ("", "/"), (None, "/"), ("workflows", "/"),
+])
+def test_sign_in_only_returns_to_this_site(value, expected) -> None:
+    assert safe_next(value) == expected

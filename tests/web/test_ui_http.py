@@ -1,0 +1,72 @@
+"""The UI's HTTP contract, without a browser: cookies, redirects, HTML errors, cross-site posts, static files."""
+
+from __future__ import annotations
+
+import httpx
+
+from gazetteer.web.ui.routing import HINT_COOKIE, TOKEN_COOKIE
+
+
+def _browser(server, token: str | None = None) -> httpx.Client:
+    cookies = {TOKEN_COOKIE: token} if token else {}
+    return httpx.Client(base_url=server.url, cookies=cookies, timeout=30, follow_redirects=False)
+
+
+def test_pages_ask_to_sign_in_and_the_cookie_is_strict(server) -> None:
+    with _browser(server) as http:
+        answer = http.get("/assets/abc?x=1")
+        assert answer.status_code == 303 and answer.headers["location"] == "/sign-in?next=%2Fassets%2Fabc%3Fx%3D1"
+        # htmx requests are told where to go instead of getting the sign-in page as a fragment.
+        answer = http.get("/", headers={"HX-Request": "true", "HX-Current-URL": f"{server.url}/?q=x"})
+        assert answer.status_code == 204 and answer.headers["hx-redirect"] == "/sign-in?next=%2F%3Fq%3Dx"
+        answer = http.post("/sign-in", data={"token": server.ADMIN_TOKEN, "next": "//evil.example/"})
+        assert answer.status_code == 303 and answer.headers["location"] == "/"
+        cookie = next(h for h in answer.headers.get_list("set-cookie") if h.startswith(TOKEN_COOKIE + "="))
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+        assert server.ADMIN_TOKEN not in answer.text
+        assert any(h.startswith(HINT_COOKIE + "=") for h in answer.headers.get_list("set-cookie"))
+
+
+def test_a_revoked_or_wrong_cookie_signs_out(server) -> None:
+    with _browser(server, "gzt_forgotten") as http:
+        answer = http.get("/workflows")
+        assert answer.status_code == 303 and answer.headers["location"] == "/sign-in?next=%2Fworkflows&reason=expired"
+        assert any(h.startswith(f"{TOKEN_COOKIE}=\"\"") or h.startswith(f"{TOKEN_COOKIE}=;")
+                   for h in answer.headers.get_list("set-cookie"))
+        page = http.get(answer.headers["location"])
+        assert "no longer valid" in page.text
+
+
+def test_errors_are_pages_not_json(server) -> None:
+    with _browser(server, server.ADMIN_TOKEN) as http:
+        missing = http.get("/assets/00000000-0000-4000-8000-000000000000")
+        assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+        assert "is invalid/not found" in missing.text and "<h1>Not found</h1>" in missing.text
+        workflow = http.get("/workflows/atlan-glue-0000000000")
+        assert workflow.status_code == 404 and "does not exist" in workflow.text
+        fragment = http.get("/runs/nope", headers={"HX-Request": "true"})
+        assert fragment.status_code == 404 and fragment.text.startswith('<div class="flash error"')
+        assert "<html" not in fragment.text
+        # A form posted from another site is refused even with the cookie (belt and braces with SameSite).
+        refused = http.post("/workflows/atlan-glue-0000000000/rerun", headers={"Origin": "https://evil.example"})
+        assert refused.status_code == 403 and "another site" in refused.text
+        # The API keeps answering JSON.
+        api = http.get("/api/meta/entity/guid/00000000-0000-4000-8000-000000000000",
+                       headers={"Authorization": f"Bearer {server.ADMIN_TOKEN}"})
+        assert api.headers["content-type"].startswith("application/json")
+
+
+def test_pages_carry_a_strict_content_security_policy_and_static_files_are_served(server) -> None:
+    with _browser(server, server.ADMIN_TOKEN) as http:
+        page = http.get("/")
+        assert page.status_code == 200
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert page.headers["cache-control"] == "no-store"
+        for name in ("htmx.min.js", "app.js", "style.css"):
+            assert f"/static/{name}?v=" in page.text
+        script = http.get("/static/htmx.min.js")
+        assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+        assert "htmx" in script.text[:200]
+        assert http.get("/static/../app.py").status_code == 404
+        assert http.get("/static/nope.js").status_code == 404
