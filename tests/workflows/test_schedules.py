@@ -74,3 +74,26 @@ def test_pyatlan_schedule_calls(server, glue, monkeypatch):
     assert not client.workflow.get_all_scheduled_runs()  # pyatlan turns an empty list into None
     client.workflow.add_schedule(existing[0], WorkflowSchedule(cron_schedule="0 * * * *", timezone="UTC"))
     assert [s.spec.schedule for s in client.workflow.get_all_scheduled_runs()] == ["0 * * * *"]
+
+
+def test_pyatlan_update_owner(server, glue, monkeypatch):
+    import subprocess
+    import sys
+
+    glue.client("us-east-1").create_database(DatabaseInput={"Name": "ops"})
+    subprocess.run([sys.executable, "-m", "gazetteer.cli", "token", "create", "--name", "owner-bot"],
+                   env=server.env, check=True, capture_output=True)
+    monkeypatch.setenv("ATLAN_BASE_URL", server.url)
+    monkeypatch.setenv("ATLAN_API_KEY", server.ADMIN_TOKEN)
+    from pyatlan.client.atlan import AtlanClient
+    from pyatlan.errors import NotFoundError
+    from pyatlan.model.packages import GlueCrawler
+
+    client = AtlanClient()
+    crawler = (GlueCrawler(client=client, connection_name="ops", admin_roles=[client.role_cache.get_id_for_name("$admin")])
+               .iam_user_auth(access_key="a", secret_key="b").direct(region="us-east-1").to_workflow())
+    name = client.workflow.run(crawler).metadata.name
+    owned = client.workflow.update_owner(workflow_name=name, username="service-account-owner-bot")
+    assert owned.metadata.labels["workflows.argoproj.io/creator"] == "service-account-owner-bot"
+    with pytest.raises(NotFoundError):
+        client.workflow.update_owner(workflow_name=name, username="nobody")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import json
+
 from fastapi import APIRouter, Body, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
 from gazetteer.web.deps import EngineDep, PrincipalDep
 from gazetteer.workflows.search import search_runs, search_workflows
@@ -80,6 +83,18 @@ for family in FAMILIES:
     def archive(name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
         """Archive a workflow; its connection's assets stay."""
         return _service(request).archive(name, principal)
+
+    @router.post(f"/{family}/{{name}}/changeownership", name=f"owner-{family}")
+    async def change_owner(name: str, request: Request, principal: PrincipalDep,
+                           username: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+        """Change a workflow's owner; the user name comes as ?username= or in a {"username"} body."""
+        if username is None:
+            body = await request.body()
+            try:
+                username = json.loads(body).get("username") if body else None
+            except (ValueError, AttributeError):
+                username = None
+        return await run_in_threadpool(_service(request).change_owner, name, username, principal)
 
     @router.post(f"/{family}/{{name}}", name=f"update-{family}")
     def update(name: str, body: JsonObject, request: Request, principal: PrincipalDep) -> dict[str, Any]:

@@ -20,8 +20,10 @@ def argo_time(moment: datetime | None) -> str | None:
 def workflow_document(row: Any) -> dict[str, Any]:
     """A stored WorkflowTemplate: the submitted metadata and spec plus what the server assigned."""
     document = row.document
+    submitted = document.get("metadata", {})
     metadata = {
-        **document.get("metadata", {}),
+        **submitted,
+        "labels": {**(submitted.get("labels") or {}), "workflows.argoproj.io/creator": row.created_by},
         "name": row.name,
         "namespace": row.namespace,
         "uid": row.uid,

@@ -207,6 +207,21 @@ class WorkflowService:
             self.stop(run_name, principal)
         return {"metadata": {"name": name, "namespace": row.namespace}, "status": "archived"}
 
+    def change_owner(self, name: str, username: Any, principal: Principal) -> dict[str, Any]:
+        """Make another user the workflow's owner (pyatlan's update_owner)."""
+        from gazetteer.auth.models import users
+
+        row = self._workflow_row(name)
+        self._check_admin(principal, row)
+        if not isinstance(username, str) or not username:
+            raise InvalidRequest("Give the new owner as ?username=<user name>")
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first() is None:
+                raise NotFound(f"User {username!r} does not exist")
+            conn.execute(workflows.update().where(workflows.c.id == row.id)
+                         .values(created_by=username, updated_at=_now()))
+        return {**self.get_workflow(name), "payload": []}
+
     def update(self, name: str, document: Any, principal: Principal) -> dict[str, Any]:
         """Replace a workflow's metadata and spec (schedules live in its annotations); the name stays."""
         row = self._workflow_row(name)
