@@ -150,7 +150,7 @@ def test_full_text_ranks_exact_name_then_prefix_then_description_then_columns(ca
     assert [n for p in page for n in p] == ranked and page[-1] == []
     assert search(catalog, {"match": {"name": "orders"}})["approximateCount"] == 4  # names only
     assert set(names(catalog, {"match": {"description": "orders"}})) == {"orders", "orders_archive", "customers"}
-    assert names(catalog, {"multi_match": {"query": "customer orders", "operator": "and"}}) == ["orders"]
+    assert names(catalog, {"multi_match": {"query": "all customer", "operator": "and"}}) == ["orders"]
     # As-you-type: the last word is a prefix; a typo finds the nearest indexed word.
     assert names(catalog, {"multi_match": {"query": "wareh"}}) == ["warehouse", "inventory"]
     assert names(catalog, {"multi_match": {"query": "custmers"}})[0] == "customers"
@@ -312,3 +312,30 @@ def test_who_may_change_what(catalog: sa.Engine) -> None:
     assert found(catalog, {"term": {"__typeName.keyword": "CONNECTION"}}) == {"production", "mine"}
     with catalog.connect() as conn:
         assert conn.execute(sa.select(assets.c.created_by).where(assets.c.name == "mine")).scalar() == "bob"
+
+
+def test_tables_are_found_by_their_current_columns(engine: sa.Engine) -> None:
+    table = f"{SALES}/zoo"
+
+    def publish(*columns: str) -> None:
+        records = [AssetRecord("Table", table, "zoo", SALES, {"columnCount": len(columns)})]
+        records += [AssetRecord("Column", f"{table}/{name}", name, table, {"order": i})
+                    for i, name in enumerate(columns, 1)]
+        Publisher(engine).publish(records, complete_parents=[table])
+
+    publish("zebra_id", "lion_name")
+    assert names(engine, {"multi_match": {"query": "zebra"}}) == ["zebra_id", "zoo"]
+    publish("zebra_id", "lion_name", "yak_code")  # a column added by a later crawl
+    assert names(engine, {"multi_match": {"query": "yak"}}) == ["yak_code", "zoo"]
+    publish("zebra_id", "kiwi_x", "lion_name", "yak_code")  # one added in the middle
+    assert names(engine, {"multi_match": {"query": "kiwi"}}) == ["kiwi_x", "zoo"]
+    publish("kiwi_x", "lion_name", "yak_code")  # a column dropped: archived, and no longer finds its table
+    assert names(engine, {"multi_match": {"query": "zebra"}}) == []
+    assert names(engine, {"multi_match": {"query": "lion"}}) == ["lion_name", "zoo"]
+    # Columns written before their table (records in any order) still lead to it.
+    other = f"{SALES}/aviary"
+    Publisher(engine).publish([AssetRecord("Column", f"{other}/owl_id", "owl_id", other, {"order": 1}),
+                               AssetRecord("Table", other, "aviary", SALES, {"columnCount": 1})])
+    assert names(engine, {"multi_match": {"query": "owl"}}) == ["owl_id", "aviary"]
+    Publisher(engine).archive([other])
+    assert names(engine, {"multi_match": {"query": "owl"}}) == []

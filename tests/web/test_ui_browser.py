@@ -106,7 +106,8 @@ def test_wrong_token_shows_an_error_and_sets_no_cookie(page: Page, server) -> No
     expect(page).to_have_url(re.compile(r"/sign-in\?next=%2F$"))
 
 
-def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, server, glue) -> None:
+def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, any_server, glue) -> None:
+    server = any_server  # a SQLite catalog, and PostgreSQL when GAZETTEER_TEST_POSTGRES_URL is set
     seed_sample_catalog(glue.client(REGION))
     sign_in(page, server)
     expect(page.locator("main")).to_contain_text("No connections yet")
@@ -133,8 +134,9 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, s
     # The run is followed live until it ends, then shows its report.
     wait_for_run(page)
     run = page.locator(".run").first
-    expect(run.locator(".figures").first).to_contain_text("Tables")
-    assert int(run.locator(".figures").first.locator("tr", has_text="Tables").locator("td").inner_text()) > 0
+    found = run.locator(".figures", has_text="Found")
+    expect(found).to_contain_text("Tables")
+    assert int(found.locator("dt:text-is('Tables') + dd").inner_text()) == 9  # sales 5 + analytics 4
     shot(page, "03-run-finished")
     assert SECRET not in page.content()
 
@@ -146,8 +148,8 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, s
                             epoch=int(workflow_name.rsplit("-", 1)[1]), guid_factory=lambda: "-1")
                 .iam_user_auth(access_key="AKIAGAZETTEERUITEST", secret_key=SECRET).direct(region=REGION)
                 .include(["sales", "analytics"]).exclude([]).to_workflow())
-    parameters = {p["name"]: p["value"] for p in stored["spec"]["templates"][0]["dag"]["tasks"][0]["arguments"]["parameters"]}
-    wanted = {p["name"]: p["value"] for p in expected["spec"]["templates"][0]["dag"]["tasks"][0]["arguments"]["parameters"]}
+    parameters, wanted = ({p["name"]: p["value"] for p in doc["spec"]["templates"][0]["dag"]["tasks"][0]["arguments"]
+                           ["parameters"]} for doc in (stored, expected))
     assert json.loads(parameters["include-filter"]) == json.loads(wanted["include-filter"])
     assert parameters["exclude-filter"] == wanted["exclude-filter"] == "{}"
     connection = json.loads(parameters["connection"])["attributes"]
@@ -227,8 +229,11 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, s
     page.goto(server.url + "/?q=events&type=Table")
     page.locator("#result-list [data-result]", has_text="events").first.click()
     context_row = page.locator("table.columns tr", has_text="context")
-    expect(context_row.locator("details.nested summary")).to_contain_text("struct")
-    context_row.locator("details.nested summary").click()
+    summary = context_row.locator("details.nested > summary")
+    expect(summary).to_contain_text("struct")
+    expect(summary).to_contain_text("3 fields")
+    expect(context_row.locator(".type-tree")).not_to_be_visible()
+    summary.click()
     expect(context_row.locator(".type-tree")).to_contain_text("device")
     expect(context_row.locator(".type-tree")).to_contain_text("props")
     shot(page, "06-nested")
@@ -282,14 +287,15 @@ def test_preview_says_why_glue_refused_the_keys(page: Page, server, glue) -> Non
     error = page.locator("#preview-error")
     expect(error).to_contain_text("AccessDeniedException")
     expect(error).to_contain_text("glue:GetDatabases")
-    # Missing fields are named, and nothing typed (but the secret) is lost.
-    page.fill("#secret_key", "")
+    # A problem with the form is named, and nothing typed is lost but the secret, which is never sent back.
     page.fill("#connection_name", "lake")
     page.uncheck("input[name=admin_roles]:checked")
     page.click("text=Create crawler and run it")
     expect(page.locator("#form-error")).to_contain_text("at least one admin")
     expect(page.locator("#connection_name")).to_have_value("lake")
     expect(page.locator("#access_key")).to_have_value("AKIAGAZETTEERUITEST")
+    expect(page.locator("#secret_key")).to_have_value("")
+    assert SECRET not in page.content()
 
 
 def test_a_guest_reads_but_cannot_change(page: Page, server, glue) -> None:
@@ -314,3 +320,23 @@ def test_a_guest_reads_but_cannot_change(page: Page, server, glue) -> None:
     page.goto(server.url + "/workflows/new")
     expect(page.locator("h1")).to_have_text("Not allowed")
     expect(page.locator(".flash.error")).to_contain_text("read-only")
+
+
+def test_a_running_crawl_shows_live_progress_and_can_be_stopped(page: Page, server, glue) -> None:
+    seed_sample_catalog(glue.client(REGION))
+    glue.set_faults([{"operation": "GetTables", "delay_seconds": 1.5}])  # slow, not failing
+    with server.client() as http:
+        body = (GlueCrawler(connection_name="slow", admin_roles=["$admin"]).iam_user_auth("AKIAX", "secret")
+                .direct(region=REGION).to_workflow())
+        name = http.post("/api/service/workflows?submit=true", json=body).json()["metadata"]["name"]
+    sign_in(page, server, path=f"/workflows/{name}")
+    run = page.locator(".run").first
+    expect(run.locator(".status")).to_have_text("Running")
+    expect(run.locator("progress")).to_be_visible()
+    expect(run.locator(".progress")).to_contain_text("databases")
+    shot(page, "09-running")
+    page.once("dialog", lambda dialog: dialog.accept())
+    run.locator("button", has_text="Stop").click()
+    wait_for_run(page, "Failed", timeout=60_000)
+    expect(page.locator(".run").first).to_contain_text("Stopped on request")
+    expect(page.locator(".run").first.locator("button", has_text="Stop")).to_have_count(0)

@@ -70,3 +70,21 @@ def test_pages_carry_a_strict_content_security_policy_and_static_files_are_serve
         assert "htmx" in script.text[:200]
         assert http.get("/static/../app.py").status_code == 404
         assert http.get("/static/nope.js").status_code == 404
+
+
+def test_a_link_from_another_site_is_opened_without_asking_again(server) -> None:
+    # Following a link from another site, the browser sends the Lax hint but not the Strict token cookie.
+    with httpx.Client(base_url=server.url, cookies={HINT_COOKIE: "1"}, follow_redirects=False) as http:
+        answer = http.get("/sign-in?next=%2Fworkflows")
+        assert answer.status_code == 200
+        assert '<meta http-equiv="refresh" content="0;url=/workflows">' in answer.text
+        # The hint is dropped, so a browser whose token really is gone gets the form next time, not a loop.
+        assert any(h.startswith(f"{HINT_COOKIE}=") and "Max-Age=0" in h for h in answer.headers.get_list("set-cookie"))
+
+
+def test_forms_work_without_javascript(server) -> None:
+    with _browser(server, server.ADMIN_TOKEN) as http:
+        answer = http.post("/assets/00000000-0000-4000-8000-000000000000/description", data={"userDescription": "x"})
+        assert answer.status_code == 404 and "<html" in answer.text  # a page, since no htmx sent it
+        answer = http.get("/", params={"q": "anything", "type": "Table"})
+        assert answer.status_code == 200 and 'value="anything"' in answer.text and "<html" in answer.text

@@ -13,6 +13,9 @@ letters and digits, lower-cased) and find the same assets:
 * ranking, best first (`Match.tiers`): the exact name; names starting with the text (alphabetically);
   all words in the name; all words in the name or descriptions; all words in a column's name; the rest.
   Within the last four tiers, storage order. Only active assets are indexed.
+
+On SQLite a table's index row holds its columns' names, so with operator "and" its words may come from its
+own text and its columns together; on PostgreSQL they must all be in its own text or in one column's name.
 """
 
 from __future__ import annotations
@@ -96,8 +99,10 @@ class Match:
         return _WORD.sub(lambda m: next(replacements) or m.group(0), self.text.strip().lower())
 
     def ids(self, join: str | None = None) -> Select[Any]:
-        """The ids of the matching assets (duplicates possible): own text, then tables by their columns."""
+        """The ids of the matching assets: by their own text, and tables by their columns' names."""
         join = join or self.join
+        if not self.postgresql:  # a table's row holds its columns' names: one index lookup, no duplicates
+            return _fts_select(_fts_query(self.groups, join, self.parts))
         selects = []
         if own := self.parts & {"name", "description"}:
             selects.append(self._own_ids(join, own))
@@ -110,11 +115,10 @@ class Match:
 
     def count(self) -> Select[Any]:
         """How many distinct assets match, without reading their rows."""
-        return sa.select(sa.func.count()).select_from(sa.union(*self._id_selects()).subquery())
-
-    def _id_selects(self) -> list[Select[Any]]:
         ids = self.ids()
-        return list(ids.selects) if isinstance(ids, sa.CompoundSelect) else [ids]
+        if isinstance(ids, sa.CompoundSelect):  # PostgreSQL: a table may match by itself and its columns
+            ids = sa.union(*ids.selects)
+        return sa.select(sa.func.count()).select_from(ids.subquery())
 
     def tiers(self) -> list[Tier]:
         """The ranks, best first; an asset belongs to the first whose condition it meets."""
@@ -154,8 +158,7 @@ class Match:
             inner = assets.alias("fts_self")  # an alias: `assets` itself would correlate with the outer query
             return sa.select(inner.c.id).where(_pg_own(inner, self.groups, join, parts),
                                                inner.c.status == "ACTIVE")
-        column = None if parts == {"name", "description"} else next(iter(parts))
-        return _fts_select(_fts_query(self.groups, join, column))
+        return _fts_select(_fts_query(self.groups, join, parts))
 
     def _has_own(self, join: str, parts: set[str]) -> ColumnElement[bool]:
         if self.postgresql:  # the row's own vector: no subquery needed
@@ -169,9 +172,7 @@ class Match:
                     .select_from(column.join(parent, parent.c.qualified_name == column.c.parent_qualified_name))
                     .where(column.c.type_name == "Column", column.c.status == "ACTIVE",
                            _ts_match(column, _tsquery(self.groups, join, "A"))))
-        fts, owners = _FTS, sa.table("assets_fts_owner", sa.column("id"), sa.column("owner"))
-        return (sa.select(owners.c.owner).select_from(fts.join(owners, owners.c.id == fts.c.rowid))
-                .where(_fts_matches(_fts_query(self.groups, join, "name"))))
+        return _fts_select(_fts_query(self.groups, join, {"columns"}))
 
 
 class FullTextMatcher:
@@ -259,11 +260,13 @@ def _fts_term(word: str, prefix: bool) -> str:
     return f'"{word}"' + ("*" if prefix else "")
 
 
-def _fts_query(groups: Groups, join: str, column: str | None) -> str:
+def _fts_query(groups: Groups, join: str, parts: set[str] | frozenset[str]) -> str:
     """An FTS5 query: words are quoted (no operator can sneak in); alternatives OR-ed in parentheses."""
     rendered = ["(" + " OR ".join(_fts_term(w, p) for w, p in group) + ")" for group in groups]
     query = f" {join.upper()} ".join(rendered)
-    return f"{column} : ({query})" if column else query
+    if set(parts) >= {"name", "description", "columns"}:
+        return query
+    return "{" + " ".join(sorted(parts)) + "} : (" + query + ")"
 
 
 def _fts_select(query: str) -> Select[Any]:

@@ -44,6 +44,11 @@
       }
       return;
     }
+    if (event.key === "/" && target.id === "q" && target.selectionStart === 0 &&
+        target.selectionEnd === target.value.length) {
+      event.preventDefault();  // already in the (empty or all-selected) box: "/" means "search", not a slash
+      return;
+    }
     if (event.key === "/" && !typingIn(target)) {
       var search = document.getElementById("q");
       if (search) {
@@ -130,15 +135,20 @@
     if (form) form.classList.remove("busy");
   });
 
-  // After an inline edit swaps in a form, put the caret at the end of its field.
-  document.addEventListener("htmx:afterSettle", function (event) {
-    var field = event.target.querySelector && event.target.querySelector("[data-edit-form] [autofocus]");
-    if (field) {
-      field.focus();
-      if (field.setSelectionRange && typeof field.value === "string") {
-        var end = field.value.length;
-        field.setSelectionRange(end, end);
+  // htmx takes over swapped-in content only when it settles; an edit form is taken over at once, so that
+  // a quick Enter cannot slip past it as a plain form post (which would still work, with a page reload).
+  // Its field gets the focus with the caret at the end, here rather than at settle time, so that typing
+  // that starts right away is never disturbed.
+  document.addEventListener("htmx:afterSwap", function () {
+    document.querySelectorAll("[data-edit-form]").forEach(function (form) {
+      window.htmx.process(form);
+      var field = form.querySelector("[autofocus]");
+      if (field && document.activeElement !== field) {
+        field.focus();
+        if (field.setSelectionRange && typeof field.value === "string") {
+          field.setSelectionRange(field.value.length, field.value.length);
+        }
       }
-    }
+    });
   });
 })();

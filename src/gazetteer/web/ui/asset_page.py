@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 
 from gazetteer.assets.entities import get_entity, update_curated
@@ -13,7 +14,7 @@ from gazetteer.assets.search import index_search
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
 from gazetteer.web.ui.datatypes import is_nested, type_events
-from gazetteer.web.ui.routing import UserDep, form_data, render, role_names, router
+from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, render, role_names, router
 
 __all__ = ["asset_context"]
 
@@ -175,10 +176,9 @@ def _owners(text: str) -> list[str]:
 
 
 @router.post("/assets/{guid}/{field}")
-async def save_field(request: Request, user: UserDep, guid: str, field: str) -> Response:
+def save_field(request: Request, user: UserDep, form: FormDep, guid: str, field: str) -> Response:
     """Save the description (empty = back to Glue's) or the owners (comma-separated user names)."""
     field = _field(field)
-    form = await form_data(request)
     if field == "description":
         text = (form.get("userDescription") or [""])[0].strip()
         if len(text) > 10_000:
@@ -191,8 +191,13 @@ async def save_field(request: Request, user: UserDep, guid: str, field: str) -> 
     try:
         entity = update_curated(request.app.state.engine, guid, user, changes)
     except GazetteerError as exc:
+        if not is_htmx(request):
+            raise  # a plain form post (before htmx took the form over): the error page
+
         context = _editable(request, user, guid)
         return render(request, f"_{field}.html", {**context, "editing": context["can_edit"], "error": exc.message,
                                                    "draft": changes})
+    if not is_htmx(request):
+        return RedirectResponse(f"/assets/{guid}", status_code=303)
     return render(request, f"_{field}.html", {"entity": entity, "a": entity["attributes"], "can_edit": True,
                                                "saved": True})

@@ -23,7 +23,7 @@ from gazetteer.client.glue_crawler import GlueCrawler
 from gazetteer.errors import Conflict, GazetteerError, PermissionDenied
 from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.config import known_regions, parse_config
-from gazetteer.web.ui.routing import UserDep, form_data, render, router
+from gazetteer.web.ui.routing import FormDep, UserDep, render, router
 
 __all__ = ["CrawlerForm", "preview_databases"]
 
@@ -163,9 +163,8 @@ def _create(request: Request, user: Principal, form: CrawlerForm, secret_key: st
 
 
 @router.post("/workflows/new")
-async def create_crawler(request: Request, user: UserDep) -> Response:
+def create_crawler(request: Request, user: UserDep, raw: FormDep) -> Response:
     _check_writer(user)
-    raw = await form_data(request)
     form = CrawlerForm.from_form(raw)
     secret_key = (raw.get("secret_key") or [""])[0].strip()
     try:
@@ -205,10 +204,9 @@ def preview_databases(access_key: str, secret_key: str, region: str, max_attempt
 
 
 @router.post("/workflows/new/databases")
-async def databases_fragment(request: Request, user: UserDep) -> Response:
+def databases_fragment(request: Request, user: UserDep, raw: FormDep) -> Response:
     """The include/exclude checkboxes for the databases the typed keys can see, or why they cannot."""
     _check_writer(user)
-    raw = await form_data(request)
     form = CrawlerForm.from_form(raw)
     secret_key = (raw.get("secret_key") or [""])[0].strip()
     keep = [{"name": name} for name in dict.fromkeys([*form.include, *form.exclude])]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["TypeNode", "TypeEvent", "parse_type", "type_events", "is_nested", "short_type", "MAX_DEPTH", "MAX_NODES"]
+__all__ = ["TypeNode", "TypeEvent", "parse_type", "type_events", "is_nested", "MAX_DEPTH", "MAX_NODES"]
 
 MAX_DEPTH = 32
 MAX_NODES = 2000
@@ -47,13 +47,6 @@ class _Malformed(ValueError):
 def is_nested(type_string: str | None) -> bool:
     text = (type_string or "").lstrip().lower()
     return any(text.startswith(kind + "<") for kind in _CONTAINERS)
-
-
-def short_type(type_string: str | None, limit: int = 48) -> str:
-    """A type for a table cell: nested types shortened to their head, e.g. `struct<…> (12 fields)` is done by
-    the template; here only the text is cut."""
-    text = type_string or ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _read_word(text: str, i: int) -> tuple[str, int]:

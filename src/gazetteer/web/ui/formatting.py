@@ -110,7 +110,16 @@ def duration(seconds: Any) -> str:
 
 # ---- SQL --------------------------------------------------------------------------------------------------
 
-_KEYWORDS = frozenset(["add", "all", "alter", "and", "any", "array", "as", "asc", "between", "by", "case", "cast", "create", "cross", "cube", "current_date", "current_timestamp", "delete", "desc", "distinct", "drop", "else", "end", "except", "exists", "explain", "false", "filter", "first", "following", "from", "full", "group", "grouping", "having", "if", "ilike", "in", "inner", "insert", "intersect", "interval", "into", "is", "join", "last", "lateral", "left", "like", "limit", "map", "natural", "not", "null", "nulls", "offset", "on", "or", "order", "outer", "over", "partition", "preceding", "range", "recursive", "replace", "right", "rollup", "row", "rows", "select", "set", "some", "table", "tablesample", "then", "true", "unbounded", "union", "unnest", "update", "using", "values", "view", "when", "where", "window", "with", "within"])
+_KEYWORDS = frozenset([
+    "add", "all", "alter", "and", "any", "array", "as", "asc", "between", "by", "case", "cast", "create", "cross",
+    "cube", "current_date", "current_timestamp", "delete", "desc", "distinct", "drop", "else", "end", "except",
+    "exists", "explain", "false", "filter", "first", "following", "from", "full", "group", "grouping", "having",
+    "if", "ilike", "in", "inner", "insert", "intersect", "interval", "into", "is", "join", "last", "lateral",
+    "left", "like", "limit", "map", "natural", "not", "null", "nulls", "offset", "on", "or", "order", "outer",
+    "over", "partition", "preceding", "range", "recursive", "replace", "right", "rollup", "row", "rows", "select",
+    "set", "some", "table", "tablesample", "then", "true", "unbounded", "union", "unnest", "update", "using",
+    "values", "view", "when", "where", "window", "with", "within"
+])
 _TOKENS = re.compile(r"""
     (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
   | (?P<string>'(?:[^']|'')*(?:'|\Z))

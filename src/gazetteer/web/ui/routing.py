@@ -18,14 +18,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 
 from gazetteer import __version__
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, NotFound, Unauthenticated
 from gazetteer.web.ui import formatting
 
-__all__ = ["router", "render", "fragment", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "is_htmx", "form_data",
+__all__ = ["router", "render", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "is_htmx", "FormDep",
            "safe_next", "SignInRequired"]
 
 log = logging.getLogger(__name__)
@@ -77,11 +77,20 @@ def static_url(name: str) -> str:
 env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
 env.globals.update(static_url=static_url, version=__version__)
-env.filters.update(
-    bytes=formatting.human_bytes, count=formatting.human_count, epoch=formatting.from_epoch_ms,
-    ago=formatting.relative_time, argo=formatting.argo_time, iso=formatting.iso, sql=formatting.highlight_sql,
-    snippet=formatting.snippet, duration=formatting.duration, urlquote=lambda value: quote(str(value), safe=""),
-)
+
+
+def _defined(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that sees None for a missing attribute (assets of other types lack many of them)."""
+    def wrapper(value: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(None if isinstance(value, Undefined) else value, *args, **kwargs)
+    return wrapper
+
+
+env.filters.update({name: _defined(function) for name, function in {
+    "bytes": formatting.human_bytes, "count": formatting.human_count, "epoch": formatting.from_epoch_ms,
+    "ago": formatting.relative_time, "argo": formatting.argo_time, "iso": formatting.iso,
+    "sql": formatting.highlight_sql, "snippet": formatting.snippet, "duration": formatting.duration,
+}.items()})
 
 
 def is_htmx(request: Request) -> bool:
@@ -103,11 +112,6 @@ def render(request: Request, template: str, context: Mapping[str, Any] | None = 
     return response
 
 
-def fragment(request: Request, template: str, context: Mapping[str, Any] | None = None, **kwargs: Any
-             ) -> HTMLResponse:
-    return render(request, template, context, **kwargs)
-
-
 def safe_next(value: str | None) -> str:
     """Where to go after signing in: a path on this site only (never //host or a scheme)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -119,12 +123,19 @@ def safe_next(value: str | None) -> str:
 
 
 async def form_data(request: Request) -> dict[str, list[str]]:
-    """A url-encoded form body as name → values (what browsers and htmx send)."""
+    """A url-encoded form body as name → values (what browsers and htmx send).
+
+    Used as a dependency (`FormDep`), so that the route itself can be a plain `def`: FastAPI runs those in
+    its thread pool, and the catalog and Glue calls they make never block the event loop.
+    """
     body = (await request.body()).decode("utf-8", errors="replace")
     out: dict[str, list[str]] = {}
     for key, value in parse_qsl(body, keep_blank_values=True):
         out.setdefault(key, []).append(value)
     return out
+
+
+FormDep = Annotated[dict[str, list[str]], Depends(form_data)]
 
 
 # ---- sign-in and errors -----------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from gazetteer.errors import Unauthenticated
 from gazetteer.web.ui.routing import (
     HINT_COOKIE,
     TOKEN_COOKIE,
+    FormDep,
     clear_sign_in,
-    form_data,
     render,
     router,
     safe_next,
@@ -49,9 +49,8 @@ def sign_in_page(request: Request, next: str | None = None, reason: str | None =
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request) -> Response:
+def sign_in(request: Request, form: FormDep) -> Response:
     """Check the pasted token; on success keep it in the cookie, never in the page."""
-    form = await form_data(request)
     token = (form.get("token") or [""])[0].strip()
     target = safe_next((form.get("next") or ["/"])[0])
     if not token:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from gazetteer.assets.search import index_search
 from gazetteer.auth.principal import Principal
-from gazetteer.errors import GazetteerError
+from gazetteer.errors import GazetteerError, NotFound
 from gazetteer.packages.glue.workflow import parse_glue_workflow
 from gazetteer.web.ui.routing import UserDep, is_htmx, render, role_names, router
 from gazetteer.workflows.search import search_runs, search_workflows
@@ -53,7 +53,8 @@ def run_view(document: dict[str, Any]) -> dict[str, Any]:
             if key != "message" and key not in context_keys:
                 context_keys.append(key)
     return {
-        "name": metadata.get("name"), "workflow": (document.get("spec") or {}).get("workflowTemplateRef", {}).get("name"),
+        "name": metadata.get("name"),
+        "workflow": ((document.get("spec") or {}).get("workflowTemplateRef") or {}).get("name"),
         "phase": phase, "active": phase in _ACTIVE, "done": done, "total": total,
         "created": metadata.get("creationTimestamp"), "started": status.get("startedAt"),
         "finished": status.get("finishedAt"), "creator": (metadata.get("labels") or {}).get(
@@ -155,7 +156,10 @@ def run_fragment(request: Request, user: UserDep, name: str) -> Response:
     run = run_view(service.get_run(name))
     if not is_htmx(request):
         return RedirectResponse(f"/workflows/{run['workflow']}#run-{name}", status_code=303)
-    workflow = _workflow_view(service.get_workflow(run["workflow"]))
+    try:
+        workflow = _workflow_view(service.get_workflow(run["workflow"]))
+    except NotFound:  # archived since: the run still shows, without buttons
+        workflow = _workflow_view({})
     return render(request, "_run.html", {"run": run, "open": True, "may_run": _may_run(user, workflow),
                                          "workflow": workflow})
 

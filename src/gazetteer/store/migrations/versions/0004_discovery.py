@@ -5,10 +5,10 @@ Revises: 0003
 
 * `assets.curated`: the attributes people edit (userDescription, owners, certificate, announcement...).
   A crawl never writes it, so a re-crawl cannot overwrite what people curated.
-* SQLite: an FTS5 table `assets_fts` (rowid = assets.id) of active assets' `name` and `description` (the
-  crawled description and the curated ones), kept in step by triggers, and `assets_fts_owner`, which maps
-  each active column to its table (or view), so a table is found by the names of its columns without
-  copying them into the table's row; `assets_fts_terms` is the vocabulary. unicode61 tokens
+* SQLite: an FTS5 table `assets_fts` (rowid = assets.id) of active assets' `name`, `description` (the
+  crawled description and the curated ones) and, for tables and views, `columns`: the names of their
+  active columns, so a table is found by its columns' names with one index lookup and counted once.
+  Triggers keep it in step; `assets_fts_terms` is its vocabulary. unicode61 tokens
   (punctuation and `_` separate words, as in the PostgreSQL vector below) with 2- and 3-letter prefix
   indexes for search-as-you-type.
 * PostgreSQL: a generated tsvector (name weighted A, descriptions B) with a GIN index, and a pg_trgm GIN
@@ -33,54 +33,69 @@ def _description(row: str) -> str:
             f"coalesce(json_extract({row}.curated, '$.userDescription'), '')")
 
 
+def _columns_of(row: str) -> str:
+    # The unary + keeps SQLite on the parent index: the (type, status) one would read every column.
+    return (f"(SELECT group_concat(c.name, ' ') FROM assets AS c WHERE c.parent_qualified_name = "
+            f"{row}.qualified_name AND +c.type_name = 'Column' AND +c.status = 'ACTIVE')")
+
+
 def _index(row: str) -> str:
-    """Statements adding an active asset to the full-text index (and a column to its table's owners)."""
+    """Index an active asset; a table or view also holds the names of its active columns."""
+    columns = f"CASE WHEN {row}.type_name IN ('Table', 'View') THEN {_columns_of(row)} END"
+    return (f"INSERT INTO assets_fts (rowid, name, description, columns) SELECT {row}.id, {row}.name, "
+            f"{_description(row)}, {columns} WHERE {row}.status = 'ACTIVE';")
+
+
+def _reindex_parent(parent: str, when: str = "1") -> str:
+    """Index again the table or view named `parent`, whose columns changed."""
     return f"""
-           INSERT INTO assets_fts (rowid, name, description)
-               SELECT {row}.id, {row}.name, {_description(row)} WHERE {row}.status = 'ACTIVE';
-           INSERT INTO assets_fts_owner (id, owner)
-               SELECT {row}.id, p.id FROM assets AS p
-               WHERE {row}.type_name = 'Column' AND {row}.status = 'ACTIVE'
-                 AND p.qualified_name = {row}.parent_qualified_name;"""
+           DELETE FROM assets_fts WHERE {when} AND rowid = (SELECT id FROM assets WHERE qualified_name = {parent});
+           INSERT INTO assets_fts (rowid, name, description, columns)
+               SELECT p.id, p.name, {_description('p')}, {_columns_of('p')} FROM assets AS p
+               WHERE {when} AND p.qualified_name = {parent} AND p.status = 'ACTIVE'
+                 AND p.type_name IN ('Table', 'View');"""
 
 
-def _unindex(row: str) -> str:
-    return f"""
-           DELETE FROM assets_fts WHERE rowid = {row}.id;
-           DELETE FROM assets_fts_owner WHERE id = {row}.id;"""
-
+# A column changes what its table is found by. A crawl writes a new table, then its columns in order:
+# the table is indexed again once, with its last column (order >= columnCount), not once per column.
+# Columns added or renamed later change the table's columnCount or archive a column, which both index
+# the table again (see the update triggers).
+_LAST = """coalesce(json_extract(NEW.attributes, '$.order') >= (SELECT json_extract(p.attributes, '$.columnCount')
+               FROM assets AS p WHERE p.qualified_name = NEW.parent_qualified_name), 1)"""
+_INDEXED_CHANGE = f"""OLD.name IS NOT NEW.name OR OLD.status IS NOT NEW.status OR OLD.type_name IS NOT NEW.type_name
+             OR OLD.parent_qualified_name IS NOT NEW.parent_qualified_name
+             OR ({_description('OLD')}) IS NOT ({_description('NEW')})
+             OR (NEW.type_name IN ('Table', 'View') AND json_extract(OLD.attributes, '$.columnCount')
+                 IS NOT json_extract(NEW.attributes, '$.columnCount'))"""
 
 _SQLITE = [
     """CREATE VIRTUAL TABLE assets_fts USING fts5(
-           name, description, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3')""",
+           name, description, columns, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3')""",
     # Its vocabulary, per column: where misspelt words find their nearest indexed name words.
     "CREATE VIRTUAL TABLE assets_fts_terms USING fts5vocab(assets_fts, 'col')",
-    # Column → its table or view: a narrow table, so mapping thousands of matching columns to their
-    # tables costs one small lookup each (the assets rows are wide).
-    "CREATE TABLE assets_fts_owner (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL)",
     f"CREATE TRIGGER assets_fts_insert AFTER INSERT ON assets BEGIN {_index('NEW')} END",
-    # A table written after its columns (the API may do that) adopts them.
-    """CREATE TRIGGER assets_fts_adopt AFTER INSERT ON assets
-           WHEN NEW.type_name IN ('Table', 'View') AND NEW.status = 'ACTIVE' BEGIN
-           INSERT OR IGNORE INTO assets_fts_owner (id, owner)
-               SELECT id, NEW.id FROM assets WHERE parent_qualified_name = NEW.qualified_name
-               AND type_name = 'Column' AND status = 'ACTIVE';
-       END""",
-    f"CREATE TRIGGER assets_fts_delete AFTER DELETE ON assets BEGIN {_unindex('OLD')} END",
-    # The crawl rewrites a row whenever any crawled attribute moved (a row count, say): re-index only when
-    # what is indexed changed, which is far rarer and costs two JSON reads instead of an FTS rewrite.
+    f"""CREATE TRIGGER assets_fts_insert_column AFTER INSERT ON assets
+           WHEN NEW.type_name = 'Column' AND NEW.status = 'ACTIVE' AND ({_LAST})
+           BEGIN {_reindex_parent('NEW.parent_qualified_name')} END""",
+    "CREATE TRIGGER assets_fts_delete AFTER DELETE ON assets BEGIN DELETE FROM assets_fts WHERE rowid = OLD.id; END",
+    f"""CREATE TRIGGER assets_fts_delete_column AFTER DELETE ON assets WHEN OLD.type_name = 'Column'
+           BEGIN {_reindex_parent('OLD.parent_qualified_name')} END""",
+    # The crawl rewrites a row whenever any crawled attribute moved (a row count, say): index it again only
+    # when what is indexed changed, which is far rarer and costs a few JSON reads instead of an FTS rewrite.
     f"""CREATE TRIGGER assets_fts_update AFTER UPDATE OF name, status, attributes, curated, type_name,
-           parent_qualified_name ON assets
-           WHEN OLD.name IS NOT NEW.name OR OLD.status IS NOT NEW.status OR OLD.type_name IS NOT NEW.type_name
-             OR OLD.parent_qualified_name IS NOT NEW.parent_qualified_name
-             OR ({_description('OLD')}) IS NOT ({_description('NEW')}) BEGIN {_unindex('OLD')} {_index('NEW')}
-       END""",
+           parent_qualified_name ON assets WHEN {_INDEXED_CHANGE}
+           BEGIN DELETE FROM assets_fts WHERE rowid = OLD.id; {_index('NEW')} END""",
+    f"""CREATE TRIGGER assets_fts_update_column AFTER UPDATE OF name, status, parent_qualified_name ON assets
+           WHEN NEW.type_name = 'Column' AND (OLD.name IS NOT NEW.name OR OLD.status IS NOT NEW.status
+             OR OLD.parent_qualified_name IS NOT NEW.parent_qualified_name)
+           BEGIN {_reindex_parent('OLD.parent_qualified_name')}
+           {_reindex_parent('NEW.parent_qualified_name', 'OLD.parent_qualified_name IS NOT NEW.parent_qualified_name')}
+           END""",
     # Assets crawled before this migration.
-    f"""INSERT INTO assets_fts (rowid, name, description)
-           SELECT a.id, a.name, {_description('a')} FROM assets AS a WHERE a.status = 'ACTIVE'""",
-    """INSERT INTO assets_fts_owner (id, owner)
-           SELECT c.id, p.id FROM assets AS c JOIN assets AS p ON p.qualified_name = c.parent_qualified_name
-           WHERE c.type_name = 'Column' AND c.status = 'ACTIVE'""",
+    f"""INSERT INTO assets_fts (rowid, name, description, columns)
+           SELECT a.id, a.name, {_description('a')},
+                  CASE WHEN a.type_name IN ('Table', 'View') THEN {_columns_of('a')} END
+           FROM assets AS a WHERE a.status = 'ACTIVE'""",
     # Full-text ranking looks names up case-insensitively (exact, then prefix); type and state ride along
     # so the usual filters need no row reads.
     "CREATE INDEX ix_assets_lower_name ON assets (lower(name), type_name, status)",
@@ -119,8 +134,11 @@ def _postgresql() -> None:
 def upgrade() -> None:
     json = sa.JSON().with_variant(JSONB(), "postgresql")
     op.add_column("assets", sa.Column("curated", json, nullable=True))
-    # Type + state filters with facets on schema (what the UI and pyatlan send most) from the index alone.
+    # What pyatlan and the UI filter on most, answered from these indexes without reading the (wide) rows:
+    # type + state (facets on schema too), and state + qualifiedName prefix (+ type).
     op.create_index("ix_assets_type_status_schema", "assets", ["type_name", "status", "schema_qualified_name"])
+    if op.get_bind().dialect.name == "sqlite":  # PostgreSQL combines its pattern index with the others
+        op.create_index("ix_assets_status_qualified_name", "assets", ["status", "qualified_name", "type_name"])
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         for statement in _SQLITE:
@@ -132,10 +150,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
-        for trigger in ("assets_fts_insert", "assets_fts_adopt", "assets_fts_delete", "assets_fts_update"):
+        for trigger in ("assets_fts_insert", "assets_fts_insert_column", "assets_fts_delete",
+                        "assets_fts_delete_column", "assets_fts_update", "assets_fts_update_column"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP INDEX IF EXISTS ix_assets_lower_name")
-        op.execute("DROP TABLE IF EXISTS assets_fts_owner")
+        op.execute("DROP INDEX IF EXISTS ix_assets_status_qualified_name")
         op.execute("DROP TABLE IF EXISTS assets_fts_terms")
         op.execute("DROP TABLE IF EXISTS assets_fts")
     elif dialect == "postgresql":
