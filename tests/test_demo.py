@@ -15,7 +15,7 @@ def test_demo_crawls_through_the_server_and_reruns_without_duplicates(tmp_path):
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "The run ended: Succeeded" in first.stdout and "Created the workflow" in first.stdout
-    assert re.search(r"server\s+http://127\.0\.0\.1:\d+", first.stdout)
+    assert re.search(r"web UI\s+http://127\.0\.0\.1:\d+/", first.stdout)
     assert re.search(r"admin token gzt_demo_\S+", first.stdout)
     assert "orders" in first.stdout and "daily_revenue" in first.stdout
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)

@@ -115,7 +115,8 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
             _show_catalog(open_engine(settings.effective_database_url), report["connection_qualified_name"])
         console.out.print(
             f"\nWhere to look:\n"
-            f"  server      {url}   (API docs: {url}/docs)\n"
+            f"  web UI      {url}/   (sign in with the admin token below)\n"
+            f"  API docs    {url}/docs\n"
             f"  admin token {token}\n"
             f"  catalog     {settings.effective_database_url}\n"
             f"  try         GAZETTEER_URL={url} GAZETTEER_TOKEN={token} gazetteer workflow list\n"
