@@ -74,11 +74,18 @@ def search(
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assets as JSON")] = False,
 ) -> None:
-    """Find crawled assets."""
-    from gazetteer.assets.service import search_text
+    """Find crawled assets, best matches first (the same ranked search as the API and the web UI)."""
+    from gazetteer.assets.search import index_search
 
+    filters: list[dict] = [{"term": {"__state": "ACTIVE"}}]
+    if type_name:
+        filters.append({"term": {"__typeName.keyword": type_name}})
+    body = {"dsl": {"from": 0, "size": limit, "query": {"bool": {
+        "must": [{"multi_match": {"query": text, "fields": ["name", "description", "columns"]}}],
+        "filter": filters}}},
+        "attributes": ["description", "userDescription", "qualifiedName", "name"]}
     try:
-        entities = search_text(_engine(), text, type_name=type_name, limit=limit)
+        entities = index_search(_engine(), body).get("entities", [])
     except GazetteerError as error:
         raise _fail(error) from None
     if as_json:
