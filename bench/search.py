@@ -33,12 +33,13 @@ from gazetteer.store import open_engine
 
 CONNECTION = "default/glue/1700000000"
 DATABASE = f"{CONNECTION}/AwsDataCatalog"
-BUSINESS = ("customer order invoice payment shipment product inventory warehouse supplier account ledger "
-            "revenue refund return campaign click session visit device store region country currency price "
-            "discount coupon cart checkout subscription plan usage event metric forecast budget employee "
-            "payroll contract partner lead opportunity ticket support review rating catalog category brand "
-            "vendor purchase receipt tax fraud risk credit loan transaction transfer balance portfolio "
-            "position trade quote market exchange fund claim policy premium patient visit lab").split()
+BUSINESS = (  # noqa: SIM905 - a readable word list
+    "customer order invoice payment shipment product inventory warehouse supplier account ledger "
+    "revenue refund return campaign click session visit device store region country currency price "
+    "discount coupon cart checkout subscription plan usage event metric forecast budget employee "
+    "payroll contract partner lead opportunity ticket support review rating catalog category brand "
+    "vendor purchase receipt tax fraud risk credit loan transaction transfer balance portfolio "
+    "position trade quote market exchange fund claim policy premium patient lab").split()
 PREFIXES = ("fact", "dim", "stg", "raw", "agg", "int", "rpt", "tmp")
 COLUMNS = sorted({f"{word}_{suffix}" for word in BUSINESS[:40] for suffix in ("id", "name", "code", "date")}
                  | {"id", "created_at", "updated_at", "deleted_at", "amount", "quantity", "status", "type",
@@ -172,17 +173,18 @@ def write_cost(home: Path) -> dict:
     records = []
     for t in range(2000):
         qn = f"{DATABASE}/db_{t % 4}/table_{t}"
-        records.append(AssetRecord("Table", qn, f"table_{t}", qn.rsplit("/", 1)[0],
-                                   {"connectionQualifiedName": CONNECTION, "description": f"Table {t} of the lake"}))
+        records.append(AssetRecord("Table", qn, f"table_{t}", qn.rsplit("/", 1)[0], {
+            "connectionQualifiedName": CONNECTION, "description": f"Table {t} of the lake", "columnCount": 20}))
         records += [AssetRecord("Column", f"{qn}/col_{c}", f"col_{c}", qn,
                                 {"connectionQualifiedName": CONNECTION, "order": c, "dataType": "string"})
-                    for c in range(20)]
+                    for c in range(1, 21)]  # as a crawl writes them: a table, then its columns in order
     out = {}
     for label in ("with_fts", "without_fts"):
         engine = open_engine(f"sqlite:///{home / label}.db")
         if label == "without_fts":  # everything migration 0004 adds for search: triggers and indexes
             with engine.begin() as conn:
-                for trigger in ("insert", "insert_column", "delete", "delete_column", "update", "update_column"):
+                for trigger in ("insert", "insert_last_column", "insert_lone_column", "delete", "delete_column",
+                                "update", "update_column"):
                     conn.exec_driver_sql(f"DROP TRIGGER assets_fts_{trigger}")
                 for index in ("lower_name", "type_status_schema", "status_qualified_name"):
                     conn.exec_driver_sql(f"DROP INDEX ix_assets_{index}")

@@ -339,3 +339,10 @@ def test_tables_are_found_by_their_current_columns(engine: sa.Engine) -> None:
     assert names(engine, {"multi_match": {"query": "owl"}}) == ["owl_id", "aviary"]
     Publisher(engine).archive([other])
     assert names(engine, {"multi_match": {"query": "owl"}}) == []
+
+
+def test_track_total_hits_as_a_number_caps_the_count(catalog: sa.Engine) -> None:
+    columns = {"term": {"__typeName.keyword": "Column"}}
+    assert search(catalog, columns, size=2, track_total_hits=5)["approximateCount"] == 5
+    assert search(catalog, columns, size=2, track_total_hits=True)["approximateCount"] == 13
+    assert search(catalog, columns, size=20, track_total_hits=5)["approximateCount"] == 13  # all on the page

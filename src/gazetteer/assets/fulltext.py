@@ -111,6 +111,7 @@ class Match:
         return selects[0] if len(selects) == 1 else sa.union_all(*selects)
 
     def predicate(self) -> ColumnElement[bool]:
+        """Whether an asset matches (for WHERE)."""
         return assets.c.id.in_(self.ids()) if self.groups else sa.false()  # no words: ES matches nothing
 
     def count(self) -> Select[Any]:
@@ -129,8 +130,9 @@ class Match:
         if "name" in self.parts:
             # The text as typed, then with misspelt words replaced by their nearest indexed word.
             texts = dict.fromkeys([self.text.strip().lower(), self.corrected])
-            # Only active assets are indexed; these read names straight from the assets table.
-            active = assets.c.status == "ACTIVE"
+            # Only active assets are indexed; these read names straight from the assets table. `|| ''`
+            # keeps SQLite from reading every active asset through the index led by status instead.
+            active = assets.c.status.concat("") == "ACTIVE"
             out += [Tier(6, sa.and_(name == text, active), (assets.c.id,)) for text in texts]
             for text in texts:
                 if self.postgresql:
@@ -185,6 +187,7 @@ class FullTextMatcher:
         self._seen: dict[FullText, Match] = {}
 
     def match(self, node: FullText) -> Match:
+        """The clause with its words resolved; the first one compiled is what `_score` ranks by."""
         if node in self._seen:  # compiled again for facets: look misspellings up once
             return self._seen[node]
         typed = words(node.text)

@@ -3,9 +3,10 @@
 What for: pyatlan's FluentSearch, find_connections_by_name, get_by_*(attributes=...) and the web UI all
 send `{attributes, dsl: {from, size, query, sort, aggregations, track_total_hits}, relationAttributes}`.
 The DSL goes through the shared compiler (`gazetteer.search`) with `AssetFields`; full text is ranked by
-`gazetteer.assets.fulltext`. Without a sort, full-text hits come best first (then shorter names), other
-hits in storage order; `_score` may also be named in `sort`. `from`/`size` are honoured exactly (size is
-capped at `MAX_PAGE`), and a page past the end has no `entities` key, as Atlas answers.
+`gazetteer.assets.fulltext`. Without a sort, full-text hits come best first (see its tiers), other hits
+in storage order; `_score` may also be named in `sort`. `from`/`size` are honoured exactly (size is
+capped at `MAX_PAGE`), and a page past the end has no `entities` key, as Atlas answers. The count is
+exact, or exact up to N when `track_total_hits` is the number N, as in Elasticsearch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from gazetteer.assets.facets import terms_aggregations
 from gazetteer.assets.render import RELATIONSHIP_NAMES, entity_header, relationships_of
 from gazetteer.assets.search_fields import AssetFields, canonical_types
 from gazetteer.errors import InvalidRequest
@@ -31,17 +33,15 @@ from gazetteer.search import (
     Term,
     compile_query,
     compile_sort,
-    compile_terms_agg,
     parse_search_request,
-    terms_agg_result,
 )
 from gazetteer.store.schema import assets
 
 __all__ = ["index_search", "MAX_PAGE"]
 
 MAX_PAGE = 1000
-# Aggregating on one of these counts every hit, so its buckets give the total without a COUNT query.
 _ACTIVE = Term("__state", "ACTIVE")
+# Aggregating on one of these counts every hit, so its buckets give the total without a COUNT query.
 _NEVER_NULL = frozenset({"__typeName", "__typeName.keyword", "__state", "__guid", "qualifiedName",
                          "__qualifiedName", "name", "name.keyword", "connectionQualifiedName"})
 
@@ -135,8 +135,7 @@ def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, n
         return page, len(found)
     if _rest_is_everything(rest_query) and request.post_filter is None:
         return page, int(conn.execute(match.count()).scalar_one())
-    count = sa.select(sa.func.count()).select_from(assets).where(match.predicate(), rest)
-    return page, int(conn.execute(count).scalar_one())
+    return page, _counted(conn, request, sa.and_(match.predicate(), rest))
 
 
 def index_search(engine: Engine, body: Any) -> dict[str, Any]:
@@ -153,10 +152,9 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
         where = compile_query(request.query, fields)
         if not ranked:
             ids = _page_ids(conn, fields, request, where)
-        aggregations = {}
+        aggregations = terms_aggregations(conn, fields, request.aggregations, where)
         for agg in request.aggregations:
-            result = terms_agg_result(conn.execute(compile_terms_agg(agg, fields, assets, where)).all())
-            aggregations[agg.name] = result
+            result = aggregations[agg.name]
             if total is None and agg.field in _NEVER_NULL and request.post_filter is None:
                 total = sum(b["doc_count"] for b in result["buckets"]) + result["sum_other_doc_count"]
         if total is None:
@@ -207,5 +205,15 @@ def _count(conn: Connection, fields: AssetFields, request: SearchRequest, where:
         return request.from_ + returned
     if request.track_total_hits is False:
         return request.from_ + returned
-    query = sa.select(sa.func.count()).select_from(assets).where(_page_where(fields, request, where))
+    return _counted(conn, request, _page_where(fields, request, where))
+
+
+def _counted(conn: Connection, request: SearchRequest, where: Any) -> int:
+    """How many assets match `where`, counting no further than a numeric `track_total_hits`."""
+    cap = request.track_total_hits
+    if isinstance(cap, bool):
+        query = sa.select(sa.func.count()).select_from(assets).where(where)
+    else:
+        hits = sa.select(assets.c.id).where(where).limit(cap).subquery()
+        query = sa.select(sa.func.count()).select_from(hits)
     return int(conn.execute(query).scalar_one())

@@ -48,6 +48,8 @@ SUPER_TYPES: dict[str, tuple[str, ...]] = {
 }
 _TYPE_FIELDS = {"__typeName", "__typeName.keyword"}
 _SUPER_FIELDS = {"__superTypeNames", "__superTypeNames.keyword"}
+_PARENT_FIELDS = {"tableQualifiedName", "tableQualifiedName.keyword", "viewQualifiedName",
+                  "viewQualifiedName.keyword"}
 _CAMEL = re.compile(r"[a-z][A-Za-z0-9]*")
 
 
@@ -65,6 +67,7 @@ _COLUMNS: dict[str, ResolvedField] = {
     "name": _text(assets.c.name),
     "connectionQualifiedName": _text(assets.c.connection_qualified_name),
     "schemaQualifiedName": _text(assets.c.schema_qualified_name),
+    "__parentQualifiedName": _text(assets.c.parent_qualified_name),  # the table of a column, the schema of a table
     "__timestamp": ResolvedField(assets.c.created_at, kind="datetime"),
     "__modificationTimestamp": ResolvedField(assets.c.updated_at, kind="datetime"),
     "__createdBy": _text(assets.c.created_by),
@@ -77,10 +80,11 @@ _COLUMNS: dict[str, ResolvedField] = {
 
 
 def canonical_types(query: Query) -> Query:
-    """`query` with type names spelt as stored, so `__typeName.keyword: CONNECTION` can use an index.
+    """`query` rewritten for the indexes: type names spelt as stored, parents by their column.
 
     Atlan compares type names case-insensitively (pyatlan's find_connections_by_name sends CONNECTION);
-    `__superTypeNames` terms become the type names that have that super type.
+    `__superTypeNames` terms become the type names that have that super type; a term on
+    `tableQualifiedName` / `viewQualifiedName` (only columns have them) becomes one on the parent.
     """
     if isinstance(query, Bool):
         kids = {key: tuple(canonical_types(q) for q in getattr(query, key))
@@ -101,6 +105,12 @@ def canonical_types(query: Query) -> Query:
         return Terms("__typeName", names, at=query.at)
     if field in _SUPER_FIELDS:
         raise InvalidRequest(f"only term and terms are supported on {field!r} (at {query.at})")
+    if field in _PARENT_FIELDS and isinstance(query, (Term, Terms)) and not getattr(query, "case_insensitive", 0):
+        # pyatlan's "columns of this table": the indexed parent column first, so the JSON is read for the
+        # few rows it finds instead of every asset.
+        values = (query.value,) if isinstance(query, Term) else query.values
+        return Bool(filter=(Terms("__parentQualifiedName", tuple(values), at=query.at),
+                            Term("__typeName", "Column", at=query.at), query), at=query.at)
     return query
 
 

@@ -56,27 +56,44 @@ def _reindex_parent(parent: str, when: str = "1") -> str:
                  AND p.type_name IN ('Table', 'View');"""
 
 
-# A column changes what its table is found by. A crawl writes a new table, then its columns in order:
-# the table is indexed again once, with its last column (order >= columnCount), not once per column.
-# Columns added or renamed later change the table's columnCount or archive a column, which both index
-# the table again (see the update triggers).
-_LAST = """coalesce(json_extract(NEW.attributes, '$.order') >= (SELECT json_extract(p.attributes, '$.columnCount')
-               FROM assets AS p WHERE p.qualified_name = NEW.parent_qualified_name), 1)"""
+def _index_columns(parent: str) -> str:
+    """Index every active column of the table or view named `parent`, in one statement."""
+    columns = f"assets AS c WHERE c.parent_qualified_name = {parent} AND +c.type_name = 'Column'"
+    return f"""
+           DELETE FROM assets_fts WHERE rowid IN (SELECT c.id FROM {columns});
+           INSERT INTO assets_fts (rowid, name, description)
+               SELECT c.id, c.name, {_description('c')} FROM {columns} AND +c.status = 'ACTIVE';"""
+
+
+# Each write statement a trigger makes into the index costs a flush of FTS5's pending terms, and the crawl
+# inserts rows one statement each. So a new table's columns are indexed together, with its last column
+# (order >= the table's columnCount), which also indexes the table again with their names. Any other
+# column written after its table (a later crawl adding it, the API: its created_at is later, where a
+# crawl writes a table and its columns together), or whose order or table's count is unknown, is
+# indexed on its own at once.
+_PARENT = "(SELECT p.{} FROM assets AS p WHERE p.qualified_name = NEW.parent_qualified_name)"
+_IS_LAST = (f"json_extract(NEW.attributes, '$.order') >= "
+            f"json_extract({_PARENT.format('attributes')}, '$.columnCount')")
+_LAST = f"coalesce({_IS_LAST}, 0)"
+_ALONE = (f"CASE WHEN ({_IS_LAST}) IS NULL THEN 1 WHEN {_IS_LAST} THEN 0 "
+          f"ELSE coalesce(NEW.created_at > {_PARENT.format('created_at')}, 1) END")
+_NEW_COLUMN = "NEW.type_name = 'Column' AND NEW.status = 'ACTIVE'"
 _INDEXED_CHANGE = f"""OLD.name IS NOT NEW.name OR OLD.status IS NOT NEW.status OR OLD.type_name IS NOT NEW.type_name
              OR OLD.parent_qualified_name IS NOT NEW.parent_qualified_name
-             OR ({_description('OLD')}) IS NOT ({_description('NEW')})
-             OR (NEW.type_name IN ('Table', 'View') AND json_extract(OLD.attributes, '$.columnCount')
-                 IS NOT json_extract(NEW.attributes, '$.columnCount'))"""
+             OR ({_description('OLD')}) IS NOT ({_description('NEW')})"""
 
 _SQLITE = [
     """CREATE VIRTUAL TABLE assets_fts USING fts5(
            name, description, columns, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3')""",
     # Its vocabulary, per column: where misspelt words find their nearest indexed name words.
     "CREATE VIRTUAL TABLE assets_fts_terms USING fts5vocab(assets_fts, 'col')",
-    f"CREATE TRIGGER assets_fts_insert AFTER INSERT ON assets BEGIN {_index('NEW')} END",
-    f"""CREATE TRIGGER assets_fts_insert_column AFTER INSERT ON assets
-           WHEN NEW.type_name = 'Column' AND NEW.status = 'ACTIVE' AND ({_LAST})
-           BEGIN {_reindex_parent('NEW.parent_qualified_name')} END""",
+    f"""CREATE TRIGGER assets_fts_insert AFTER INSERT ON assets WHEN NEW.type_name <> 'Column'
+           BEGIN {_index('NEW')} END""",
+    f"""CREATE TRIGGER assets_fts_insert_last_column AFTER INSERT ON assets WHEN {_NEW_COLUMN} AND {_LAST}
+           BEGIN {_index_columns('NEW.parent_qualified_name')} {_reindex_parent('NEW.parent_qualified_name')} END""",
+    f"""CREATE TRIGGER assets_fts_insert_lone_column AFTER INSERT ON assets
+           WHEN {_NEW_COLUMN} AND {_ALONE}
+           BEGIN {_index('NEW')} {_reindex_parent('NEW.parent_qualified_name')} END""",
     "CREATE TRIGGER assets_fts_delete AFTER DELETE ON assets BEGIN DELETE FROM assets_fts WHERE rowid = OLD.id; END",
     f"""CREATE TRIGGER assets_fts_delete_column AFTER DELETE ON assets WHEN OLD.type_name = 'Column'
            BEGIN {_reindex_parent('OLD.parent_qualified_name')} END""",
@@ -100,6 +117,40 @@ _SQLITE = [
     # so the usual filters need no row reads.
     "CREATE INDEX ix_assets_lower_name ON assets (lower(name), type_name, status)",
 ]
+
+# What SQLite's planner should assume about `assets` until ANALYZE measures the real catalog: rows per
+# value of each index's leading columns, for a catalog of a million assets. Without them it takes any
+# equality to be selective, and would read every active asset through the index led by `status`
+# rather than a schema's few through the schema index. They are tuned so the plans of the usual
+# searches stay right (see bench/search.py); a later ANALYZE replaces them with measurements.
+_PLANNER_STATS = {
+    "sqlite_autoindex_assets_1": "1000000 1",  # guid
+    "sqlite_autoindex_assets_2": "1000000 1",  # qualified_name
+    "ix_assets_connection_type_status": "1000000 100000 2000 2000",
+    "ix_assets_schema_qualified_name": "1000000 2000",
+    "ix_assets_parent_qualified_name": "1000000 20",
+    # Types are skewed (columns are most of a catalog, connections a handful): estimating a type's rows
+    # low keeps the planner on these indexes rather than scanning in id order, hoping to stop early.
+    "ix_assets_type_name_name": "1000000 2000 20",
+    "ix_assets_type_status_schema": "1000000 2000 2000 200",
+    # Most assets are active, yet an estimate that high makes a qualifiedName prefix on this index look
+    # worse than reading a whole type through the one above; a range here narrows far more in practice.
+    "ix_assets_status_qualified_name": "1000000 20000 1 1",
+    "ix_assets_lower_name": "1000000 20 20 20",
+}
+
+
+def _sqlite_planner_stats() -> None:
+    bind = op.get_bind()
+    bind.exec_driver_sql("ANALYZE alembic_version")  # creates sqlite_stat1 if it is missing
+    existing = set(bind.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'assets'").scalars())
+    bind.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'assets'")
+    for index, stat in _PLANNER_STATS.items():
+        if index in existing:
+            bind.exec_driver_sql("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('assets', ?, ?)", (index, stat))
+    bind.exec_driver_sql("ANALYZE sqlite_schema")  # load them into this connection's planner
+
 
 _NORMALISE = "regexp_replace({text}, '[^[:alnum:]]+', ' ', 'g')"
 _VECTOR = (
@@ -143,6 +194,7 @@ def upgrade() -> None:
     if dialect == "sqlite":
         for statement in _SQLITE:
             op.execute(statement)
+        _sqlite_planner_stats()
     elif dialect == "postgresql":
         _postgresql()
 
@@ -150,9 +202,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
-        for trigger in ("assets_fts_insert", "assets_fts_insert_column", "assets_fts_delete",
-                        "assets_fts_delete_column", "assets_fts_update", "assets_fts_update_column"):
-            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        for trigger in ("insert", "insert_last_column", "insert_lone_column", "delete", "delete_column", "update",
+                        "update_column"):
+            op.execute(f"DROP TRIGGER IF EXISTS assets_fts_{trigger}")
+        op.execute("DELETE FROM sqlite_stat1 WHERE tbl = 'assets'")  # 0004's planner estimates
         op.execute("DROP INDEX IF EXISTS ix_assets_lower_name")
         op.execute("DROP INDEX IF EXISTS ix_assets_status_qualified_name")
         op.execute("DROP TABLE IF EXISTS assets_fts_terms")
