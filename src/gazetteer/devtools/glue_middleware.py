@@ -202,7 +202,10 @@ class LocalGlueMiddleware:
                     start_response(status, headers)
                     return chunks
                 snapshot = fetched
-                self._store(snapshot, generation)
+                # Only a listing with a next page needs keeping: thousands of one-page GetPartitions
+                # answers would otherwise push out the snapshots that multi-page listings still page through.
+                if len(snapshot.items) > size or self.reuse_first_pages:
+                    self._store(snapshot, generation)
 
         items = snapshot.items[offset : offset + size]
         parts = [json.dumps(list_key) + ":[" + ",".join(items) + "]"]
