@@ -30,7 +30,7 @@ def crawl_progress(enabled: bool = True) -> Iterator[Any]:
         task = progress.add_task("crawl", total=None, detail="")
 
         def update(event: dict[str, Any]) -> None:
-            detail = f"· {event.get('tables', 0)} tables · {event.get('views', 0)} views · {event.get('columns', 0)} columns"
+            detail = " · ".join(f"{event.get(key, 0)} {key}" for key in ("tables", "views", "columns"))
             progress.update(task, total=event.get("databases_total"), completed=event.get("databases_done", 0),
                             detail=detail)
 

@@ -104,7 +104,8 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
         with GazetteerClient(url, token) as client:
             response, created = _submit(client)
             verb = "Created the workflow and started" if created else "Re-ran the existing workflow:"
-            console.out.print(f"{verb} run of [cyan]{documents.template_name_of(response) or documents.name_of(response)}[/]")
+            workflow_name = documents.template_name_of(response) or documents.name_of(response)
+            console.out.print(f"{verb} run of [cyan]{workflow_name}[/]")
             with console.err.status("Crawling the sample catalog…"):
                 phase = client.workflow.monitor(response, poll_seconds=0.5, timeout=600)
             run = client.workflow.find_latest_run(documents.template_name_of(response) or documents.name_of(response))

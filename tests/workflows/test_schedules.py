@@ -61,7 +61,8 @@ def test_pyatlan_schedule_calls(server, glue, monkeypatch):
     from pyatlan.model.workflow import WorkflowSchedule
 
     client = AtlanClient()
-    crawler = (GlueCrawler(client=client, connection_name="ops", admin_roles=[client.role_cache.get_id_for_name("$admin")])
+    admin = client.role_cache.get_id_for_name("$admin")
+    crawler = (GlueCrawler(client=client, connection_name="ops", admin_roles=[admin])
                .iam_user_auth(access_key="a", secret_key="b").direct(region="us-east-1").to_workflow())
     schedule = WorkflowSchedule(cron_schedule="30 6 * * *", timezone="Europe/Paris")
     response = client.workflow.run(crawler, workflow_schedule=schedule)
@@ -90,7 +91,8 @@ def test_pyatlan_update_owner(server, glue, monkeypatch):
     from pyatlan.model.packages import GlueCrawler
 
     client = AtlanClient()
-    crawler = (GlueCrawler(client=client, connection_name="ops", admin_roles=[client.role_cache.get_id_for_name("$admin")])
+    admin = client.role_cache.get_id_for_name("$admin")
+    crawler = (GlueCrawler(client=client, connection_name="ops", admin_roles=[admin])
                .iam_user_auth(access_key="a", secret_key="b").direct(region="us-east-1").to_workflow())
     name = client.workflow.run(crawler).metadata.name
     owned = client.workflow.update_owner(workflow_name=name, username="service-account-owner-bot")

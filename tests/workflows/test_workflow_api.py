@@ -59,8 +59,9 @@ def wait_for(http, run_name: str, phases=("Succeeded", "Failed", "Error"), timeo
 
 
 def latest_run(http, workflow_name: str) -> dict:
-    body = {"from": 0, "size": 1, "sort": [{"status.startedAt": {"order": "desc"}}], "query": {"bool": {"filter": [
-        {"nested": {"path": "spec", "query": {"term": {"spec.workflowTemplateRef.name.keyword": {"value": workflow_name}}}}}]}}}
+    of_workflow = {"term": {"spec.workflowTemplateRef.name.keyword": {"value": workflow_name}}}
+    body = {"from": 0, "size": 1, "sort": [{"status.startedAt": {"order": "desc"}}],
+            "query": {"bool": {"filter": [{"nested": {"path": "spec", "query": of_workflow}}]}}}
     return http.post("/api/service/runs/indexsearch", json=body).json()["hits"]["hits"][0]["_source"]
 
 
@@ -141,7 +142,8 @@ def test_bad_input_is_refused_and_nothing_is_stored(server, glue):
         ("post", "/api/service/workflows?submit=true", {"json": bad_region}, 400, "unknown AWS region"),
         ("post", "/api/service/workflows?submit=true", {"content": b"{" + b" " * (6 << 20) + b"}"}, 413, "larger"),
         ("post", "/api/service/workflows/submit", {"json": {"resourceName": 12}}, 400, "resourceName"),
-        ("post", "/api/service/workflows/submit", {"json": page_submit("atlan-glue-1234567890")}, 404, "does not exist"),
+        ("post", "/api/service/workflows/submit", {"json": page_submit("atlan-glue-1234567890")}, 404,
+         "does not exist"),
         ("post", "/api/service/runs/nope/stop", {}, 404, "does not exist"),
         ("post", "/api/service/workflows/indexsearch", {"json": {"query": {"fuzzy": {"x": "y"}}}}, 400, "fuzzy"),
         ("post", "/api/service/runs/indexsearch", {"json": {"query": {"term": {"secret": "x"}}}}, 400, "secret"),

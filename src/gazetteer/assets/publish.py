@@ -76,8 +76,9 @@ class Publisher:
             existing = self._existing(conn, names, complete_parents)
             inserts, updates = self._plan(conn, records, existing)
             seen = set(names)
+            parents = set(complete_parents)
             gone = [row["id"] for qn, row in existing.items()
-                    if qn not in seen and row["status"] == "ACTIVE" and row["parent_qualified_name"] in complete_parents]
+                    if qn not in seen and row["status"] == "ACTIVE" and row["parent_qualified_name"] in parents]
             self._write(conn, inserts, updates, gone)
 
     def _existing(self, conn: Connection, names: Sequence[str], parents: Sequence[str]) -> dict[str, dict]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 import json
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -71,7 +70,7 @@ for family in FAMILIES:
 
     @router.post(f"/{family}/submit", name=f"submit-{family}")
     def submit(body: JsonObject, request: Request, principal: PrincipalDep) -> dict[str, Any]:
-        """Re-run a workflow: {"namespace", "resourceKind": "WorkflowTemplate", "resourceName"} (the page's second call)."""
+        """Re-run a workflow by {"namespace", "resourceKind", "resourceName"} (the page's second raw call)."""
         return _service(request).submit(body, principal)
 
     @router.get(f"/{family}/{{name}}", name=f"get-{family}")

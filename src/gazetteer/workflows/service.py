@@ -26,7 +26,7 @@ from gazetteer.packages.glue.workflow import (
 )
 from gazetteer.workflows.documents import run_document, workflow_document
 from gazetteer.workflows.executors import Executor
-from gazetteer.workflows.models import runs, workflows
+from gazetteer.workflows.models import ACTIVE_PHASES, runs, workflows
 from gazetteer.workflows.schedules import cron_document, schedule_of
 
 __all__ = ["WorkflowService", "recover_interrupted"]
@@ -81,7 +81,8 @@ class WorkflowService:
             row = conn.execute(sa.select(workflows).where(workflows.c.name == name,
                                                           workflows.c.archived.is_(False))).first()
         if row is None:
-            raise NotFound(f"Workflow {name!r} does not exist (find yours with POST /api/service/workflows/indexsearch)")
+            raise NotFound(f"Workflow {name!r} does not exist "
+                           "(find yours with POST /api/service/workflows/indexsearch)")
         return row
 
     def _run_row(self, name: str) -> Any:
@@ -201,8 +202,8 @@ class WorkflowService:
         self._check_admin(principal, row)
         with self.engine.begin() as conn:
             conn.execute(workflows.update().where(workflows.c.id == row.id).values(archived=True, updated_at=_now()))
-            active = conn.execute(sa.select(runs.c.name).where(runs.c.workflow_name == name,
-                                                               runs.c.phase.in_(("Pending", "Running")))).scalars().all()
+            active = conn.execute(sa.select(runs.c.name).where(
+                runs.c.workflow_name == name, runs.c.phase.in_(ACTIVE_PHASES))).scalars().all()
         for run_name in active:
             self.stop(run_name, principal)
         return {"metadata": {"name": name, "namespace": row.namespace}, "status": "archived"}

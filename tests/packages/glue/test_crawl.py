@@ -84,8 +84,8 @@ def test_every_asset_kind_and_attribute(glue, engine, settings):
     shipments = [q.rsplit("/", 1)[1] for q in found if q.startswith(f"{db}/analytics/shipments/")]
     assert "col" not in shipments and len(shipments) > 2
     wide = [row for q, row in found.items() if q.startswith(f"{db}/analytics/wide_events/")]
-    assert any(" " not in row.attributes["dataType"].replace("`user id`", "") and "struct<" in row.attributes["dataType"]
-               for row in wide)
+    types = [row.attributes["dataType"] for row in wide]
+    assert any(" " not in kind.replace("`user id`", "") and "struct<" in kind for kind in types)
     assert found[f"{db}/analytics/partner_orders"].attributes["isResourceLink"] is True
     assert report.counts["views"] == 2 and report.counts["columns"] == sum(
         1 for row in found.values() if row.type_name == "Column")
@@ -123,7 +123,8 @@ def test_throttling_gives_the_same_catalog(glue, engine, settings):
     calm = crawl(engine, _config(connection_name="calm"), settings=settings)
     glue.set_faults([{"operation": op, "probability": 0.3, "seed": 7, "status": 400, "code": "ThrottlingException",
                       "message": "Rate exceeded"} for op in ("GetDatabases", "GetTables", "GetPartitions")])
-    stormy = crawl(engine, _config(connection_name="stormy"), settings=settings.model_copy(update={"glue_max_attempts": 12}))
+    patient = settings.model_copy(update={"glue_max_attempts": 12})
+    stormy = crawl(engine, _config(connection_name="stormy"), settings=patient)
     assert stormy.status == "Succeeded" and stormy.throttled > 0 and stormy.warnings == []
 
     def shape(qn):
