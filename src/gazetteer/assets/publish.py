@@ -28,8 +28,6 @@ __all__ = ["Publisher", "CHANGE_KINDS"]
 CHANGE_KINDS = ("created", "updated", "archived", "restored", "unchanged")
 # Keep IN lists well below SQLite's bound-parameter limit.
 _CHUNK = 2000
-# Rows per multi-row INSERT: 17 columns each stays well below SQLite's 32,766 bound parameters.
-_INSERT_ROWS = 500
 _guids = random.Random(secrets.randbits(256))
 
 
@@ -143,10 +141,8 @@ class Publisher:
         return row
 
     def _write(self, conn: Connection, inserts: list[dict], updates: list[dict], gone: list[int]) -> None:
-        # One multi-row INSERT per few hundred rows: far fewer statements (and full-text trigger
-        # invocations set up) than executemany's row at a time.
-        for start in range(0, len(inserts), _INSERT_ROWS):
-            conn.execute(assets.insert().values(inserts[start : start + _INSERT_ROWS]))
+        if inserts:
+            conn.execute(assets.insert(), inserts)
         if updates:
             statement = assets.update().where(assets.c.id == sa.bindparam("row_id"))
             conn.execute(statement, updates)
