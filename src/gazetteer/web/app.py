@@ -33,8 +33,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        executor = start_executor(engine, settings)
-        app.state.workflows = service = WorkflowService(engine, Vault(engine, settings), executor)
+        vault = Vault(engine, settings)  # one vault: the service stores credentials, the runs read them
+        executor = start_executor(engine, settings, vault)
+        app.state.workflows = service = WorkflowService(engine, vault, executor)
         scheduler = Scheduler(engine, service.start_run).start()
         try:
             yield

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
+from gazetteer.credentials.vault import Vault
 from gazetteer.settings import Settings
 
 __all__ = ["Executor", "ThreadExecutor", "start_executor"]
@@ -30,11 +31,8 @@ class Executor(Protocol):
 class ThreadExecutor:
     """A pool of threads in the server process; runs of one workflow queue behind each other."""
 
-    def __init__(self, engine: Engine, settings: Settings, workers: int) -> None:
-        from gazetteer.credentials.vault import Vault
-
-        self.engine, self.settings = engine, settings
-        self.vault = Vault(engine, settings)
+    def __init__(self, engine: Engine, settings: Settings, vault: Vault, workers: int) -> None:
+        self.engine, self.settings, self.vault = engine, settings, vault
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gazetteer-run")
         self._lock = threading.Lock()
         self._busy: set[str] = set()
@@ -94,11 +92,11 @@ class ThreadExecutor:
                              .values(phase="Error", message=message))
 
 
-def start_executor(engine: Engine, settings: Settings) -> ThreadExecutor:
+def start_executor(engine: Engine, settings: Settings, vault: Vault) -> ThreadExecutor:
     """The embedded executor, after ending runs a previous server left behind and re-queueing Pending ones."""
     from gazetteer.workflows.service import recover_interrupted
 
-    executor = ThreadExecutor(engine, settings, settings.run_workers)
+    executor = ThreadExecutor(engine, settings, vault, settings.run_workers)
     for run_name, workflow_name in recover_interrupted(engine):
         executor.submit(run_name, workflow_name)
     return executor
