@@ -7,7 +7,10 @@ partitioned, then measures:
   (a) the floor: plain boto3 making, one after another, the calls that gather the same information
       (GetDatabases, paginated GetTables, paginated GetPartitions for each partitioned table);
   (b) `gazetteer crawl glue` into a fresh SQLite catalog (a separate process: its peak RSS is measured);
-  (c) a second crawl of the unchanged catalog (must write nothing).
+  (c) a second crawl of the unchanged catalog (must write nothing);
+  (d) a first crawl into another fresh catalog, stopped as its last database starts: the seconds from the
+      stop to the crawl's return, undoing what it wrote included (an upper bound on how long SQLite's write
+      lock is held for it), and that it leaves no row behind.
 Ratios against (a) are what to compare across machines; absolute times drift on shared hardware.
 """
 
@@ -23,9 +26,15 @@ import time
 from pathlib import Path
 
 import boto3
+import sqlalchemy as sa
 from botocore.config import Config
 
 from gazetteer.devtools.local_glue import LocalGlue
+from gazetteer.packages.glue.config import parse_config
+from gazetteer.packages.glue.crawl import crawl
+from gazetteer.settings import Settings
+from gazetteer.store import open_engine
+from gazetteer.store.schema import assets, crawl_undo
 
 REGION = "us-east-1"
 
@@ -67,6 +76,34 @@ def gazetteer_crawl(url: str, home: Path) -> tuple[float, dict, int]:
     return elapsed, json.loads(stdout), usage.ru_maxrss // 1024
 
 
+def rolled_back_crawl(url: str, home: Path) -> tuple[float, int, int]:
+    """Stop a first crawl as its last database starts; return the seconds from the stop to its return, the rows
+    it had written and the rows (assets and undo log) left afterwards."""
+    os.environ["AWS_ENDPOINT_URL_GLUE"] = url
+    engine = open_engine(f"sqlite:///{home / 'rolled-back.db'}")
+    config = parse_config(connection_name="bench", region=REGION, access_key="x", secret_key="x")
+    progress: dict = {}
+    stopped: list[tuple[float, int]] = []
+
+    def last_database_started() -> bool:
+        if not stopped and progress and progress["databases_done"] >= progress["databases_total"] - 1:
+            with engine.connect() as conn:
+                written = conn.execute(sa.select(sa.func.count()).select_from(assets)).scalar()
+            stopped.append((time.perf_counter(), written))
+        return bool(stopped)
+
+    report = crawl(engine, config, settings=Settings(home=home), progress=progress.update,
+                   should_stop=last_database_started)
+    seconds = time.perf_counter() - stopped[0][0]
+    if report.status != "Failed":
+        raise SystemExit(f"the crawl to roll back was not stopped: {report.to_dict()}")
+    with engine.connect() as conn:
+        left = sum(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+                   for table in (assets, crawl_undo))
+    engine.dispose()
+    return seconds, stopped[0][1], left
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--databases", type=int, default=20)
@@ -92,14 +129,18 @@ def main() -> None:
         print(f"(c) gazetteer crawl, unchanged: {second_seconds:7.2f} s  = {second_seconds / floor_seconds:.2f} × floor"
               f"  peak RSS {second_mb} MB  writes {writes}", flush=True)
         floor_again, _ = floor(glue.url)
-        print(f"(a') floor again:              {floor_again:7.2f} s  (noise check)")
+        print(f"(a') floor again:              {floor_again:7.2f} s  (noise check)", flush=True)
+        undo_seconds, undone, left = rolled_back_crawl(glue.url, Path(home))
+        print(f"(d) stopped crawl, rolled back: {undo_seconds:6.2f} s  after the stop, {undone} rows undone, "
+              f"{left} left")
         print(json.dumps({
             "floor_seconds": round(floor_seconds, 2), "floor_again_seconds": round(floor_again, 2),
             "crawl_seconds": round(first_seconds, 2), "recrawl_seconds": round(second_seconds, 2),
             "crawl_ratio": round(first_seconds / floor_seconds, 2),
             "recrawl_ratio": round(second_seconds / floor_seconds, 2),
             "crawl_peak_mb": first_mb, "recrawl_peak_mb": second_mb, "recrawl_writes": writes,
-            "api_calls": first["api_calls"],
+            "api_calls": first["api_calls"], "rollback_seconds": round(undo_seconds, 2), "rolled_back_rows": undone,
+            "rows_left_after_rollback": left,
         }))
 
 

@@ -76,7 +76,8 @@ class Server:
 
     ADMIN_TOKEN = "gzt-test-admin-token-0123456789"
 
-    def __init__(self, home, glue_url: str | None, database_url: str | None = None) -> None:
+    def __init__(self, home, glue_url: str | None, database_url: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         import socket
         import subprocess
         import sys
@@ -93,6 +94,7 @@ class Server:
         env.update(GAZETTEER_HOME=str(home), GAZETTEER_ADMIN_TOKEN=self.ADMIN_TOKEN, GAZETTEER_GLUE_MAX_ATTEMPTS="3",
                    GAZETTEER_DATABASE_URL=self.database_url,
                    **({"AWS_ENDPOINT_URL_GLUE": glue_url} if glue_url else {}))
+        env.update(extra_env or {})  # e.g. GAZETTEER_QUERY_TIMEOUT_SECONDS
         self.env = env
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen([sys.executable, "-m", "gazetteer.cli", "serve", "--port", str(self.port)],
@@ -142,8 +144,9 @@ def start_server(glue) -> Iterator:
     """Start servers over a catalog home of your choice (say, the same one twice); all stop at the end."""
     started: list[Server] = []
 
-    def start(home, database_url: str | None = None, glue_url: str | None = None) -> Server:
-        started.append(Server(home, glue_url or glue.url, database_url))
+    def start(home, database_url: str | None = None, glue_url: str | None = None,
+              extra_env: dict[str, str] | None = None) -> Server:
+        started.append(Server(home, glue_url or glue.url, database_url, extra_env))
         return started[-1]
 
     yield start

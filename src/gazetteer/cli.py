@@ -8,6 +8,7 @@ import typer
 from sqlalchemy.engine import Engine
 
 from gazetteer import console
+from gazetteer.cli_secrets import secrets_app
 from gazetteer.cli_token import token_app
 from gazetteer.cli_workflow import workflow_app
 from gazetteer.errors import GazetteerError
@@ -19,6 +20,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 crawl_app = typer.Typer(no_args_is_help=True, help="Crawl a source into the catalog.")
 app.add_typer(crawl_app, name="crawl")
 app.add_typer(token_app, name="token", help="Create, list and revoke API tokens (no server needed).")
+app.add_typer(secrets_app, name="secrets", help="Vault keys: status, and rotation to the current key.")
 app.add_typer(workflow_app, name="workflow", help="List, run, re-run, stop and inspect workflows on a server.")
 
 

@@ -192,7 +192,8 @@ def show(
     connection, parameters = documents.connection_of(hit), documents.parameters_of(hit)
     metadata = documents.source_of(hit).get("metadata") or {}
     console.out.print(f"[bold]{name}[/] · created {metadata.get('creationTimestamp', '-')}")
-    console.out.print(f"connection [cyan]{escape(str(connection.get('name', '-')))}[/] ({connection.get('qualifiedName', '-')})")
+    name_shown = escape(str(connection.get("name", "-")))
+    console.out.print(f"connection [cyan]{name_shown}[/] ({connection.get('qualifiedName', '-')})")
     for key in ("include-filter", "exclude-filter"):
         if key in parameters:
             console.out.print(f"{key} {escape(str(parameters[key]))}")

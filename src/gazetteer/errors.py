@@ -9,7 +9,6 @@ __all__ = [
     "Conflict",
     "PermissionDenied",
     "Unauthenticated",
-    "CrawlFailed",
 ]
 
 
@@ -47,7 +46,3 @@ class NotFound(GazetteerError):
 class Conflict(GazetteerError):
     status_code = 409
     error_code = "GAZETTEER-409-000"
-
-
-class CrawlFailed(GazetteerError):
-    """A crawl that could not do its job (Glue unreachable, listing denied, circuit breaker...)."""

@@ -87,3 +87,64 @@ def test_missing_and_malformed_entities(api) -> None:
         "qualifiedName": "default/glue/1/AwsDataCatalog/none/t", "name": "t"}}]}), 404)
     # Without the trailing slash pyatlan never sends, the same route answers (no redirect to retry).
     assert api.post("/api/meta/entity/bulk", json={"entities": []}).status_code == 400
+
+
+BIG = 10**30  # a JSON integer: Python reads it whole, SQLite and PostgreSQL cannot bind it
+RUNS_SEARCH, WORKFLOWS_SEARCH = "/api/service/runs/indexsearch", "/api/service/workflows/indexsearch"
+
+
+def _bools(depth: int) -> dict:
+    query: dict = {"match_all": {}}
+    for _ in range(depth):
+        query = {"bool": {"filter": query}}  # one clause, not a list: two JSON levels per bool
+    return query
+
+
+OUT_OF_BOUNDS = [  # (path, body, what the 400's message says)
+    (SEARCH, {"dsl": {"from": BIG}}, "'from': at most 2,147,483,647"),
+    (SEARCH, {"dsl": {"from": 2**63}}, "'from': at most"),
+    (SEARCH, {"dsl": {"size": BIG}}, "'size': at most"),
+    (SEARCH, {"dsl": {"track_total_hits": BIG}}, "'track_total_hits': at most"),
+    (SEARCH, {"dsl": {"track_total_hits": -5}}, "'track_total_hits'"),
+    (SEARCH, {"dsl": {"aggs": {"t": {"terms": {"field": "__typeName", "size": BIG}}}}}, "terms.size': at most"),
+    (SEARCH, {"dsl": {"query": {"range": {"rowCount": {"gte": BIG}}}}}, "range.rowCount.gte is out of range"),
+    (SEARCH, {"dsl": {"query": {"range": {"rowCount": {"gte": str(BIG)}}}}}, "number field 'rowCount'"),
+    (SEARCH, {"dsl": {"query": {"range": {"__timestamp": {"gte": BIG}}}}}, "out of range"),
+    (SEARCH, {"dsl": {"query": {"range": {"__timestamp": {"lt": 2**62}}}}}, "epoch milliseconds"),
+    (SEARCH, {"dsl": {"query": {"range": {"sourceCreatedAt": {"gte": BIG}}}}}, "out of range"),
+    (SEARCH, {"dsl": {"query": {"range": {"__timestamp": {"gte": "now-99999999999y"}}}}}, "years 1 to 9999"),
+    (SEARCH, {"dsl": {"query": {"term": {"rowCount": BIG}}}}, "out of range"),
+    (SEARCH, {"dsl": {"query": _bools(21)}}, "more than 20 deep"),
+    (SEARCH, {"dsl": {"query": {"regexp": {"qualifiedName": "a{255}{255}{255}{255}"}}}}, "regex engine"),
+    (SEARCH, {"dsl": {"query": {"regexp": {"name": "a" * 1001}}}}, "1,001 characters"),
+    (SEARCH, {"dsl": {"query": {"wildcard": {"name": "*" * 4097}}}}, "4,097 characters"),
+    (SEARCH, {"dsl": {"query": {"match": {"name": "x" * 100_000}}}}, "100,000 characters"),
+    (SEARCH, {"dsl": {"query": {"terms": {"name": list(range(10_001))}}}}, "at most 10,000"),
+    (SEARCH, {"dsl": {"query": {"bool": {"should": [{"term": {"name": "x"}}] * 2000}}}}, "at most 1,024"),
+    (SEARCH, {"dsl": {"sort": [{f"attribute{i}": "asc"} for i in range(3000)]}}, "at most 64"),
+    (SEARCH, {"dsl": {"aggs": {f"a{i}": {"terms": {"field": f"attribute{i}"}} for i in range(3000)}}}, "at most 100"),
+    (WORKFLOWS_SEARCH, {"from": BIG}, "'from': at most"),
+    (RUNS_SEARCH, {"sort": [{"status.startedAt": "asc"}] * 3000}, "at most 64"),
+    (WORKFLOWS_SEARCH, {"query": {"range": {"metadata.creationTimestamp": {"gte": BIG}}}}, "out of range"),
+    (RUNS_SEARCH, {"size": BIG}, "'size': at most"),
+    (RUNS_SEARCH, {"query": {"range": {"status.startedAt": {"gte": "now-99999999999y"}}}}, "years 1 to 9999"),
+    (RUNS_SEARCH, {"query": _bools(21)}, "more than 20 deep"),
+]
+
+
+def test_requests_out_of_bounds_are_400s(any_server) -> None:
+    with any_server.client() as api:
+        for path, body, message in OUT_OF_BOUNDS:
+            assert message in _error(api.post(path, json=body), 400), (path, message)
+        # Deeper than the request-level JSON limit: refused before the parser (its own cap is tested above).
+        _error(api.post(SEARCH, json={"dsl": {"query": _bools(90)}}), 400)
+        assert "offset" in _error(api.get("/api/service/users", params={"offset": 2**63}), 400)
+        assert api.get("/api/service/users", params={"offset": 2**31 - 1}).status_code == 200
+        # PostgreSQL will not run this one (RE2 does): a 400 there, an empty answer on SQLite.
+        complex_regexp = api.post(SEARCH, json={"dsl": {"query": {"regexp": {"name": "([a-z]{255}){3}" * 60}}}})
+        if "postgresql" in any_server.database_url:
+            assert "regular expression is too complex" in _error(complex_regexp, 400)
+        else:
+            assert complex_regexp.status_code == 200 and complex_regexp.json()["approximateCount"] == 0
+        assert api.post(SEARCH, json={"dsl": {"from": 2**31 - 1}}).json()["approximateCount"] == 0
+    assert "unexpected error" not in any_server.log()

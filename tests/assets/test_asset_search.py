@@ -346,3 +346,47 @@ def test_track_total_hits_as_a_number_caps_the_count(catalog: sa.Engine) -> None
     assert search(catalog, columns, size=2, track_total_hits=5)["approximateCount"] == 5
     assert search(catalog, columns, size=2, track_total_hits=True)["approximateCount"] == 13
     assert search(catalog, columns, size=20, track_total_hits=5)["approximateCount"] == 13  # all on the page
+
+
+def test_full_text_bounds(catalog: sa.Engine) -> None:
+    with pytest.raises(InvalidRequest, match="query text of the 'multi_match' clause at query is 1,001 characters"):
+        search(catalog, {"multi_match": {"query": "orders " * 143}})
+    with pytest.raises(InvalidRequest, match="has a word of 256 characters; at most 255 are accepted"):
+        search(catalog, {"match": {"name": "orders " + "k" * 256}})
+    assert names(catalog, {"match": {"name": "k" * 255}}) == []
+    assert names(catalog, {"multi_match": {"query": "orders " * 142}})[0] == "orders"
+
+
+def test_typo_tolerance_skips_long_words_and_stops_after_ten(catalog: sa.Engine) -> None:
+    report = "supercalifragilisticexpialidociousreport"  # 40 letters: a typo in it is corrected
+    Publisher(catalog).publish([AssetRecord("Table", f"{SALES}/{name}", name, SALES, {})
+                                for name in (report, report + "ing")])
+    assert names(catalog, {"match": {"name": report.replace("rep", "rop")}})[0] == report
+    # 43 letters: pasted, not typed; the trigram lookup of such a word is what costs (see fulltext.py).
+    assert names(catalog, {"match": {"name": report.replace("rep", "rop") + "ing"}}) == []
+    assert names(catalog, {"match": {"name": report + "ing"}}) == [report + "ing"]
+    # Only the first ten words that may be misspelt are looked up: here "custmers" is the eleventh.
+    unknown = [f"zqzq{letter}" for letter in "abcdefghij"]
+    assert "customers" in found(catalog, {"multi_match": {"query": " ".join([*unknown[:9], "custmers"])}})
+    assert found(catalog, {"multi_match": {"query": " ".join([*unknown, "custmers"])}}) == set()
+
+
+def test_the_most_sort_keys_and_facets_a_search_may_have(catalog: sa.Engine) -> None:
+    sort = [{f"attribute{i}": "asc"} for i in range(63)] + [{"name": "asc"}]
+    assert names(catalog, {"term": {"__typeName.keyword": "Schema"}}, sort=sort) == ["analytics", "sales"]
+    facets = {f"a{i}": {"terms": {"field": f"attribute{i}"}} for i in range(99)}
+    answer = search(catalog, size=0, aggs={**facets, "types": {"terms": {"field": "__typeName.keyword", "size": 2}}})
+    assert [b["key"] for b in answer["aggregations"]["types"]["buckets"]] == ["Column", "Table"]
+
+
+def test_attributes_no_cast_can_read_do_not_fail_searches(catalog: sa.Engine) -> None:
+    # The bulk API stores attributes as sent; PostgreSQL's CAST of 'lots' (or of 1e30 to bigint) would fail
+    # every query comparing that attribute, for everyone.
+    Publisher(catalog).publish([AssetRecord("Table", f"{SALES}/odd", "odd", SALES, {
+        "rowCount": "lots", "sourceCreatedAt": 10**30, "isPartitioned": "maybe", "averageRecordSize": 10**400})])
+    tables = {"term": {"__typeName.keyword": "Table"}}
+    assert found(catalog, {"range": {"rowCount": {"gte": 1}}}) == {"orders", "orders_archive", "customers"}
+    assert "odd" not in found(catalog, {"term": {"isPartitioned": True}})
+    assert "orders" in found(catalog, {"range": {"sourceCreatedAt": {"gte": "now-100y"}}})
+    assert found(catalog, {"range": {"averageRecordSize": {"gte": 0}}}) <= {"odd"}  # infinity on SQLite
+    assert "odd" in names(catalog, tables, sort=[{"rowCount": "desc"}, {"sourceCreatedAt": "asc"}])

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from gazetteer.auth import service
 from gazetteer.auth.api import router
 from gazetteer.auth.models import ADMIN_USER_ID, api_tokens, role_id, user_groups
+from gazetteer.auth.permissions import Action, may
 from gazetteer.settings import Settings
 from gazetteer.web.errors import install_error_handlers
 
@@ -233,14 +234,15 @@ def test_token_and_user_validation(engine: sa.Engine) -> None:
 
 def test_user_groups_reach_the_principal(engine: sa.Engine) -> None:
     group_id = service.create_group(engine, "stewards")
-    token = service.create_token(engine, "steward-bot", role="$guest")
+    token = service.create_token(engine, "steward-bot", role="$member")
     user_id = service.authenticate(engine, Settings(), token).user_id
     with engine.begin() as conn:
         conn.execute(user_groups.insert().values(user_id=user_id, group_id=group_id))
     principal = service.authenticate(engine, Settings(), token)
-    assert principal.roles == {"$guest"} and principal.role_ids == {role_id("$guest")}
-    assert principal.groups == {"stewards"} and not principal.may_write()
-    assert principal.is_connection_admin({"adminGroups": ["stewards"]})
+    assert principal.roles == {"$member"} and principal.role_ids == {role_id("$member")}
+    assert principal.groups == {"stewards"}
+    assert may(principal, Action.EDIT_ASSET, {"adminGroups": ["stewards"]})
+    assert not may(principal, Action.EDIT_ASSET, {"adminGroups": ["others"]})
     body = service.whoami(engine, principal)
     assert body["groups"] == [{"id": group_id, "name": "stewards", "alias": "stewards", "path": "/stewards"}]
 

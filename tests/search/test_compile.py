@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -539,10 +541,50 @@ def test_sql_uses_bound_parameters_and_portable_regexp() -> None:
 def test_install_sqlite_functions_replaces_the_dialect_regexp(tmp_path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'r.db'}")
     with engine.connect() as conn:  # SQLAlchemy's own REGEXP: `.` does not match a newline
-        assert conn.scalar(sa.select(sa.literal("a\nb").regexp_match(r"\Aa.b\Z"))) == 0
+        assert conn.scalar(sa.select(sa.literal("a\nb").regexp_match("^a.b$"))) == 0
     sa.event.listen(engine, "connect", install_sqlite_functions)
     engine.dispose()
     with engine.connect() as conn:
-        assert conn.scalar(sa.select(sa.literal("a\nb").regexp_match(r"\Aa.b\Z"))) == 1
+        assert conn.scalar(sa.select(sa.literal("a\nb").regexp_match("^a.b$"))) == 1
         assert conn.scalar(sa.select(sa.null().regexp_match("a"))) is None
+    engine.dispose()
+
+
+def test_long_clause_lists_compile_to_trees_sqlite_can_parse(engine: sa.Engine) -> None:
+    # A flat `a OR b OR ...` of 1,000 terms is nested 1,000 deep once SQLite parses it, which it refuses.
+    misses = [{"term": {"metadata.name": f"no-such-name-{i}"}} for i in range(1000)]
+    assert where(engine, {"bool": {"should": [*misses, {"term": {"metadata.name": "a%b_c"}}]}}) == {12}
+    assert where(engine, {"bool": {"must_not": misses}}) == ALL
+    assert where(engine, {"bool": {"minimum_should_match": 2, "should": [
+        *misses, {"term": {"metadata.name": WF1}}, {"prefix": {"metadata.name": "atlan-glue-1684"}}]}}) == {1}
+    case_insensitive = ["no-such-type"] * 5000 + ["WORKFLOW"]
+    assert where(engine, {"terms": {"__typeName.keyword": case_insensitive}}) == RUNS
+    # The deepest a query may be: 20 levels of 50 clauses, the deeper bool first in each (furthest from the
+    # root of a left-leaning chain).
+    query: dict[str, Any] = {"term": {"metadata.name": "aXbYc"}}
+    for level in range(20):
+        query = {"bool": {"should": [query, *misses[level * 49:(level + 1) * 49]]}}
+    assert where(engine, query) == {13}
+
+
+def test_values_out_of_range_at_compile_time(engine: sa.Engine) -> None:
+    for bound in ("now-99999999999y", "now+8000y", "2024-01-01||+99999999999d", "now-1000000000000000000000h"):
+        with pytest.raises(InvalidRequest, match=rf"out of range \(years 1 to 9999\): '{re.escape(bound)}' for "
+                                                 "datetime field 'metadata.creationTimestamp'"):
+            where(engine, {"range": {"metadata.creationTimestamp": {"gte": bound}}})
+    assert where(engine, {"range": {"metadata.creationTimestamp": {"gte": "now-2000y"}}}) == ALL
+    for text in ("1" + "0" * 30, "nan", "-inf"):
+        with pytest.raises(InvalidRequest, match="number field 'status.estimatedDuration' .* (out of range|finite)"):
+            where(engine, {"range": {"status.estimatedDuration": {"gte": text}}})
+
+
+def test_sqlite_regexp_runs_in_linear_time(tmp_path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    sa.event.listen(engine, "connect", install_sqlite_functions)
+    pattern = parse_query({"regexp": {"f": "(.|.)*X"}}).pattern  # type: ignore[union-attr]
+    started = time.monotonic()
+    with engine.connect() as conn:  # Python's `re` would backtrack for longer than the universe has existed
+        assert conn.scalar(sa.select(sa.literal("a" * 100_000).regexp_match(pattern))) == 0
+        assert conn.scalar(sa.select(sa.literal("a" * 100_000 + "X").regexp_match(pattern))) == 1
+    assert time.monotonic() - started < 5
     engine.dispose()

@@ -88,3 +88,12 @@ def test_forms_work_without_javascript(server) -> None:
         assert answer.status_code == 404 and "<html" in answer.text  # a page, since no htmx sent it
         answer = http.get("/", params={"q": "anything", "type": "Table"})
         assert answer.status_code == 200 and 'value="anything"' in answer.text and "<html" in answer.text
+
+
+def test_a_nul_in_a_form_is_refused_before_the_page(server) -> None:
+    # (a NUL in the search box's q: tests/web/test_request_hygiene.py, on both backends)
+    with _browser(server, server.ADMIN_TOKEN) as http:
+        form = http.post("/sign-in", content=b"token=a%00b&next=%2F",
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+        assert form.status_code == 400
+        assert form.json()["errorMessage"] == "The form field 'token' has a NUL character (%00) in its value."

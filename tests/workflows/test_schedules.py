@@ -16,7 +16,8 @@ def _workflow(engine, name, annotations):
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(workflows.insert().values(
-            name=name, uid=str(uuid.uuid4()), package="@atlan/glue", connection_qualified_name="default/glue/1",
+            name=name, uid=str(uuid.uuid4()), package="@atlan/glue",
+            connection_qualified_name=f"default/glue/{name.rsplit('-', 1)[1]}",
             document={"metadata": {"name": name, "annotations": annotations}, "spec": {}},
             created_at=now, updated_at=now, created_by="test"))
 

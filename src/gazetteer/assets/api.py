@@ -10,10 +10,11 @@ from gazetteer.assets.entities import bulk_upsert, get_entity
 from gazetteer.assets.search import index_search
 from gazetteer.errors import InvalidRequest
 from gazetteer.web.deps import EngineDep, PrincipalDep
+from gazetteer.web.openapi import errors
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/meta", tags=["assets"])
+router = APIRouter(prefix="/api/meta", tags=["assets"], responses=errors(401))
 JsonObject = Annotated[dict[str, Any], Body()]
 # httpx renders Python booleans lower-case; accept any case.
 Flag = Annotated[str | None, Query()]
@@ -33,7 +34,7 @@ def indexsearch(body: JsonObject, engine: EngineDep, _: PrincipalDep) -> dict[st
     return index_search(engine, body)
 
 
-@router.get("/entity/guid/{guid}")
+@router.get("/entity/guid/{guid}", responses=errors(404))
 def entity_by_guid(guid: str, engine: EngineDep, _: PrincipalDep, minExtInfo: Flag = None,  # noqa: N803
                    ignoreRelationships: Flag = None) -> dict[str, Any]:  # noqa: N803
     """One asset by guid, with relationshipAttributes unless ignoreRelationships=true."""
@@ -42,21 +43,19 @@ def entity_by_guid(guid: str, engine: EngineDep, _: PrincipalDep, minExtInfo: Fl
     return get_entity(engine, guid=guid, relationships=relationships)
 
 
-@router.get("/entity/uniqueAttribute/type/{type_name}")
+@router.get("/entity/uniqueAttribute/type/{type_name}", responses=errors(404))
 def entity_by_qualified_name(
     type_name: str, engine: EngineDep, _: PrincipalDep,
-    qualified_name: Annotated[str | None, Query(alias="attr:qualifiedName")] = None,
+    qualified_name: Annotated[str, Query(alias="attr:qualifiedName", min_length=1)],
     minExtInfo: Flag = None, ignoreRelationships: Flag = None,  # noqa: N803
 ) -> dict[str, Any]:
     """One active asset by type and qualifiedName (get_by_qualified_name)."""
-    if not qualified_name:
-        raise InvalidRequest("query parameter 'attr:qualifiedName' is required")
     _flag(minExtInfo, "minExtInfo", False)
     relationships = not _flag(ignoreRelationships, "ignoreRelationships", False)
     return get_entity(engine, type_name=type_name, qualified_name=qualified_name, relationships=relationships)
 
 
-@router.post("/entity/bulk/")
+@router.post("/entity/bulk/", responses=errors(403, 404))
 @router.post("/entity/bulk", include_in_schema=False)
 def entity_bulk(body: JsonObject, engine: EngineDep, principal: PrincipalDep,
                 replaceTags: Flag = None, appendTags: Flag = None,  # noqa: N803

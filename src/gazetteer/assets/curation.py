@@ -4,7 +4,7 @@ What for: pyatlan's `asset.save(...)` and the web UI's edit forms. What people e
 `assets.curated`, which a crawl never writes, so a re-crawl keeps it. Everything else on a crawled asset
 belongs to the crawl: sending it unchanged is fine (pyatlan echoes what it read), changing it is refused.
 New assets hang under an existing parent (a Table under a Schema...) or are Connections.
-Who may: `$admin`, or an admin of the asset's connection; other members and guests get 403.
+Who may: see `auth.permissions` (EDIT_ASSET, CREATE_ASSET, CREATE_CONNECTION).
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from sqlalchemy.engine import Connection, Engine
 from gazetteer.assets.records import ASSET_TYPES
 from gazetteer.assets.render import ENUMS, RELATIONSHIP_NAMES, entity_header, epoch_ms, full_entity
 from gazetteer.assets.search_fields import CURATED_ATTRIBUTES
+from gazetteer.assets.service import connection_attributes
+from gazetteer.auth.permissions import Action, authorize
 from gazetteer.auth.principal import Principal
-from gazetteer.errors import InvalidRequest, NotFound, PermissionDenied
+from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.store.schema import assets
 
 __all__ = ["bulk_upsert", "update_curated", "EDITABLE"]
@@ -79,20 +81,9 @@ def _apply(curated: Mapping[str, Any] | None, changes: Mapping[str, Any], who: s
     return out
 
 
-def _authorise(conn: Connection, principal: Principal, connection_qn: str,
-               new_connection: Mapping[str, Any] | None = None) -> None:
-    if not principal.may_write():
-        raise PermissionDenied(f"User {principal.username!r} has read-only ($guest) access.")
-    if principal.is_admin:
-        return
-    if new_connection is not None:
-        attributes = new_connection
-    else:
-        attributes = conn.execute(sa.select(assets.c.attributes).where(
-            assets.c.qualified_name == connection_qn, assets.c.type_name == "Connection")).scalar()
-    if attributes is None or not principal.is_connection_admin(attributes):
-        raise PermissionDenied(f"User {principal.username!r} is not an admin of connection {connection_qn!r}: "
-                               "ask one of its admins or a $admin to make this change.")
+def _authorise(conn: Connection, principal: Principal, action: Action, connection_qn: str) -> None:
+    authorize(principal, action, connection_attributes(conn, connection_qn) or {"name": connection_qn},
+              what=f"in connection {connection_qn!r}")
 
 
 def _is_reference(value: Any) -> bool:
@@ -123,7 +114,7 @@ def _update(conn: Connection, row: Any, entity: Mapping[str, Any], principal: Pr
     if changed:
         raise InvalidRequest(f"{where}: {', '.join(changed)} of {row.type_name} {row.qualified_name!r} "
                              f"come from the crawl and cannot be changed here; editable: {', '.join(EDITABLE)}")
-    _authorise(conn, principal, row.connection_qualified_name)
+    _authorise(conn, principal, Action.EDIT_ASSET, row.connection_qualified_name)
     curated = _apply(row.curated, editable, principal.username, where)
     if curated != (row.curated or {}):
         conn.execute(assets.update().where(assets.c.id == row.id).values(
@@ -172,12 +163,12 @@ def _create(conn: Connection, entity: Mapping[str, Any], principal: Principal, w
     owned = {k: v for k, v in owned.items() if v is not None and k not in ("qualifiedName", "name")}
     if type_name == "Connection":
         parent, connection_qn, schema_qn = None, qualified_name, None
-        _authorise(conn, principal, qualified_name, new_connection=owned)
+        authorize(principal, Action.CREATE_CONNECTION, {"name": name, **owned})
     else:
         parent = _parent(conn, type_name, qualified_name, attributes, where)
         connection_qn = parent.connection_qualified_name
         schema_qn = qualified_name if type_name == "Schema" else parent.schema_qualified_name
-        _authorise(conn, principal, connection_qn)
+        _authorise(conn, principal, Action.CREATE_ASSET, connection_qn)
         owned = {**owned, **_inherited(parent)}
     curated = _apply({}, editable, principal.username, where)
     now = datetime.now(UTC)

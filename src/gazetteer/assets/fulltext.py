@@ -9,7 +9,8 @@ letters and digits, lower-cased) and find the same assets:
   found by the name of one of its columns, unless the clause names its fields (`name`, `description`,
   `userDescription`, `columns`);
 * a word found nowhere is replaced by the indexed name words within ES's AUTO edit distance (1 for 3-5
-  letters, 2 above), so "custmer" finds "customer";
+  letters, 2 above), so "custmer" finds "customer" (for words of up to 40 letters, the first 10 such words
+  of a clause: see `_MAX_FUZZY_LENGTH`, `_MAX_CORRECTED`);
 * ranking, best first (`Match.tiers`): the exact name; names starting with the text (alphabetically);
   all words in the name; all words in the name or descriptions; all words in a column's name; the rest.
   Within the last four tiers, storage order. Only active assets are indexed.
@@ -43,6 +44,14 @@ _FIELDS = {
     "*": {"name", "description", "columns"},
 }
 _MAX_FUZZY = 5  # replacement words per misspelt word
+# A word of a name is a run of letters and digits (`customer_id` holds two), so one longer than this is a
+# pasted identifier or hash, not something typed: two edits (AUTO's most) are under 5% of it, and PostgreSQL's
+# trigram lookup of close words costs more the longer the word is (0.3 s at 40 letters, 3 s at 255 on 20,000
+# names). Longer words are looked up as typed.
+_MAX_FUZZY_LENGTH = 40
+# Each word that may be misspelt costs a lookup or two; a pasted paragraph must not cost hundreds of them.
+_MAX_CORRECTED = 10
+_MAX_WORD_CHARS = 255  # Glue's limit on a name; PostgreSQL refuses tsquery words over 2,047 bytes
 Groups = list[list[tuple[str, bool]]]  # per query word: its (word, is_prefix) alternatives
 
 
@@ -191,7 +200,21 @@ class FullTextMatcher:
         if node in self._seen:  # compiled again for facets: look misspellings up once
             return self._seen[node]
         typed = words(node.text)
-        groups = [self._alternatives(word, last=i == len(typed) - 1) for i, word in enumerate(typed)]
+        for word in typed:
+            if len(word) > _MAX_WORD_CHARS:
+                raise InvalidRequest(f"the {node.kind!r} clause at {node.at} has a word of {len(word):,} "
+                                     f"characters; at most {_MAX_WORD_CHARS} are accepted in one word")
+        # Words that may be misspelt, in order and each once; only the first few are looked up.
+        fuzzy = [w for w in dict.fromkeys(typed) if _fuzziness(w) and len(w) <= _MAX_FUZZY_LENGTH]
+        correctable = set(fuzzy[:_MAX_CORRECTED])
+        fixes: dict[tuple[str, bool], list[str]] = {}  # a repeated word is looked up once
+        groups: Groups = []
+        for i, word in enumerate(typed):
+            choice = (word, i == len(typed) - 1)  # the last word also matches as a prefix
+            if choice not in fixes:
+                fixes[choice] = self._close_words(word)[:_MAX_FUZZY] \
+                    if word in correctable and not self._known(*choice) else []
+            groups.append([choice] + [(w, False) for w in fixes[choice]])
         found = Match(node.text, frozenset(self._parts(node)), groups,
                       "and" if node.operator == "and" else "or", self.postgresql)
         self.first = self.first or found
@@ -210,13 +233,6 @@ class FullTextMatcher:
                                      f"full text searches: {known}")
             parts |= found
         return parts
-
-    def _alternatives(self, word: str, *, last: bool) -> list[tuple[str, bool]]:
-        """(word, is_prefix) choices for one query word: itself, or close indexed words if it is unknown."""
-        own = [(word, last)]
-        if _fuzziness(word) == 0 or self._known(word, last):
-            return own
-        return own + [(w, False) for w in self._close_words(word)[:_MAX_FUZZY]]
 
     def _known(self, word: str, prefix: bool) -> bool:
         if self.postgresql:

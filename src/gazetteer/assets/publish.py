@@ -1,8 +1,13 @@
-"""Publishing crawl records: batched upserts keyed by qualifiedName, archive and restore.
+"""Publishing crawl records: batched upserts keyed by qualifiedName, archive and restore, all undoable.
 
 The publisher never reads or writes more than one batch at a time, so a crawl's memory does not grow with
 the catalog. An unchanged asset costs one indexed read and no write: each row keeps a digest of its
 crawl-owned attributes, and a batch only writes the rows whose digest moved.
+
+A crawl is all or nothing, yet it cannot hold one transaction open while it reads Glue for minutes (SQLite
+has one writer, and run progress and people's edits write meanwhile). So an undoable publisher keeps an undo
+log (`crawl_undo`) in the same transactions as its writes: `commit` drops it, `roll_back` puts the catalog
+back as it was, now or after a restart.
 """
 
 from __future__ import annotations
@@ -21,13 +26,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.records import AssetRecord
-from gazetteer.store.schema import assets
+from gazetteer.store.schema import assets, crawl_undo
 
-__all__ = ["Publisher", "CHANGE_KINDS"]
+__all__ = ["Publisher", "CHANGE_KINDS", "roll_back"]
 
 CHANGE_KINDS = ("created", "updated", "archived", "restored", "unchanged")
 # Keep IN lists well below SQLite's bound-parameter limit.
 _CHUNK = 2000
+# What a crawl writes into an existing asset, so what a rollback puts back (never `curated`): the crawled
+# columns, and the stamps of the last change.
+_CRAWLED = ("type_name", "name", "status", "connection_qualified_name", "schema_qualified_name",
+            "parent_qualified_name", "attributes", "content_hash", "source_hash")
+_STAMPS = ("updated_at", "updated_by")
 _guids = random.Random(secrets.randbits(256))
 
 
@@ -46,17 +56,74 @@ def _known(attributes: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     return {key: value for key, value in attributes if value is not None}
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
 
 
-class Publisher:
-    """Writes one connection's crawl records into the store and counts what changed."""
+def roll_back(engine: Engine, actor: str) -> bool:
+    """Undo everything the undoable publisher `actor` wrote; False if it left nothing to undo.
 
-    def __init__(self, engine: Engine, *, actor: str = "gazetteer", clock: Callable[[], datetime] | None = None):
+    Assets it rewrote get their crawl-owned columns back (their `curated` part, and the stamp of whoever
+    edited them since, are kept); assets it created are deleted. Like the crawl's own writes, this goes
+    about a page of assets per transaction, each dropping the part of the log it undid: a rollback never
+    holds SQLite's single write lock for long, and one cut short goes on where it stopped when called again.
+    """
+    logged = crawl_undo.c.crawl == actor
+    # In the log's index order; any order gives the same end, full-text index included.
+    entries = (sa.select(crawl_undo.c.id, crawl_undo.c.asset_id, crawl_undo.c.created_through)
+               .where(logged).order_by(crawl_undo.c.asset_id).limit(_CHUNK))
+    untouched_since = assets.c.updated_by == actor
+    created = assets.alias("created")
+    undone = False
+    while True:
+        with engine.begin() as conn:
+            batch = _about_a_page(conn.execute(entries).all())
+            if not batch:
+                return undone
+            in_batch = sa.and_(logged, crawl_undo.c.id.in_(batch))
+            conn.execute(
+                assets.update()
+                .where(assets.c.id == crawl_undo.c.asset_id, in_batch, crawl_undo.c.created_through.is_(None))
+                .values(**{column: crawl_undo.c[column] for column in _CRAWLED},
+                        **{stamp: sa.case((untouched_since, crawl_undo.c[stamp]), else_=assets.c[stamp])
+                           for stamp in _STAMPS})
+            )
+            ours = (sa.select(created.c.id)
+                    .join(crawl_undo, created.c.id.between(crawl_undo.c.asset_id, crawl_undo.c.created_through))
+                    .where(in_batch, created.c.created_by == actor))
+            # Tables before their columns: SQLite's full-text triggers re-index a table each time one of its
+            # columns goes, unless the table is gone already.
+            for kind in (created.c.type_name != "Column", created.c.type_name == "Column"):
+                conn.execute(assets.delete().where(assets.c.id.in_(ours.where(kind))))
+            conn.execute(crawl_undo.delete().where(crawl_undo.c.id.in_(batch)))
+        undone = True
+
+
+def _about_a_page(entries: Sequence[Any]) -> list[int]:
+    """The ids of the first undo log entries that undo about _CHUNK assets between them (at least one)."""
+    batch: list[int] = []
+    size = 0
+    for entry in entries:
+        size += 1 if entry.created_through is None else entry.created_through - entry.asset_id + 1
+        if batch and size > _CHUNK:
+            break
+        batch.append(entry.id)
+    return batch
+
+
+class Publisher:
+    """Writes one connection's crawl records into the store and counts what changed.
+
+    An `undoable` publisher logs how to undo each write, under its `actor`, which must then be unique to it:
+    the actor also stamps the assets it creates (their created_by), which is how a rollback finds them.
+    """
+
+    def __init__(self, engine: Engine, *, actor: str = "gazetteer", clock: Callable[[], datetime] | None = None,
+                 undoable: bool = False):
         self.engine = engine
         self.actor = actor
+        self.undoable = undoable
         self._clock = clock or (lambda: datetime.now(UTC))
         self.changes: Counter[str] = Counter({kind: 0 for kind in CHANGE_KINDS})
         self.writes = 0
@@ -142,24 +209,56 @@ class Publisher:
 
     def _write(self, conn: Connection, inserts: list[dict], updates: list[dict], gone: list[int]) -> None:
         if inserts:
-            conn.execute(assets.insert(), inserts)
+            self._insert(conn, inserts)
         if updates:
+            self._remember(conn, [row["row_id"] for row in updates])
             statement = assets.update().where(assets.c.id == sa.bindparam("row_id"))
             conn.execute(statement, updates)
         if gone:
             self._archive_ids(conn, gone)
         self.writes += len(inserts) + len(updates) + len(gone)
 
+    def _insert(self, conn: Connection, rows: list[dict]) -> None:
+        if not self.undoable:
+            conn.execute(assets.insert(), rows)
+            return
+        # The new rows' ids are above every id this transaction saw before inserting: SQLite numbers them on
+        # from the largest, PostgreSQL's sequence has handed the smaller ones out already. Other sessions'
+        # rows may fall in the same range on PostgreSQL; created_by tells them apart.
+        last_id = sa.select(sa.func.max(assets.c.id))
+        first = (conn.execute(last_id).scalar() or 0) + 1
+        conn.execute(assets.insert(), rows)
+        conn.execute(crawl_undo.insert().values(crawl=self.actor, asset_id=first,
+                                                created_through=conn.execute(last_id).scalar()))
+
+    def _remember(self, conn: Connection, ids: Sequence[int]) -> None:
+        """Log these assets' crawl-owned columns before this publisher first rewrites them."""
+        if not self.undoable:
+            return
+        logged = sa.exists().where(crawl_undo.c.crawl == self.actor, crawl_undo.c.asset_id == assets.c.id,
+                                   crawl_undo.c.created_through.is_(None))
+        for chunk in _chunks(ids):
+            # Assets this publisher created need no old values: a rollback deletes them.
+            old = sa.select(sa.literal(self.actor), assets.c.id, *(assets.c[c] for c in (*_CRAWLED, *_STAMPS))).where(
+                assets.c.id.in_(chunk), assets.c.created_by != self.actor, ~logged)
+            conn.execute(crawl_undo.insert().from_select(["crawl", "asset_id", *_CRAWLED, *_STAMPS], old))
+
     def _archive_ids(self, conn: Connection, ids: Sequence[int]) -> None:
         now = self._clock()
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
+        for chunk in _chunks(ids):
+            self._remember(conn, chunk)
             conn.execute(
                 assets.update()
                 .where(assets.c.id.in_(chunk), assets.c.status == "ACTIVE")
                 .values(status="DELETED", updated_at=now, updated_by=self.actor)
             )
         self.changes["archived"] += len(ids)
+
+    def commit(self) -> None:
+        """Keep everything written so far: drop the undo log (an unchanged crawl wrote none, and writes none)."""
+        if self.undoable and self.writes:
+            with self.engine.begin() as conn:
+                conn.execute(crawl_undo.delete().where(crawl_undo.c.crawl == self.actor))
 
     def unchanged_sources(self, digests: dict[str, str]) -> dict[str, int]:
         """Of these containers (qualified name → source digest), the active ones whose source is unchanged,

@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AssetRecord", "ASSET_TYPES", "CONTAINER_TYPES"]
+__all__ = ["AssetRecord", "ASSET_TYPES"]
 
 # Atlan's type names, from the top of the hierarchy down.
 ASSET_TYPES = ("Connection", "Database", "Schema", "Table", "View", "Column")
-CONTAINER_TYPES = ("Table", "View")
 
 
 @dataclass(frozen=True, slots=True)

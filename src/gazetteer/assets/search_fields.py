@@ -51,6 +51,9 @@ _SUPER_FIELDS = {"__superTypeNames", "__superTypeNames.keyword"}
 _PARENT_FIELDS = {"tableQualifiedName", "tableQualifiedName.keyword", "viewQualifiedName",
                   "viewQualifiedName.keyword"}
 _CAMEL = re.compile(r"[a-z][A-Za-z0-9]*")
+# What PostgreSQL casts without failing: 18 digits always fit in a bigint, and these floats in a double.
+_INTEGER = "^-?[0-9]{1,18}$"
+_FLOAT = r"^-?[0-9]{1,200}(\.[0-9]+)?([eE][-+]?[0-9]{1,2})?$"
 
 
 def _text(expr: ColumnElement[Any]) -> ResolvedField:
@@ -148,15 +151,26 @@ class AssetFields:
             return ResolvedField(self._raw(key), is_array=True, sortable=False)
         text = self._text(key)
         if kind == "integer":
-            return ResolvedField(sa.cast(text, sa.BigInteger), kind="number")
+            return ResolvedField(self._cast(text, sa.BigInteger, _INTEGER), kind="number")
         if kind == "number":
-            return ResolvedField(sa.cast(text, sa.Float), kind="number")
+            return ResolvedField(self._cast(text, sa.Float, _FLOAT), kind="number")
         if kind == "epoch_ms":
-            return ResolvedField(sa.cast(text, sa.BigInteger), kind="datetime")
+            return ResolvedField(self._cast(text, sa.BigInteger, _INTEGER), kind="datetime")
         if kind == "bool":
             # JSON true/false: SQLite's json_extract gives 1/0, PostgreSQL's ->> gives 'true'/'false'.
-            return ResolvedField(sa.cast(text, sa.Boolean) if self.postgresql else text, kind="bool")
+            return ResolvedField(self._cast(text, sa.Boolean, "^(true|false)$") if self.postgresql else text,
+                                 kind="bool")
         return ResolvedField(text)
+
+    def _cast(self, text: ColumnElement[Any], type_: Any, pattern: str) -> ColumnElement[Any]:
+        """`text` as `type_`; on PostgreSQL NULL (a missing value) unless it matches `pattern`.
+
+        Attributes are whatever the bulk API was sent: PostgreSQL fails the whole query on one value its
+        CAST cannot read ('lots', or 1e30 as a bigint), where SQLite's CAST never fails.
+        """
+        if not self.postgresql:
+            return sa.cast(text, type_)
+        return sa.case((sa.type_coerce(text, sa.Text).regexp_match(pattern), sa.cast(text, type_)), else_=sa.null())
 
     def _text(self, key: str) -> ColumnElement[Any]:
         crawled = self._json_text(assets.c.attributes, key)

@@ -8,15 +8,16 @@ from fastapi import APIRouter, Query
 
 from gazetteer.auth import service
 from gazetteer.web.deps import EngineDep, PrincipalDep
+from gazetteer.web.openapi import errors
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/service", tags=["identity"])
+router = APIRouter(prefix="/api/service", tags=["identity"], responses=errors(401))
 
 # pyatlan sends count=True for roles and count=true elsewhere; FastAPI's bool parsing takes both. The
 # counts are always returned, because pyatlan reads totalRecord and filterRecord as plain keys.
 Count = Annotated[bool, Query(description="Whether to count the records (they are always counted)")]
-Offset = Annotated[int, Query(ge=0, description="Index of the first record")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Index of the first record")]  # Heracles' int
 Limit = Annotated[int | None, Query(ge=0, le=10_000, description="Records per page (default: all)")]
 Sort = Annotated[str | None, Query(description="Field to sort on; '-' in front for descending")]
 Filter = Annotated[str | None, Query(alias="filter", description='JSON, e.g. {"name":{"$ilike":"$%"}}')]

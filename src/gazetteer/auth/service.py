@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gazetteer import jsontext
 from gazetteer.auth import models as db
 from gazetteer.auth.principal import ADMIN_ROLE, Principal
 from gazetteer.errors import InvalidRequest, NotFound, Unauthenticated
@@ -183,7 +184,7 @@ def _compile_filter(spec: _Filter, fields: Mapping[str, Any]) -> sa.ColumnElemen
         return sa.true()
     if isinstance(spec, str):
         try:
-            spec = json.loads(spec)
+            spec = jsontext.loads(spec, "The filter")
         except ValueError as exc:
             raise InvalidRequest(f"The filter is not valid JSON ({exc}); expected e.g. {_EXAMPLE}.") from None
     return _clause(spec, fields)

@@ -29,7 +29,7 @@ class GazetteerAPIError(GazetteerClientError):
 
     @classmethod
     def from_response(cls, status: int, text: str) -> GazetteerAPIError:
-        """Build the error from an Atlan-style body `{"errorCode","errorMessage"}` (or Heracles `{"code","message"}`)."""
+        """Build the error from an Atlan-style body `{"errorCode","errorMessage"}` or Heracles' `{"code","message"}`."""
         body: Any = None
         try:
             body = json.loads(text) if text else None

@@ -131,7 +131,8 @@ class GlueCrawler:
         try:
             return json.dumps({_AWS_DATA_CATALOG: {asset: {} for asset in assets}})
         except TypeError as error:  # unhashable entries, or keys json cannot write (objects, tuples...)
-            raise ValueError(f"Unable to translate the provided include/exclude asset filters into JSON: {error}") from error
+            raise ValueError(
+                f"Unable to translate the provided include/exclude asset filters into JSON: {error}") from error
 
     def _connection_json(self) -> str:
         # Key order is pyatlan's (Connection.creator serialised with by_alias/exclude_unset/exclude_none);
@@ -178,7 +179,8 @@ class GlueCrawler:
                 "orchestration.atlan.com/name": f"{title} Assets",
                 "orchestration.atlan.com/usecase": "crawling,auto-classifications",
                 "package.argoproj.io/author": "Atlan",
-                "package.argoproj.io/description": f"Package to crawl AWS {title} assets and publish to Atlan for discovery.",
+                "package.argoproj.io/description":
+                    f"Package to crawl AWS {title} assets and publish to Atlan for discovery.",
                 "package.argoproj.io/homepage": _MARKETPLACE,
                 "package.argoproj.io/keywords": '["lake","connector","crawler","glue","aws","s3"]',
                 "package.argoproj.io/name": _PACKAGE_NAME,

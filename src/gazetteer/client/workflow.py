@@ -128,7 +128,8 @@ class WorkflowClient:
             if current is not None:
                 source = documents.source_of(current)
                 return {key: source[key] for key in ("metadata", "spec", "status")}
-        return self._client.call("POST", "/api/service/workflows/submit", body=queries.rerun_body(name, namespace)) or {}
+        body = queries.rerun_body(name, namespace)
+        return self._client.call("POST", "/api/service/workflows/submit", body=body) or {}
 
     def monitor(self, workflow_response: dict[str, Any] | None = None, workflow_name: str | None = None,
                 poll_seconds: float = 2, timeout: float | None = None,

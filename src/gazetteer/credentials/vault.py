@@ -1,9 +1,7 @@
-"""The credential vault: connector credentials encrypted at rest with Fernet, keyed by one local secret."""
+"""The credential vault: connector credentials encrypted at rest with Fernet, keyed by a local secret."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import os
@@ -15,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Engine
 
+from gazetteer.credentials.keys import KeyRing
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
 from gazetteer.settings import Settings
 from gazetteer.store.schema import Timestamp, metadata
@@ -49,12 +47,6 @@ class VaultKeyError(GazetteerError):
 
     status_code = 500
     error_code = "GAZETTEER-500-010"
-
-
-def _fernet_key(material: str) -> bytes:
-    # Any string works as a key: SHA-256 stretches or shrinks it to Fernet's 32 bytes. The key file goes
-    # through the same derivation, so its content can be copied into GAZETTEER_SECRET_KEY unchanged.
-    return base64.urlsafe_b64encode(hashlib.sha256(material.encode("utf-8")).digest())
 
 
 def _read_key_file(path: Path) -> str:
@@ -112,22 +104,24 @@ class Vault:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        self._fernet: Fernet | None = None
+        self._keys: KeyRing | None = None
 
     @property
     def key_file(self) -> Path:
         """Where the generated key lives when GAZETTEER_SECRET_KEY is not set."""
         return self.settings.home / KEY_FILE_NAME
 
-    def _cipher(self) -> Fernet:
-        if self._fernet is None:
+    @property
+    def keys(self) -> KeyRing:
+        """The current key (GAZETTEER_SECRET_KEY, else the key file) and GAZETTEER_OLD_SECRET_KEYS."""
+        if self._keys is None:
             secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else ""
             if not secret:
                 if not self.key_file.exists():
                     _create_key_file(self.key_file)
                 secret = _read_key_file(self.key_file)
-            self._fernet = Fernet(_fernet_key(secret))
-        return self._fernet
+            self._keys = KeyRing(secret, [key.get_secret_value() for key in self.settings.old_secret_keys])
+        return self._keys
 
     def _encrypt(self, body: dict[str, Any]) -> str:
         if not isinstance(body, dict):
@@ -136,7 +130,7 @@ class Vault:
             plain = json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise InvalidRequest(f"The credential body cannot be stored as JSON: {exc}") from None
-        return self._cipher().encrypt(plain).decode("ascii")
+        return self.keys.seal(plain)
 
     def store(self, body: dict[str, Any], *, name: str) -> str:
         """Encrypt and keep `body`; returns the new credential's guid."""
@@ -157,13 +151,17 @@ class Vault:
     def load(self, guid: str) -> dict[str, Any]:
         """The decrypted body, secrets included: only for the code that connects to the source."""
         row = self._row(guid)
-        try:
-            plain = self._cipher().decrypt(row.ciphertext.encode("ascii"))
-        except InvalidToken:
-            raise VaultKeyError(f"Cannot decrypt credential {guid}: the vault key changed: set "
-                                "GAZETTEER_SECRET_KEY to the key used when the credential was stored "
-                                f"(or restore {self.key_file}), or enter the credential again.") from None
-        return json.loads(plain)
+        opened = self.keys.open(row.ciphertext)
+        if opened is None:
+            raise VaultKeyError(self.unreadable_message(f"credential {guid} ({row.name!r})"))
+        return json.loads(opened.plain)
+
+    def unreadable_message(self, what: str) -> str:
+        """What to do when no configured key opens `what`."""
+        return (f"Cannot decrypt {what}: the vault key changed. Set GAZETTEER_SECRET_KEY to the key used when "
+                f"it was stored (or restore {self.key_file}); if that key has since been replaced, set "
+                "GAZETTEER_OLD_SECRET_KEYS to the previous key, then run `gazetteer secrets rotate`. "
+                "Otherwise, enter the credential again.")
 
     def describe(self, guid: str) -> dict[str, Any]:
         """What may be shown about a credential: no access key, no secret."""

@@ -66,7 +66,7 @@ class LocalGlue:
         src_dir = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (src_dir, env.get("PYTHONPATH")) if p)
         # A file, not a pipe: nobody has to drain it, and its tail explains a failed start.
-        self._stderr: IO[bytes] = tempfile.TemporaryFile()
+        self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env
         )
@@ -219,7 +219,7 @@ class LocalGlue:
         if getattr(self, "_proc", None) is not None:
             try:
                 self.stop()
-            except Exception:
+            except Exception:  # noqa: BLE001 - best effort at interpreter exit
                 pass
 
 

@@ -19,7 +19,7 @@ from gazetteer.search.compile import (
     terms_agg_result,
 )
 from gazetteer.search.dsl import parse_query, parse_search_request, parse_sort, query_fields
-from gazetteer.search.lucene import lucene_regex_to_python, parse_datetime
+from gazetteer.search.lucene import lucene_regex, parse_datetime
 from gazetteer.search.nodes import (
     Bool,
     DateMath,
@@ -65,7 +65,7 @@ __all__ = [
     "compile_sort",
     "compile_terms_agg",
     "install_sqlite_functions",
-    "lucene_regex_to_python",
+    "lucene_regex",
     "parse_datetime",
     "parse_query",
     "parse_search_request",

@@ -9,7 +9,8 @@ rows on SQLite and PostgreSQL:
 * prefix/wildcard: ``LIKE ... ESCAPE '\\'`` plus an exactness guard, because SQLite's LIKE ignores ASCII
   case (a ``substr`` comparison for prefix, the anchored regex for wildcard);
 * regexp: ``regexp_match`` (PostgreSQL ``~``, SQLite ``REGEXP``, see `install_sqlite_functions`);
-* must_not: ``NOT COALESCE(x, false)`` so documents without the field are kept, as in ES.
+* must_not: ``NOT COALESCE(x, false)`` so documents without the field are kept, as in ES;
+* long AND/OR lists: balanced trees (see `_balanced`), which SQLite's parser can take.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 
 from gazetteer.errors import InvalidRequest
+from gazetteer.search.limits import check_number
 from gazetteer.search.lucene import parse_datetime
 from gazetteer.search.nodes import (
     Bool,
@@ -50,6 +52,7 @@ from gazetteer.search.nodes import (
     TermsAgg,
     Wildcard,
 )
+from gazetteer.search.regex import compiled_regex
 
 Kind = Literal["text", "number", "datetime", "bool"]
 
@@ -84,22 +87,19 @@ class FieldResolver(Protocol):
         ...
 
 
-@functools.lru_cache(maxsize=512)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.DOTALL)  # DOTALL: PostgreSQL's `.` matches a newline too
-
-
 def _sqlite_regexp(pattern: str | None, value: Any) -> bool | None:
     if pattern is None or value is None:
         return None
-    return _regex(pattern).search(str(value)) is not None
+    # UTF-8 bytes: RE2 reports byte offsets, which for a str it would convert back to characters on every row.
+    return compiled_regex(pattern).search(str(value).encode()) is not None
 
 
 def install_sqlite_functions(dbapi_connection: Any, connection_record: Any = None) -> None:
-    """Register REGEXP (cached, newline-matching like PostgreSQL) on a raw sqlite3 connection.
+    """Register REGEXP (RE2: linear time, cached, newline-matching like PostgreSQL) on a raw sqlite3 connection.
 
     Use as ``sa.event.listen(engine, "connect", install_sqlite_functions)``; it replaces the REGEXP that
-    SQLAlchemy's pysqlite dialect installs (which recompiles every pattern and whose ``.`` skips newlines).
+    SQLAlchemy's pysqlite dialect installs (Python's backtracking ``re``, recompiling every pattern, whose ``.``
+    skips newlines).
     """
     dbapi_connection.create_function("regexp", 2, _sqlite_regexp, deterministic=True)
 
@@ -244,11 +244,10 @@ class _Compiler:
         if k > len(should):
             conds.append(sa.false())
         elif k == 1:
-            conds.append(sa.or_(*should))
+            conds.append(_balanced(sa.or_, should))
         elif k > 1:
-            hits = sum((sa.case((c, 1), else_=0) for c in should[1:]), sa.case((should[0], 1), else_=0))
-            conds.append(hits >= k)
-        return sa.and_(sa.true(), *conds)
+            conds.append(_balanced(_sum, [sa.case((c, 1), else_=0) for c in should]) >= k)
+        return _balanced(sa.and_, [sa.true(), *conds])
 
     def compile_terms(
         self, rf: ResolvedField, q: Term | Terms, raw: list[Scalar], ci: bool
@@ -260,7 +259,7 @@ class _Compiler:
             return _ArrayHas(rf.expr, values)
         if rf.kind == "text" and (ci or rf.case_insensitive):
             lowered = sa.func.lower(rf.expr)
-            return sa.or_(*(lowered == sa.func.lower(sa.literal(v, sa.String())) for v in values))
+            return _balanced(sa.or_, [lowered == sa.func.lower(sa.literal(v, sa.String())) for v in values])
         return rf.expr == values[0] if len(values) == 1 else rf.expr.in_(values)
 
     def compile_range(self, rf: ResolvedField, q: Range) -> ColumnElement[bool]:
@@ -289,7 +288,7 @@ class _Compiler:
         if isinstance(q, Prefix):  # SQLite's LIKE ignores ASCII case: confirm the prefix exactly
             return sa.and_(cond, sa.func.substr(rf.expr, 1, len(q.value)) == sa.literal(q.value, sa.String()))
         regex = "".join(_REGEX.get(kind) or _lit(text) for kind, text in tokens)
-        return sa.and_(cond, rf.expr.regexp_match(r"\A(?:" + regex + r")\Z"))
+        return sa.and_(cond, rf.expr.regexp_match("^(?:" + regex + ")$"))  # anchored as lucene_regex does
 
     def coerce(self, rf: ResolvedField, value: Any, q: Any, *, round_up: bool = False) -> Any:
         """A query value as the Python value to bind against `rf`."""
@@ -307,19 +306,43 @@ class _Compiler:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return value
             try:
-                return int(value) if re.fullmatch(r"-?\d+", str(value)) else float(value)
+                number = int(value) if re.fullmatch(r"-?\d+", str(value)) else float(value)
             except (TypeError, ValueError):
                 raise InvalidRequest(f"not a number: {what}") from None
+            return check_number(number, f"the number {what}")
         if isinstance(value, bool):
             raise InvalidRequest(f"not a date: {what}")
-        moment = (
-            value.resolve(self.now, round_up=round_up)
-            if isinstance(value, DateMath)
-            else parse_datetime(value, q.at, round_up=round_up)
-        )
+        try:
+            moment = (
+                value.resolve(self.now, round_up=round_up)
+                if isinstance(value, DateMath)
+                else parse_datetime(value, q.at, round_up=round_up)
+            )
+        except (OverflowError, ValueError):  # date math past year 9999 (or before year 1)
+            raise InvalidRequest(f"out of range (years 1 to 9999): {what}") from None
         if isinstance(rf.expr.type, (sa.Integer, sa.Numeric)):
             return int(moment.timestamp() * 1000)
         return moment if isinstance(rf.expr.type, sa.DateTime) else _iso(moment)
+
+
+_FLAT = 16  # operands one AND, OR or + lists before `_balanced` splits it
+
+
+def _sum(*terms: ColumnElement[Any]) -> ColumnElement[Any]:
+    return functools.reduce(operator.add, terms)
+
+
+def _balanced(combine: Any, items: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
+    """``combine(*items)`` (`sa.and_`, `sa.or_` or `_sum`), as parenthesised halves past `_FLAT` items.
+
+    SQLite parses ``a OR b OR c ...`` as a chain as deep as it is long and refuses expressions nested 1,000
+    deep; halves keep each list's depth logarithmic, so 1,024 clauses 20 levels deep stay far from it.
+    """
+    if len(items) <= _FLAT:
+        return combine(*items)
+    half = len(items) // 2
+    return combine(_Parenthesised(_balanced(combine, items[:half])),
+                   _Parenthesised(_balanced(combine, items[half:])))
 
 
 _LIKE = {"any": "%", "one": "_"}
@@ -335,6 +358,21 @@ def _wildcard_tokens(value: str) -> list[tuple[str, str]]:
         else:
             tokens.append(({"*": "any", "?": "one"}.get(ch, "lit"), ch))
     return tokens
+
+
+class _Parenthesised(sa.ColumnElement[Any]):
+    """`inner` in parentheses; SQLAlchemy would merge even an explicit grouping into the enclosing chain."""
+
+    inherit_cache = False  # like _ArrayHas: statements using it are not cached
+
+    def __init__(self, inner: ColumnElement[Any]) -> None:
+        self.inner, self.type = inner, inner.type
+        self._is_implicitly_boolean = inner._is_implicitly_boolean  # no "= 1" after an OR on SQLite
+
+
+@compiles(_Parenthesised)
+def _parenthesised(element: _Parenthesised, compiler: Any, **kw: Any) -> str:
+    return "(" + compiler.process(element.inner, **kw) + ")"
 
 
 class _ArrayHas(sa.ColumnElement[bool]):

@@ -4,7 +4,8 @@ What for: `/api/service/{runs,workflows}/indexsearch` and `/api/meta/search/inde
 This module checks them once and turns anything unsupported or malformed into `InvalidRequest`, naming
 the clause and where it sits (e.g. ``query.bool.filter[1]``), so `gazetteer.search.compile` only ever
 sees well-formed nodes. Nothing is silently dropped, except options that cannot change which documents
-match (``boost``, ``_name``, ``rewrite``, ``score_mode``, ``_source``...).
+match (``boost``, ``_name``, ``rewrite``, ``score_mode``, ``_source``...). Sizes are bounded as
+`gazetteer.search.limits` says; recursion goes no deeper than its `MAX_DEPTH`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,20 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from gazetteer.errors import InvalidRequest
+from gazetteer.search.limits import (
+    MAX_AGGREGATIONS,
+    MAX_BUCKETS,
+    MAX_CLAUSES,
+    MAX_DEPTH,
+    MAX_PAGING,
+    MAX_REGEXP_CHARS,
+    MAX_SORT,
+    MAX_TERMS,
+    MAX_TEXT_CHARS,
+    MAX_VALUE_CHARS,
+    check_number,
+    check_text,
+)
 from gazetteer.search.lucene import parse_date_math
 from gazetteer.search.nodes import (
     Bool,
@@ -52,33 +67,52 @@ def parse_search_request(body: Any, *, max_size: int = 10_000, default_size: int
             raise InvalidRequest(f"unsupported search option {key!r}")
     from_ = _int(body.get("from"), "from", 0)
     size = min(_int(body.get("size"), "size", default_size), max_size)
-    tth = body.get("track_total_hits", True)
-    if tth is None:
-        tth = True
-    if not isinstance(tth, (bool, int)):
-        raise InvalidRequest("malformed 'track_total_hits': expected a boolean or an integer")
     if "aggregations" in body and "aggs" in body:
         raise InvalidRequest("malformed search request: both 'aggregations' and 'aggs' given")
-    query = body.get("query")
-    post_filter = body.get("post_filter")
+    raw_query, raw_post_filter = body.get("query"), body.get("post_filter")
+    query = MatchAll() if raw_query is None else parse_query(raw_query)
+    post_filter = None if raw_post_filter is None else parse_query(raw_post_filter, "post_filter")
+    _check_size(query, post_filter)
     return SearchRequest(
         from_=from_,
         size=size,
-        query=MatchAll() if query is None else parse_query(query),
+        query=query,
         sort=parse_sort(body.get("sort")),
-        track_total_hits=tth,
+        track_total_hits=_track_total_hits(body.get("track_total_hits")),
         aggregations=_parse_aggs(body.get("aggregations", body.get("aggs"))),
-        post_filter=None if post_filter is None else parse_query(post_filter, "post_filter"),
+        post_filter=post_filter,
     )
 
 
-def parse_query(clause: Any, at: str = "query") -> Query:
-    """Parse one query clause found at position `at` (used in error messages)."""
+def _track_total_hits(value: Any) -> bool | int:
+    if value is None or isinstance(value, bool):
+        return value is not False
+    if not isinstance(value, int):
+        raise InvalidRequest("malformed 'track_total_hits': expected a boolean or an integer")
+    return False if value == -1 else _int(value, "track_total_hits", 0)  # -1: Elasticsearch's "do not count"
+
+
+def _check_size(*queries: Query | None) -> None:
+    clauses = [clause for query in queries if query is not None for clause in _walk(query)]
+    if len(clauses) > MAX_CLAUSES:
+        raise InvalidRequest(f"the search has {len(clauses):,} query clauses; at most {MAX_CLAUSES:,} are accepted")
+    values = sum(len(clause.values) for clause in clauses if isinstance(clause, Terms))
+    if values > MAX_TERMS:
+        raise InvalidRequest(f"the search's terms and ids clauses list {values:,} values together; "
+                             f"at most {MAX_TERMS:,} are accepted")
+
+
+def parse_query(clause: Any, at: str = "query", *, depth: int = 1) -> Query:
+    """Parse one query clause found at position `at` (used in error messages), `depth` bool/nested deep."""
     if not isinstance(clause, Mapping) or len(clause) != 1:
         raise InvalidRequest(
             f"malformed query clause at {at}: expected an object with exactly one clause name"
         )
     ((name, body),) = clause.items()
+    if name in _COMPOUND:
+        if depth > MAX_DEPTH:
+            raise InvalidRequest(f"the query nests bool and nested clauses more than {MAX_DEPTH} deep (at {at})")
+        return _COMPOUND[name](body, at, depth)
     parser = _PARSERS.get(name)
     if parser is None:
         raise InvalidRequest(f"unsupported query clause {name!r} at {at}")
@@ -90,6 +124,8 @@ def parse_sort(sort: Any, at: str = "sort") -> tuple[SortField, ...]:
     if sort is None:
         return ()
     items = sort if isinstance(sort, list) else [sort]
+    if len(items) > MAX_SORT:
+        raise InvalidRequest(f"malformed sort: {len(items):,} sort keys; at most {MAX_SORT} are accepted")
     out = []
     for i, item in enumerate(items):
         pos = f"{at}[{i}]"
@@ -126,6 +162,8 @@ def _parse_aggs(aggs: Any) -> tuple[TermsAgg, ...]:
         return ()
     if not isinstance(aggs, Mapping):
         raise InvalidRequest("malformed aggregations: expected an object")
+    if len(aggs) > MAX_AGGREGATIONS:
+        raise InvalidRequest(f"malformed aggregations: {len(aggs):,} of them; at most {MAX_AGGREGATIONS} are accepted")
     out = []
     for name, spec in aggs.items():
         at = f"aggregations.{name}"
@@ -140,7 +178,7 @@ def _parse_aggs(aggs: Any) -> tuple[TermsAgg, ...]:
         size = _int(body.get("size"), f"{at}.terms.size", 10)
         if size < 1:
             raise InvalidRequest(f"malformed 'terms' aggregation at {at}: size must be at least 1")
-        out.append(TermsAgg(name, body["field"], size))
+        out.append(TermsAgg(name, body["field"], min(size, MAX_BUCKETS)))
     return tuple(out)
 
 
@@ -149,6 +187,8 @@ def _int(value: Any, what: str, default: int) -> int:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidRequest(f"malformed {what!r}: expected a non-negative integer, got {value!r}")
+    if value > MAX_PAGING:
+        raise InvalidRequest(f"malformed {what!r}: at most {MAX_PAGING:,} is accepted")
     return value
 
 
@@ -185,7 +225,13 @@ def _leaf(name: str, body: Any, at: str, options: set[str]) -> tuple[str, Any, b
         raise _bad(name, at, "case_insensitive must be a boolean")
     if spec.get("flags", "ALL") != "ALL":
         raise InvalidRequest(f"unsupported regexp flags {spec['flags']!r} at {at}")
-    return fld, value, ci
+    limit = MAX_REGEXP_CHARS if name == "regexp" else MAX_VALUE_CHARS
+    return fld, _scalar(value, f"the value of {fld!r} in the {name!r} clause at {at}", limit), ci
+
+
+def _scalar(value: Any, what: str, limit: int = MAX_VALUE_CHARS) -> Any:
+    """A string, number or boolean of a clause, within `gazetteer.search.limits`."""
+    return check_text(value, limit, what) if isinstance(value, str) else check_number(value, what)
 
 
 def _term(body: Any, at: str) -> Query:
@@ -208,9 +254,11 @@ def _terms(body: Any, at: str) -> Query:
     fld, values = _one_field("terms", body, at)
     if not isinstance(values, list):
         raise _bad("terms", at, f"the value of {fld!r} must be a list (terms lookup is not supported)")
+    if len(values) > MAX_TERMS:
+        raise _bad("terms", at, f"{len(values):,} values; at most {MAX_TERMS:,} are accepted")
     if any(isinstance(v, (Mapping, list)) or v is None for v in values):
         raise _bad("terms", at, "values must be strings, numbers or booleans")
-    return Terms(fld, tuple(values), at=at)
+    return Terms(fld, tuple(_scalar(v, f"a value of {fld!r} in the 'terms' clause at {at}") for v in values), at=at)
 
 
 def _ids(body: Any, at: str) -> Query:
@@ -253,29 +301,30 @@ def _range(body: Any, at: str) -> Query:
 
 def _range_value(value: Any, at: str) -> RangeValue | None:
     if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
-        return value
+        return None if value is None else check_number(value, f"the range bound at {at}")
     if not isinstance(value, str):
         raise InvalidRequest(f"malformed range bound at {at}: expected a number or a string")
+    check_text(value, MAX_VALUE_CHARS, f"the range bound at {at}")
     if not (value.startswith("now") or "||" in value):
         return value
     anchor, ops = parse_date_math(value, at)
     return DateMath(value, anchor, ops)
 
 
-def _nested(body: Any, at: str) -> Query:
+def _nested(body: Any, at: str, depth: int) -> Query:
     if not isinstance(body, Mapping) or not isinstance(body.get("path"), str) or "query" not in body:
         raise _bad("nested", at, "expected {'path': ..., 'query': ...}")
     _check_keys(
         body, {"path", "query", "score_mode", "score_more", "ignore_unmapped"}, f"'nested' clause at {at}"
     )
-    path, inner = body["path"], parse_query(body["query"], f"{at}.nested.query")
+    path, inner = body["path"], parse_query(body["query"], f"{at}.nested.query", depth=depth + 1)
     for name in query_fields(inner):
         if not name.startswith(path + "."):
             raise _bad("nested", at, f"field {name!r} is not under the nested path {path!r}")
     return Nested(path, inner, at=at)
 
 
-def _bool(body: Any, at: str) -> Query:
+def _bool(body: Any, at: str, depth: int) -> Query:
     if not isinstance(body, Mapping):
         raise _bad("bool", at, "expected an object")
     _check_keys(
@@ -285,14 +334,16 @@ def _bool(body: Any, at: str) -> Query:
     for key in ("must", "filter", "should", "must_not"):
         raw = body.get(key, [])
         if isinstance(raw, list):
-            parts[key] = tuple(parse_query(c, f"{at}.bool.{key}[{i}]") for i, c in enumerate(raw))
+            if len(raw) > MAX_CLAUSES:  # refused before parsing them all; `_check_size` counts the whole query
+                raise _bad("bool", at, f"{len(raw):,} {key} clauses; at most {MAX_CLAUSES:,} are accepted")
+            parts[key] = tuple(parse_query(c, f"{at}.bool.{key}[{i}]", depth=depth + 1) for i, c in enumerate(raw))
         else:
-            parts[key] = (parse_query(raw, f"{at}.bool.{key}"),)
+            parts[key] = (parse_query(raw, f"{at}.bool.{key}", depth=depth + 1),)
     n = len(parts["should"])
     msm: Any = body.get("minimum_should_match")
     if msm is None:
         count = 1 if n and not (parts["must"] or parts["filter"]) else 0
-    elif isinstance(msm, (int, str)) and not isinstance(msm, bool) and re.fullmatch(r"-?\d+%?", str(msm)):
+    elif isinstance(msm, (int, str)) and not isinstance(msm, bool) and re.fullmatch(r"-?\d{1,9}%?", str(msm)):
         text = str(msm)
         k = abs(int(text.rstrip("%")))
         k = n * k // 100 if text.endswith("%") else k
@@ -336,11 +387,12 @@ def _full_text(kind: Literal["match", "multi_match"], body: Any, at: str) -> Que
     if mtype not in ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_prefix", "bool_prefix"):
         raise InvalidRequest(f"unsupported multi_match type {mtype!r} at {at}")
     names = tuple(f.split("^")[0] for f in fields)  # "name^5": boosts do not change which documents match
-    return FullText(str(text), names, operator, kind, mtype, at=at)  # type: ignore[arg-type]
+    text = check_text(str(text), MAX_TEXT_CHARS, f"the query text of the {kind!r} clause at {at}")
+    return FullText(text, names, operator, kind, mtype, at=at)  # type: ignore[arg-type]
 
 
+_COMPOUND: dict[str, Any] = {"bool": _bool, "nested": _nested}  # parsers that recurse, given the depth
 _PARSERS: dict[str, Any] = {
-    "bool": _bool,
     "term": _term,
     "terms": _terms,
     "ids": _ids,
@@ -349,7 +401,6 @@ _PARSERS: dict[str, Any] = {
     "regexp": _regexp,
     "range": _range,
     "exists": _exists,
-    "nested": _nested,
     "match_all": _match_all,
     "match_none": lambda b, at: _match_all(b, at, "match_none"),
     "match": lambda b, at: _full_text("match", b, at),
@@ -357,18 +408,25 @@ _PARSERS: dict[str, Any] = {
 }
 
 
-def query_fields(query: Query) -> Iterator[str]:
-    """Every field name a query refers to (nested paths included), e.g. to check them against a schema."""
+def _walk(query: Query) -> Iterator[Query]:
+    """`query` and every clause inside it, parents first."""
+    yield query
     if isinstance(query, Bool):
         for child in (*query.must, *query.filter, *query.should, *query.must_not):
-            yield from query_fields(child)
+            yield from _walk(child)
     elif isinstance(query, Nested):
-        yield query.path + "."
-        yield from query_fields(query.query)
-    elif isinstance(query, FullText):
-        yield from query.fields
-    elif not isinstance(query, (MatchAll, MatchNone)):
-        yield query.field
+        yield from _walk(query.query)
+
+
+def query_fields(query: Query) -> Iterator[str]:
+    """Every field name a query refers to (nested paths included), e.g. to check them against a schema."""
+    for clause in _walk(query):
+        if isinstance(clause, Nested):
+            yield clause.path + "."
+        elif isinstance(clause, FullText):
+            yield from clause.fields
+        elif not isinstance(clause, (Bool, MatchAll, MatchNone)):
+            yield clause.field
 
 
 __all__ = ["parse_query", "parse_search_request", "parse_sort", "query_fields"]

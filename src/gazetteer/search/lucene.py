@@ -1,8 +1,9 @@
 """Lucene and Elasticsearch syntaxes that live inside query values: regexps, dates and date math.
 
-What for: a ``regexp`` clause's value is translated once, at parse time, to a regex that Python ``re`` and
-PostgreSQL ``~`` read alike; ``range`` bounds may be ISO-8601 dates, epoch milliseconds or date math
-(``now-2h``, ``now/d``, ``2024-01-01||+1M``), split here at parse time and resolved at compile time.
+What for: a ``regexp`` clause's value is translated once, at parse time, to a regex that RE2 (SQLite's
+REGEXP, see `gazetteer.search.regex`) and PostgreSQL ``~`` read alike; ``range`` bounds may be ISO-8601
+dates, epoch milliseconds or date math (``now-2h``, ``now/d``, ``2024-01-01||+1M``), split here at parse time
+and resolved at compile time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import string
 from datetime import UTC, datetime, timedelta
 
 from gazetteer.errors import InvalidRequest
+from gazetteer.search.regex import check_regex
 
 DateMathOp = tuple[str, int, str]  # ("+", 2, "h") or ("/", 0, "d")
 
@@ -48,7 +50,10 @@ def parse_datetime(value: str | float, at: str = "query", *, round_up: bool = Fa
     `round_up` (ES's gt/lte) turns a bare date into the last millisecond of that day, as ES does.
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidRequest(f"epoch milliseconds {value} at {at} are out of range (years 1 to 9999)") from None
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
@@ -84,17 +89,20 @@ def _lit(ch: str) -> str:
 _SHORTHAND = {"d": "0-9", "s": "\t-\r ", "w": "0-9A-Za-z_"}
 
 
-def lucene_regex_to_python(value: str, *, at: str = "query") -> str:
-    """Translate a Lucene regexp to one regex, valid for Python ``re`` and PostgreSQL ``~`` alike.
+def lucene_regex(value: str, *, at: str = "query") -> str:
+    """Translate a Lucene regexp to one regex, valid for RE2 and PostgreSQL ``~`` alike (RE2 checks it).
 
-    The result is anchored with ``\\A(?:...)\\Z``: ES matches the whole value, and unlike ``$``, ``\\Z``
-    does not also match before a final newline in Python. Lucene's ``~ & < > @ #`` operators are refused.
+    The result is anchored with ``^(?:...)$``, as ES matches the whole value: outside multi-line mode both
+    engines read ``^`` and ``$`` as the ends of the text only (PostgreSQL has no ``\\z``, RE2 no ``\\Z``).
+    Lucene's ``~ & < > @ #`` operators are refused.
     """
     parser = _RegexParser(value, at)
     body = parser.alternation()
     if parser.i < len(value):
         raise parser.error(f"unexpected {value[parser.i]!r}")
-    return r"\A(?:" + body + r")\Z"
+    pattern = "^(?:" + body + ")$"
+    check_regex(pattern, f"the 'regexp' clause at {at}")
+    return pattern
 
 
 class _RegexParser:
@@ -200,4 +208,4 @@ class _RegexParser:
         return "[" + ("^" if negate else "") + "".join(parts) + "]"
 
 
-__all__ = ["DateMathOp", "lucene_regex_to_python", "parse_date_math", "parse_datetime", "resolve_date_math"]
+__all__ = ["DateMathOp", "lucene_regex", "parse_date_math", "parse_datetime", "resolve_date_math"]

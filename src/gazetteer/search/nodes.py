@@ -11,7 +11,7 @@ from dataclasses import field as _field
 from datetime import datetime
 from typing import Any, Literal
 
-from gazetteer.search.lucene import lucene_regex_to_python, resolve_date_math
+from gazetteer.search.lucene import lucene_regex, resolve_date_math
 
 Scalar = str | int | float | bool
 
@@ -80,7 +80,7 @@ class Wildcard:
 
 @dataclass(frozen=True)
 class Regexp:
-    """Lucene regexp; `pattern` is its translation to a regex anchored to the whole value (\\A...\\Z)."""
+    """Lucene regexp; `pattern` is its translation to a regex anchored to the whole value (^...$)."""
 
     field: str
     value: str
@@ -89,7 +89,7 @@ class Regexp:
     pattern: str = _field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pattern", lucene_regex_to_python(self.value, at=self.at))
+        object.__setattr__(self, "pattern", lucene_regex(self.value, at=self.at))
 
 
 RangeValue = int | float | str | DateMath

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from gazetteer.errors import InvalidRequest
 from gazetteer.search.compile import install_sqlite_functions
+from gazetteer.store.budget import install_budget
 
 __all__ = ["open_engine"]
 
@@ -42,6 +43,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
     else:
         raise InvalidRequest(f"Unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql+psycopg")
+    install_budget(engine)  # an API request's queries stop at its budget (see gazetteer.store.budget)
     if migrate:
         upgrade(engine)
     return engine

@@ -48,3 +48,30 @@ assets = sa.Table(
     sa.Index("ix_assets_parent_qualified_name", "parent_qualified_name"),
     sa.Index("ix_assets_type_name_name", "type_name", "name"),
 )
+
+# The undo log that makes a crawl all or nothing while it still streams its writes a page at a time. Before a
+# crawl first rewrites an asset it copies the asset's crawl-owned columns here (never `curated`: people edit
+# it while crawls run); for the assets it creates it keeps ranges of ids instead (`asset_id` to
+# `created_through`, those of them whose created_by is the crawl). A crawl that fails puts the old values
+# back and deletes what it created; one that succeeds drops its rows. Rows left behind belong to a crawl
+# that did not finish: as long as a crawl has rows here, it can still be rolled back.
+crawl_undo = sa.Table(
+    "crawl_undo",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("crawl", sa.String(255), nullable=False),
+    sa.Column("asset_id", sa.Integer, nullable=False),
+    sa.Column("created_through", sa.Integer, nullable=True),
+    sa.Column("type_name", sa.String(64), nullable=True),
+    sa.Column("name", sa.Text, nullable=True),
+    sa.Column("status", sa.String(16), nullable=True),
+    sa.Column("connection_qualified_name", sa.Text, nullable=True),
+    sa.Column("schema_qualified_name", sa.Text, nullable=True),
+    sa.Column("parent_qualified_name", sa.Text, nullable=True),
+    sa.Column("attributes", Json, nullable=True),
+    sa.Column("content_hash", sa.String(32), nullable=True),
+    sa.Column("source_hash", sa.String(32), nullable=True),
+    sa.Column("updated_at", Timestamp, nullable=True),
+    sa.Column("updated_by", sa.String(255), nullable=True),
+    sa.Index("ix_crawl_undo_crawl_asset_id", "crawl", "asset_id"),
+)

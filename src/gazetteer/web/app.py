@@ -11,8 +11,11 @@ from sqlalchemy.engine import Engine
 from gazetteer import __version__
 from gazetteer.settings import Settings, get_settings
 from gazetteer.store import open_engine
+from gazetteer.store.budget import QueryBudget
 from gazetteer.web.errors import install_error_handlers
 from gazetteer.web.limits import BodySizeLimit
+from gazetteer.web.openapi import install_openapi
+from gazetteer.web.requests import RequestHygiene
 
 __all__ = ["create_app"]
 
@@ -47,7 +50,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                   description="A self-hosted catalog for AWS Glue, wire-compatible with Atlan's API.")
     app.state.settings = settings
     app.state.engine = engine
-    app.add_middleware(BodySizeLimit)
+    app.add_middleware(QueryBudget, seconds=settings.query_timeout_seconds)  # innermost: uploads cost nothing
+    app.add_middleware(RequestHygiene)
+    app.add_middleware(BodySizeLimit)  # added last, so outside RequestHygiene: it bounds the body that one reads
     install_error_handlers(app)
 
     @app.get("/health", tags=["meta"])
@@ -58,4 +63,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(workflows_router)
     app.include_router(assets_router)
     app.include_router(ui_router)
+    install_openapi(app)
     return app

@@ -1,4 +1,4 @@
-"""Request dependencies shared by the routers: the catalog engine, the settings and the caller."""
+"""Request dependencies shared by the routers: the catalog engine and the caller (permissions: auth.permissions)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,13 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
 from gazetteer.auth.principal import Principal
-from gazetteer.errors import PermissionDenied, Unauthenticated
-from gazetteer.settings import Settings
+from gazetteer.errors import Unauthenticated
 
-__all__ = ["EngineDep", "SettingsDep", "PrincipalDep", "AdminDep", "WriterDep"]
+__all__ = ["EngineDep", "PrincipalDep"]
 
 
 def _engine(request: Request) -> Engine:
     return request.app.state.engine
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def _principal(request: Request) -> Principal:
@@ -33,20 +28,5 @@ def _principal(request: Request) -> Principal:
     return authenticate(request.app.state.engine, request.app.state.settings, token.strip())
 
 
-def _admin(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-    if not principal.is_admin:
-        raise PermissionDenied(f"User {principal.username!r} lacks the $admin role needed here.")
-    return principal
-
-
-def _writer(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-    if not principal.may_write():
-        raise PermissionDenied(f"User {principal.username!r} has read-only ($guest) access.")
-    return principal
-
-
 EngineDep = Annotated[Engine, Depends(_engine)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
-AdminDep = Annotated[Principal, Depends(_admin)]
-WriterDep = Annotated[Principal, Depends(_writer)]

@@ -6,9 +6,17 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodySizeLimit", "MAX_BODY_BYTES"]
+__all__ = ["BodySizeLimit", "MAX_BODY_BYTES", "send_error"]
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+
+
+async def send_error(send: Send, status: int, code: str, message: str) -> None:
+    """Answer in the Atlan error shape from ASGI middleware, where no route or exception handler runs."""
+    body = json.dumps({"errorCode": code, "errorMessage": message}, separators=(",", ":")).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _TooLarge(Exception):
@@ -23,11 +31,7 @@ class BodySizeLimit:
         self.limit = limit
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"errorCode": "GAZETTEER-413-000",
-                           "errorMessage": f"The request body is larger than {self.limit // 1024} KiB."}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, "GAZETTEER-413-000", f"The request body is larger than {self.limit // 1024} KiB.")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -9,15 +9,20 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from gazetteer.web.deps import EngineDep, PrincipalDep
+from gazetteer.web.openapi import errors
 from gazetteer.workflows.search import search_runs, search_workflows
 from gazetteer.workflows.service import WorkflowService
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/service", tags=["workflows"])
+router = APIRouter(prefix="/api/service", tags=["workflows"], responses=errors(401))
 JsonObject = Annotated[dict[str, Any], Body()]
 # pyatlan ≥ 8.3 sends API-token users to /workflows and everyone else to /package-workflows.
 FAMILIES = ("workflows", "package-workflows")
+# changeownership reads its body itself (the user name may come as ?username= instead), so FastAPI cannot
+# document it.
+OWNER_BODY = {"required": False, "content": {"application/json": {"schema": {
+    "type": "object", "properties": {"username": {"type": "string", "description": "The new owner"}}}}}}
 
 
 def _service(request: Request) -> WorkflowService:
@@ -42,19 +47,19 @@ def schedules(request: Request, _: PrincipalDep) -> dict[str, Any]:
     return {"items": _service(request).schedules()}
 
 
-@router.get("/runs/cron/{cron_name}")
+@router.get("/runs/cron/{cron_name}", responses=errors(404))
 def schedule(cron_name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
     """One workflow's schedule, by `<workflow>-cron` (pyatlan's get_scheduled_run)."""
     return _service(request).schedule(cron_name)
 
 
-@router.get("/runs/{run_name}")
+@router.get("/runs/{run_name}", responses=errors(404))
 def get_run(run_name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
     """One run, with its phase, progress and crawl report."""
     return _service(request).get_run(run_name)
 
 
-@router.post("/runs/{run_name}/stop")
+@router.post("/runs/{run_name}/stop", responses=errors(403, 404))
 def stop_run(run_name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
     """Stop a run; the answer still shows it Running until the crawl reaches its next page."""
     return _service(request).stop(run_name, principal)
@@ -62,28 +67,29 @@ def stop_run(run_name: str, request: Request, principal: PrincipalDep) -> dict[s
 
 for family in FAMILIES:
 
-    @router.post(f"/{family}", name=f"create-{family}")
+    @router.post(f"/{family}", name=f"create-{family}", responses=errors(403, 409))
     def create(body: JsonObject, request: Request, principal: PrincipalDep,
                submit: Annotated[bool, Query()] = False) -> dict[str, Any]:
         """Create the workflow GlueCrawler(...).to_workflow() builds, and start it when submit=true."""
         return _service(request).create(body, principal, submit=submit)
 
-    @router.post(f"/{family}/submit", name=f"submit-{family}")
+    @router.post(f"/{family}/submit", name=f"submit-{family}", responses=errors(403, 404))
     def submit(body: JsonObject, request: Request, principal: PrincipalDep) -> dict[str, Any]:
         """Re-run a workflow by {"namespace", "resourceKind", "resourceName"} (the page's second raw call)."""
         return _service(request).submit(body, principal)
 
-    @router.get(f"/{family}/{{name}}", name=f"get-{family}")
+    @router.get(f"/{family}/{{name}}", name=f"get-{family}", responses=errors(404))
     def get(name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
         """One workflow template."""
         return _service(request).get_workflow(name)
 
-    @router.post(f"/{family}/{{name}}/archive", name=f"archive-{family}")
+    @router.post(f"/{family}/{{name}}/archive", name=f"archive-{family}", responses=errors(403, 404))
     def archive(name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
         """Archive a workflow; its connection's assets stay."""
         return _service(request).archive(name, principal)
 
-    @router.post(f"/{family}/{{name}}/changeownership", name=f"owner-{family}")
+    @router.post(f"/{family}/{{name}}/changeownership", name=f"owner-{family}", responses=errors(403, 404),
+                 openapi_extra={"requestBody": OWNER_BODY})
     async def change_owner(name: str, request: Request, principal: PrincipalDep,
                            username: Annotated[str | None, Query()] = None) -> dict[str, Any]:
         """Change a workflow's owner; the user name comes as ?username= or in a {"username"} body."""
@@ -95,7 +101,7 @@ for family in FAMILIES:
                 username = None
         return await run_in_threadpool(_service(request).change_owner, name, username, principal)
 
-    @router.post(f"/{family}/{{name}}", name=f"update-{family}")
+    @router.post(f"/{family}/{{name}}", name=f"update-{family}", responses=errors(403, 404))
     def update(name: str, body: JsonObject, request: Request, principal: PrincipalDep) -> dict[str, Any]:
         """Update a workflow (schedules live in metadata.annotations)."""
         return _service(request).update(name, body, principal)

@@ -29,6 +29,9 @@ workflows = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(255), nullable=False),
     sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    # One live workflow per connection (migration 0006): two would undo each other's crawls.
+    sa.Index("ux_workflows_live_connection", "connection_qualified_name", unique=True,
+             sqlite_where=sa.text("NOT archived"), postgresql_where=sa.text("NOT archived")),
 )
 
 runs = sa.Table(

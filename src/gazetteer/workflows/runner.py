@@ -55,8 +55,9 @@ def execute_run(engine: Engine, settings: Settings, vault: Vault, run_name: str,
     try:
         parsed = parse_glue_workflow(workflow.document)
         config = crawl_config(parsed, vault.load(workflow.credential_guid))
+        # Keyed by the run: should the server die mid-crawl, recover_interrupted rolls the run's writes back.
         result = crawl(engine, config, settings=settings, progress=progress,
-                       should_stop=lambda: stop.is_set()).to_dict()
+                       should_stop=lambda: stop.is_set(), key=run_name).to_dict()
         phase = "Succeeded" if result["status"] == "Succeeded" else "Failed"
         message, report = result["message"], result
     except GazetteerError as error:

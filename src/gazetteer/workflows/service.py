@@ -12,14 +12,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.publish import Publisher
+from gazetteer.assets.publish import Publisher, roll_back
+from gazetteer.assets.service import connection_attributes
+from gazetteer.auth.permissions import Action, authorize, may
 from gazetteer.auth.principal import Principal
 from gazetteer.credentials.vault import Vault
-from gazetteer.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from gazetteer.errors import Conflict, InvalidRequest, NotFound
+from gazetteer.packages.glue.config import GlueCrawlConfig
 from gazetteer.packages.glue.crawl import connection_record
 from gazetteer.packages.glue.mapping import CrawlScope
 from gazetteer.packages.glue.workflow import (
     CREDENTIAL_PLACEHOLDER,
+    PACKAGE,
     GlueWorkflow,
     crawl_config,
     parse_glue_workflow,
@@ -55,12 +59,20 @@ def _stored(document: dict[str, Any], guid: str) -> dict[str, Any]:
 
 
 def recover_interrupted(engine: Engine) -> list[tuple[str, str]]:
-    """After a restart: runs left Running end as Error; Pending runs are returned to be queued again."""
-    message = ("Interrupted: the server stopped while this run was running. Assets published before that are "
-               "kept and nothing was archived; re-run the workflow.")
-    with engine.begin() as conn:
-        conn.execute(runs.update().where(runs.c.phase == "Running")
-                     .values(phase="Error", message=message, finished_at=_now()))
+    """After a restart: what runs left Running had written is rolled back and they end as Error; Pending runs
+    are returned to be queued again."""
+    with engine.connect() as conn:
+        interrupted = conn.execute(sa.select(runs.c.name).where(runs.c.phase == "Running")).scalars().all()
+    for name in interrupted:
+        # Rolled back first: should this start die too, the run is still Running and the next start retries.
+        undone = roll_back(engine, name)
+        message = ("Interrupted: the server stopped while this run was running. "
+                   + ("What it had written was rolled back: the catalog is as it was before the run. " if undone
+                      else "It left nothing to roll back. ") + "Re-run the workflow.")
+        with engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.name == name, runs.c.phase == "Running")
+                         .values(phase="Error", message=message, finished_at=_now()))
+    with engine.connect() as conn:
         pending = conn.execute(sa.select(runs.c.name, runs.c.workflow_name).where(runs.c.phase == "Pending")
                                .order_by(runs.c.created_at, runs.c.id)).all()
     return [(row.name, row.workflow_name) for row in pending]
@@ -112,19 +124,31 @@ class WorkflowService:
             raise NotFound(f"Workflow {cron_name.removesuffix('-cron')!r} has no schedule")
         return found
 
-    @staticmethod
-    def _check_admin(principal: Principal, row: Any) -> None:
-        connection = parse_glue_workflow(row.document).connection
-        if not principal.is_connection_admin(connection):
-            raise PermissionDenied(f"User {principal.username!r} is not an admin of connection "
-                                   f"{connection.get('name')!r}, so may not change its workflow {row.name!r}")
+    def _connection(self, row: Any) -> dict[str, Any]:
+        """The workflow's connection as the catalog stores it (what its admins are checked against)."""
+        return (connection_attributes(self.engine, row.connection_qualified_name)
+                or parse_glue_workflow(row.document).connection)
+
+    def _authorize(self, principal: Principal, action: Action, row: Any) -> None:
+        authorize(principal, action, self._connection(row), what=f"(workflow {row.name!r})")
+
+    def may(self, principal: Principal, action: Action, workflow_name: str) -> bool:
+        """Whether `principal` may do `action` to this workflow (what the UI asks before showing a button)."""
+        return may(principal, action, self._connection(self._workflow_row(workflow_name)))
+
+    def _publish_connection(self, config: GlueCrawlConfig, actor: str) -> None:
+        scope = CrawlScope(config.connection_qualified_name or "", config.connection_name, "AwsDataCatalog")
+        Publisher(self.engine, actor=actor).publish([connection_record(scope, config)])
 
     # -- writing -----------------------------------------------------------------------------------
 
     def create(self, document: Any, principal: Principal, *, submit: bool) -> dict[str, Any]:
-        """Store a new Glue workflow: vault its credential, create its connection, optionally start a run."""
-        if not principal.may_write():
-            raise PermissionDenied(f"User {principal.username!r} has read-only access and may not create workflows")
+        """Store a new Glue workflow: vault its credential, create its connection, optionally start a run.
+
+        A workflow for a connection that exists already needs its admins' say-so (the stored admins, not
+        the ones the document names), and never takes a connection another live workflow crawls.
+        """
+        authorize(principal, Action.CREATE_WORKFLOW)
         if not isinstance(document, dict):
             raise InvalidRequest("The body must be a workflow JSON object, as GlueCrawler(...).to_workflow() makes")
         parsed = parse_glue_workflow(document)
@@ -133,25 +157,36 @@ class WorkflowService:
             raise InvalidRequest("The workflow carries no credential in payload: call .iam_user_auth(...) and "
                                  ".direct(region=...) on the crawler")
         config = crawl_config(parsed, parsed.credential)
+        connection_qn = parsed.connection["qualifiedName"]
+        existing = connection_attributes(self.engine, connection_qn)
+        if existing is not None:
+            authorize(principal, Action.CRAWL_CONNECTION, existing, what=f"({connection_qn!r})")
         with self.engine.connect() as conn:
             if conn.execute(sa.select(workflows.c.id).where(workflows.c.name == parsed.name)).first():
                 raise Conflict(f"A workflow named {parsed.name!r} already exists; re-run it with POST "
                                "/api/service/workflows/submit instead")
+            holder = conn.execute(sa.select(workflows.c.name).where(
+                workflows.c.connection_qualified_name == connection_qn, workflows.c.archived.is_(False))).scalar()
+        if holder is not None:
+            raise Conflict(f"Connection {connection_qn!r} is already crawled by workflow {holder!r}: re-run that "
+                           "workflow (POST /api/service/workflows/submit) or update it instead of creating another")
         credential_name = str(parsed.credential.get("name") or f"{parsed.name}-credential")
         guid = self.vault.store(parsed.credential, name=credential_name)
         now = _now()
         try:
             with self.engine.begin() as conn:
                 conn.execute(workflows.insert().values(
-                    name=parsed.name, namespace=str(document["metadata"].get("namespace") or "default"),
-                    uid=str(uuid.uuid4()), package="@atlan/glue",
-                    connection_qualified_name=parsed.connection["qualifiedName"], credential_guid=guid,
+                    name=parsed.name, namespace=parsed.namespace, uid=str(uuid.uuid4()), package=PACKAGE,
+                    connection_qualified_name=connection_qn, credential_guid=guid,
                     document=_stored(document, guid), created_at=now, updated_at=now, created_by=principal.username))
-        except sa.exc.IntegrityError:
-            self.vault.delete(guid)
-            raise Conflict(f"A workflow named {parsed.name!r} already exists") from None
-        scope = CrawlScope(config.connection_qualified_name or "", config.connection_name, "AwsDataCatalog")
-        Publisher(self.engine, actor=principal.username).publish([connection_record(scope, config)])
+        except BaseException as error:
+            self.vault.delete(guid)  # a workflow that was not stored leaves no credential behind
+            if isinstance(error, sa.exc.IntegrityError):
+                raise Conflict(f"A workflow named {parsed.name!r}, or one for connection {connection_qn!r}, "
+                               "already exists; re-run it with POST /api/service/workflows/submit instead") from None
+            raise
+        if existing is None:
+            self._publish_connection(config, principal.username)
         answer = {**self.get_workflow(parsed.name), "payload": []}
         if submit:
             self.start_run(parsed.name, principal.username)
@@ -176,7 +211,7 @@ class WorkflowService:
         if kind != "WorkflowTemplate":
             raise InvalidRequest(f"resourceKind {kind!r} is not supported: use WorkflowTemplate")
         row = self._workflow_row(body["resourceName"])
-        self._check_admin(principal, row)
+        self._authorize(principal, Action.RUN_WORKFLOW, row)
         return self.start_run(row.name, principal.username)
 
     def stop(self, run_name: str, principal: Principal) -> dict[str, Any]:
@@ -184,8 +219,10 @@ class WorkflowService:
         run = self._run_row(run_name)
         with self.engine.connect() as conn:
             workflow = conn.execute(sa.select(workflows).where(workflows.c.name == run.workflow_name)).first()
-        if workflow is not None:
-            self._check_admin(principal, workflow)
+        if workflow is None:  # a run whose workflow is gone has no connection admins: $admin only
+            authorize(principal, Action.RUN_WORKFLOW, None, what=f"(run {run_name!r})")
+        else:
+            self._authorize(principal, Action.RUN_WORKFLOW, workflow)
         with self.engine.begin() as conn:
             stopped = conn.execute(runs.update().where(runs.c.name == run_name, runs.c.phase == "Pending").values(
                 phase="Failed", message="Stopped before it started.", finished_at=_now(), stop_requested=True))
@@ -199,7 +236,7 @@ class WorkflowService:
     def archive(self, name: str, principal: Principal) -> dict[str, Any]:
         """Archive a workflow (its runs and its connection's assets stay); active runs are stopped."""
         row = self._workflow_row(name)
-        self._check_admin(principal, row)
+        self._authorize(principal, Action.CHANGE_WORKFLOW, row)
         with self.engine.begin() as conn:
             conn.execute(workflows.update().where(workflows.c.id == row.id).values(archived=True, updated_at=_now()))
             active = conn.execute(sa.select(runs.c.name).where(
@@ -213,7 +250,7 @@ class WorkflowService:
         from gazetteer.auth.models import users
 
         row = self._workflow_row(name)
-        self._check_admin(principal, row)
+        self._authorize(principal, Action.CHANGE_WORKFLOW, row)
         if not isinstance(username, str) or not username:
             raise InvalidRequest("Give the new owner as ?username=<user name>")
         with self.engine.begin() as conn:
@@ -226,17 +263,19 @@ class WorkflowService:
     def update(self, name: str, document: Any, principal: Principal) -> dict[str, Any]:
         """Replace a workflow's metadata and spec (schedules live in its annotations); the name stays."""
         row = self._workflow_row(name)
-        self._check_admin(principal, row)
+        self._authorize(principal, Action.CHANGE_WORKFLOW, row)
         if not isinstance(document, dict) or (document.get("metadata") or {}).get("name") != name:
             raise InvalidRequest(f"The body must be the workflow JSON with metadata.name = {name!r}")
         parsed: GlueWorkflow = parse_glue_workflow(document)
         schedule_of(document)
         if parsed.connection.get("qualifiedName") != row.connection_qualified_name:
             raise InvalidRequest("A workflow's connection cannot change: create a new workflow for a new connection")
+        config = crawl_config(parsed, parsed.credential or self.vault.load(row.credential_guid))
         if parsed.credential is not None:
-            crawl_config(parsed, parsed.credential)
             self.vault.update(row.credential_guid, parsed.credential)
         with self.engine.begin() as conn:
             conn.execute(workflows.update().where(workflows.c.id == row.id).values(
                 document=_stored(document, row.credential_guid), generation=row.generation + 1, updated_at=_now()))
+        # The connection's admins and settings take effect now, not at the next run: permissions read them.
+        self._publish_connection(config, principal.username)
         return {**self.get_workflow(name), "payload": []}

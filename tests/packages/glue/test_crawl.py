@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
+from gazetteer.assets import publish
+from gazetteer.assets.publish import CHANGE_KINDS, roll_back
+from gazetteer.assets.search import index_search
+from gazetteer.client import GlueCrawler
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
 from gazetteer.errors import InvalidRequest
+from gazetteer.packages.glue import crawl as crawl_module
 from gazetteer.packages.glue.config import parse_config
 from gazetteer.packages.glue.crawl import crawl
-from gazetteer.store import assets
+from gazetteer.store import assets, open_engine
+from gazetteer.store.schema import crawl_undo
+from gazetteer.workflows.models import runs
+from gazetteer.workflows.service import recover_interrupted
 
 REGION = "us-east-1"
 
@@ -24,13 +37,13 @@ def _assets(engine, status="ACTIVE") -> dict[str, sa.Row]:
         return {row.qualified_name: row for row in conn.execute(sa.select(assets).where(assets.c.status == status))}
 
 
-def _table(client, database, name, columns=("id:bigint",), partition_keys=(), **extra):
+def _table(client, database, name, columns=("id:bigint",), partition_keys=(), replace=False, **extra):
     def cols(specs):
         return [{"Name": s.split(":")[0], "Type": s.split(":", 1)[1]} for s in specs]
 
     table = {"Name": name, "TableType": "EXTERNAL_TABLE", "PartitionKeys": cols(partition_keys),
              "StorageDescriptor": {"Columns": cols(columns), "Location": f"s3://bucket/{database}/{name}/"}, **extra}
-    client.create_table(DatabaseName=database, TableInput=table)
+    (client.update_table if replace else client.create_table)(DatabaseName=database, TableInput=table)
 
 
 def _small_catalog(client, databases=("alpha", "beta", "gamma"), tables=3):
@@ -38,6 +51,59 @@ def _small_catalog(client, databases=("alpha", "beta", "gamma"), tables=3):
         client.create_database(DatabaseInput={"Name": db})
         for n in range(tables):
             _table(client, db, f"t{n}", columns=("id:bigint", "name:string"))
+
+
+def _change_everything(client, databases, tables) -> None:
+    """Give tables t0.. a description and a column, and each database a new table (words found nowhere else)."""
+    for db in databases:
+        for n in range(tables):
+            _table(client, db, f"t{n}", columns=("id:bigint", "name:string", "pelican_note:string"),
+                   Description="walrus sightings", replace=True)
+        _table(client, db, "zebra_orders", columns=("id:bigint", "pelican_id:bigint"))
+
+
+def _dump(engine) -> dict[str, list[tuple]]:
+    """Every asset row exactly as stored (PostgreSQL's search vector too) and SQLite's full-text index."""
+    with engine.connect() as conn:
+        dump = {"assets": [tuple(row) for row in conn.execute(sa.text("SELECT * FROM assets ORDER BY id"))]}
+        if engine.dialect.name == "sqlite":
+            dump["search"] = [tuple(row) for row in conn.execute(sa.text(
+                "SELECT rowid, name, description, columns FROM assets_fts ORDER BY rowid"))]
+    return dump
+
+
+def _count(engine, table, *where) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar()
+
+
+def _written_by(engine, key: str) -> int:
+    """How many assets the crawl `key` has written so far."""
+    return _count(engine, assets, assets.c.updated_by == key)
+
+
+def _found(engine, text: str) -> list[str]:
+    """Qualified names of the active assets a full-text search finds (names, descriptions, column names)."""
+    body = {"attributes": ["qualifiedName"], "dsl": {"size": 50, "query": {"bool": {
+        "must": [{"multi_match": {"query": text, "fields": ["name", "description", "columns"]}}],
+        "filter": [{"term": {"__state": "ACTIVE"}}]}}}}
+    return sorted(entity["attributes"]["qualifiedName"] for entity in index_search(engine, body).get("entities", []))
+
+
+@contextlib.contextmanager
+def _write_statements(engine) -> Iterator[list[str]]:
+    """The statements that write, executed on `engine` within the block."""
+    written: list[str] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        if statement.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            written.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", spy)
+    try:
+        yield written
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", spy)
 
 
 def test_every_asset_kind_and_attribute(glue, engine, settings):
@@ -163,8 +229,10 @@ def test_recrawl_updates_archives_and_restores(glue, engine, settings):
     _small_catalog(client, databases=("alpha",), tables=4)
     first = crawl(engine, _config(), settings=settings)
     before = _assets(engine)
-    again = crawl(engine, _config(), settings=settings)
+    with _write_statements(engine) as written:
+        again = crawl(engine, _config(), settings=settings)
     assert again.changes == {"created": 0, "updated": 0, "archived": 0, "restored": 0, "unchanged": len(before)}
+    assert written == [], "an unchanged re-crawl writes nothing at all, not even to its undo log"
     assert {q: r.updated_at for q, r in _assets(engine).items()} == {q: r.updated_at for q, r in before.items()}
 
     qn = f"{first.connection_qualified_name}/AwsDataCatalog/alpha"
@@ -186,6 +254,7 @@ def test_recrawl_updates_archives_and_restores(glue, engine, settings):
     restored = _assets(engine)[f"{qn}/t0"]
     assert back.changes["restored"] == 3 and restored.guid == before[f"{qn}/t0"].guid
     assert len(_assets(engine, status="DELETED")) == 0
+    assert _count(engine, crawl_undo) == 0, "a crawl that succeeds keeps no undo log"
 
 
 def test_circuit_breaker_refuses_mass_archiving(glue, engine, settings):
@@ -250,3 +319,239 @@ def test_refused_keys_fail_the_crawl_with_a_hint(glue, engine, settings):
     report = crawl(engine, _config(), settings=settings)
     assert report.status == "Failed" and "check the access key and secret key" in report.message
     assert "s3cr3t" not in str(report.to_dict())
+
+
+# -- a crawl is all or nothing -----------------------------------------------------------------------------
+
+LEFT_AS_IT_WAS = "Nothing was changed: the catalog was left as it was."
+NO_CHANGES = dict.fromkeys(CHANGE_KINDS, 0)
+
+
+def test_a_crawl_of_the_wrong_region_changes_nothing_and_says_why(glue, engine, settings):
+    _small_catalog(glue.client(REGION))
+    first = crawl(engine, _config(), settings=settings)
+    before = _dump(engine)
+    wrong = crawl(engine, _config(region="eu-west-1"), settings=settings)
+    assert wrong.status == "Failed" and wrong.message.startswith("Circuit breaker: this crawl would archive 9 of")
+    assert "Nothing found in eu-west-1: wrong region, account (catalog id) or credentials?" in wrong.message
+    assert wrong.message.endswith(LEFT_AS_IT_WAS) and wrong.changes == NO_CHANGES
+    assert _dump(engine) == before and _count(engine, crawl_undo) == 0
+    qn = first.connection_qualified_name
+    assert _assets(engine)[qn].attributes["region"] == REGION
+    assert _assets(engine)[f"{qn}/AwsDataCatalog"].attributes["schemaCount"] == 3
+
+
+def test_a_crawl_that_updates_and_adds_then_trips_the_breaker_changes_nothing(glue, engine, settings):
+    client = glue.client(REGION)
+    _small_catalog(client, databases=("alpha", "beta"), tables=4)
+    first = crawl(engine, _config(), settings=settings)
+    before = _dump(engine)
+    for db in ("alpha", "beta"):
+        for n in range(1, 4):
+            client.delete_table(DatabaseName=db, Name=f"t{n}")
+    _change_everything(client, ("alpha", "beta"), tables=1)
+    client.create_database(DatabaseInput={"Name": "delta"})
+    _table(client, "delta", "zebra_events")
+
+    refused = crawl(engine, _config(), settings=settings)
+    assert refused.status == "Failed" and "archive 6 of the connection's 11" in refused.message
+    assert "Nothing found" not in refused.message and refused.message.endswith(LEFT_AS_IT_WAS)
+    assert refused.counts["tables"] == 5 and refused.changes == NO_CHANGES
+    assert _dump(engine) == before and _count(engine, crawl_undo) == 0
+    assert _found(engine, "zebra") == _found(engine, "pelican") == _found(engine, "walrus") == []
+
+    # The same crawl let through shows what the failed one had written and the searches above would find.
+    allowed = crawl(engine, _config(max_archive_ratio=1.0), settings=settings)
+    db = f"{first.connection_qualified_name}/AwsDataCatalog"
+    assert allowed.status == "Succeeded" and _count(engine, crawl_undo) == 0
+    zebras = [f"{db}/alpha/zebra_orders", f"{db}/beta/zebra_orders", f"{db}/delta/zebra_events"]
+    assert _found(engine, "zebra") == zebras
+    assert {f"{db}/alpha/t0", f"{db}/alpha/t0/pelican_note"} <= set(_found(engine, "pelican"))
+
+
+def test_a_crawl_stopped_midway_changes_nothing(glue, engine, settings):
+    client = glue.client(REGION)
+    databases = ("alpha", "beta", "gamma")
+    _small_catalog(client, databases, tables=4)
+    crawl(engine, _config(), settings=settings)
+    before = _dump(engine)
+    _change_everything(client, databases, tables=4)
+    written: list[int] = []
+
+    def after_some_pages() -> bool:
+        written.append(_written_by(engine, "stop-test"))
+        return written[-1] >= 10
+
+    stopped = crawl(engine, _config(), settings=settings, should_stop=after_some_pages, key="stop-test")
+    assert stopped.status == "Failed" and stopped.changes == NO_CHANGES
+    assert stopped.message == f"Stopped on request before the crawl finished. {LEFT_AS_IT_WAS}"
+    assert written[-1] >= 10 and stopped.counts["tables"] < 15
+    assert _dump(engine) == before and _count(engine, crawl_undo) == 0
+
+
+def test_an_unexpected_error_midway_changes_nothing(glue, engine, settings):
+    client = glue.client(REGION)
+    databases = ("alpha", "beta", "gamma")
+    _small_catalog(client, databases, tables=4)
+    crawl(engine, _config(), settings=settings)
+    before = _dump(engine)
+    _change_everything(client, databases, tables=4)
+    writes: list[str] = []
+
+    def disk_fails_once(conn, cursor, statement, parameters, context, executemany):
+        # The store itself failing, as a full disk or a lost PostgreSQL connection would, after several pages.
+        if statement.startswith(("INSERT INTO assets ", "UPDATE assets ")):
+            writes.append(statement)
+            if len(writes) == 8:
+                raise engine.dialect.dbapi.OperationalError("disk I/O error")
+
+    sa.event.listen(engine, "before_cursor_execute", disk_fails_once)
+    try:
+        failed = crawl(engine, _config(), settings=settings)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", disk_fails_once)
+    assert failed.status == "Failed" and "unexpected error (OperationalError" in failed.message
+    assert "disk I/O error" in failed.message and failed.message.endswith(LEFT_AS_IT_WAS)
+    assert failed.changes == NO_CHANGES
+    assert _dump(engine) == before and _count(engine, crawl_undo) == 0
+
+
+def test_a_description_curated_during_a_failed_crawl_survives_its_rollback(glue, engine, settings):
+    client = glue.client(REGION)
+    _small_catalog(client, databases=("alpha",), tables=4)
+    first = crawl(engine, _config(), settings=settings)
+    t0 = f"{first.connection_qualified_name}/AwsDataCatalog/alpha/t0"
+    before = {qn: row._asdict() for qn, row in _assets(engine).items()}
+    _change_everything(client, ("alpha",), tables=4)
+    curated = {"userDescription": "Curated by hand while crawling"}
+
+    def curate_then_stop() -> bool:
+        with engine.connect() as conn:
+            crawled = conn.execute(sa.select(assets.c.updated_by).where(assets.c.qualified_name == t0)).scalar()
+        if crawled != "curate-test":
+            return False
+        with engine.begin() as conn:  # what the asset API does when someone edits the description
+            conn.execute(assets.update().where(assets.c.qualified_name == t0)
+                         .values(curated=curated, updated_by="alice", updated_at=datetime.now(UTC)))
+        return True
+
+    stopped = crawl(engine, _config(), settings=settings, should_stop=curate_then_stop, key="curate-test")
+    assert stopped.status == "Failed" and stopped.message.endswith(LEFT_AS_IT_WAS)
+    after = {qn: row._asdict() for qn, row in _assets(engine).items()}
+    edited, original = after.pop(t0), before.pop(t0)
+    assert after == before
+    assert edited.pop("curated") == curated and original.pop("curated") is None
+    assert edited.pop("updated_by") == "alice" and edited.pop("updated_at") > original.pop("updated_at")
+    original.pop("updated_by")
+    assert edited == original, "the crawled columns are back as they were"
+    assert _found(engine, "curated") == [t0] and _found(engine, "walrus") == []
+
+
+def _killed_crawl(glue, engine, settings, monkeypatch, key: str) -> dict[str, list[tuple]]:
+    """Crawl a catalog, change it in Glue, then re-crawl it as a process killed after some pages would:
+    its writes and its undo log stay behind. Returns the catalog as it was before."""
+    client = glue.client(REGION)
+    _small_catalog(client, databases=("alpha", "beta"), tables=4)
+    crawl(engine, _config(), settings=settings)
+    before = _dump(engine)
+    _change_everything(client, ("alpha", "beta"), tables=4)
+    with monkeypatch.context() as killed:
+        killed.setattr(crawl_module, "roll_back", lambda engine, key: False)
+        crawl(engine, _config(), settings=settings, key=key, should_stop=lambda: _written_by(engine, key) >= 6)
+    assert _dump(engine) != before and _count(engine, crawl_undo) > 0
+    return before
+
+
+def test_recovery_rolls_back_what_a_killed_run_had_written(glue, engine, settings, monkeypatch):
+    before = _killed_crawl(glue, engine, settings, monkeypatch, "lake-killed")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(runs.insert(), [
+            {"name": name, "uid": name, "workflow_name": "lake", "template_refs": [], "phase": phase,
+             "created_at": now, "created_by": "admin"}
+            for name, phase in (("lake-killed", "Running"), ("lake-idle", "Running"), ("lake-next", "Pending"))])
+
+    assert recover_interrupted(engine) == [("lake-next", "lake")]
+    assert _dump(engine) == before and _count(engine, crawl_undo) == 0
+    with engine.connect() as conn:
+        ended = dict(conn.execute(sa.select(runs.c.name, runs.c.message).where(runs.c.phase == "Error")).all())
+    assert "What it had written was rolled back: the catalog is as it was before the run" in ended["lake-killed"]
+    assert "It left nothing to roll back" in ended["lake-idle"]
+
+
+def test_a_rollback_cut_short_goes_on_where_it_stopped(glue, engine, settings, monkeypatch):
+    before = _killed_crawl(glue, engine, settings, monkeypatch, "cut-short")
+    monkeypatch.setattr(publish, "_CHUNK", 3)  # many batches, each its own transaction
+    batches: list[str] = []
+
+    def dies_at_the_third_batch(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("DELETE FROM crawl_undo"):
+            batches.append(statement)
+            if len(batches) == 3:
+                raise engine.dialect.dbapi.OperationalError("the process died here")
+
+    logged = _count(engine, crawl_undo)
+    sa.event.listen(engine, "before_cursor_execute", dies_at_the_third_batch)
+    try:
+        with pytest.raises(sa.exc.OperationalError):
+            roll_back(engine, "cut-short")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", dies_at_the_third_batch)
+    assert _dump(engine) != before and 0 < _count(engine, crawl_undo) < logged
+    assert roll_back(engine, "cut-short") is True
+    assert _dump(engine) == before and _count(engine, crawl_undo) == 0
+    assert roll_back(engine, "cut-short") is False
+
+
+@pytest.mark.timeout(240)
+def test_a_server_killed_mid_crawl_rolls_the_run_back_when_it_restarts(glue, any_server, start_server):
+    client = glue.client(REGION)
+    _small_catalog(client, databases=("alpha", "beta"), tables=4)
+    http = any_server.client()
+    document = (GlueCrawler(epoch=1790000000, connection_name="lake", admin_roles=["$admin"])
+                .iam_user_auth(access_key="AKIATEST", secret_key="s3cr3t").direct(region=REGION).to_workflow())
+    name = http.post("/api/service/workflows", json=document).json()["metadata"]["name"]
+
+    def run() -> str:
+        body = {"namespace": "default", "resourceKind": "WorkflowTemplate", "resourceName": name}
+        return http.post("/api/service/workflows/submit", json=body).json()["metadata"]["name"]
+
+    def ended(server, run_name: str) -> dict:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = server.client().get(f"/api/service/runs/{run_name}").json()["status"]
+            if status["phase"] in ("Succeeded", "Failed", "Error"):
+                return status
+            time.sleep(0.2)
+        raise AssertionError(f"run {run_name} did not end")
+
+    assert ended(any_server, run())["phase"] == "Succeeded"
+    catalog = open_engine(any_server.database_url)
+    before = _dump(catalog)
+    _change_everything(client, ("alpha", "beta"), tables=4)
+    glue.set_faults([{"operation": "GetTables", "database": "beta", "delay_seconds": 30, "times": 1}])
+    killed = run()
+    deadline = time.monotonic() + 60
+    while _written_by(catalog, killed) < 8:  # alpha's pages are in; beta's listing hangs
+        assert time.monotonic() < deadline, "the run wrote nothing"
+        time.sleep(0.1)
+    any_server.stop(kill=True)
+    glue.clear_faults()
+    assert _dump(catalog) != before
+
+    restarted = start_server(any_server.home, any_server.database_url)
+    status = ended(restarted, killed)
+    assert status["phase"] == "Error" and "What it had written was rolled back" in status["message"]
+    assert _dump(catalog) == before and _count(catalog, crawl_undo) == 0
+    catalog.dispose()
+
+
+def test_the_undo_log_is_what_its_migration_made(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from gazetteer.store.schema import metadata
+
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [diff for diff in diffs if "crawl_undo" in repr(diff)] == []

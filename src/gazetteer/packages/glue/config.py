@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Annotated
 
 import boto3
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gazetteer.errors import InvalidRequest
 
 __all__ = ["GlueCrawlConfig", "known_regions", "parse_config"]
 
 _CATALOG_ID = re.compile(r"^\d{12}$")
+# Glue names, and the users, groups and roles named as admins, are at most 255 characters.
+Name = Annotated[str, StringConstraints(max_length=255)]
+Names = Annotated[tuple[Name, ...], Field(max_length=1000)]
 
 
 @lru_cache(maxsize=1)
@@ -35,17 +48,17 @@ class GlueCrawlConfig(BaseModel):
     # Set when crawling into an existing connection; otherwise the crawl makes `default/glue/<epoch>`.
     connection_qualified_name: str | None = None
     region: str
-    access_key: str | None = None
+    access_key: str | None = Field(default=None, max_length=128)
     secret_key: SecretStr | None = None
-    include: tuple[str, ...] | None = None
-    exclude: tuple[str, ...] | None = None
+    include: Names | None = None
+    exclude: Names | None = None
     catalog_id: str | None = None
-    admin_users: tuple[str, ...] = ()
-    admin_groups: tuple[str, ...] = ()
-    admin_roles: tuple[str, ...] = ()
-    allow_query: bool = False
-    allow_query_preview: bool = False
-    row_limit: int = Field(default=0, ge=0)
+    admin_users: Names = ()
+    admin_groups: Names = ()
+    admin_roles: Names = ()
+    allow_query: bool = Field(default=False, strict=True)
+    allow_query_preview: bool = Field(default=False, strict=True)
+    row_limit: int = Field(default=0, ge=0, le=2**31 - 1, strict=True)
     max_archive_ratio: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @field_validator("connection_name")

@@ -1,10 +1,11 @@
-"""One Glue crawl: extract → map → publish, with safe archiving and a report."""
+"""One Glue crawl: extract → map → publish, with safe archiving and a report; all or nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -12,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.publish import Publisher
+from gazetteer.assets.publish import CHANGE_KINDS, Publisher, roll_back
 from gazetteer.assets.records import AssetRecord
 from gazetteer.assets.service import find_connection, qualified_name_taken
 from gazetteer.packages.glue.client import GlueError, GlueReader
@@ -88,16 +89,21 @@ class CrawlStopped(Exception):
 
 
 def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None = None,
-          progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> CrawlReport:
+          progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+          key: str | None = None) -> CrawlReport:
     """Crawl the Glue catalog `config` names into the store and report; never raises for Glue problems.
 
-    `should_stop` is polled between pages: a stopped crawl keeps what it published and archives nothing.
+    All or nothing: a crawl that fails, for whatever reason, leaves every asset as it was. `should_stop` is
+    polled between pages; a stopped crawl fails. `key` names the crawl (the workflow run's name; a new one
+    when None) and must be unique: it stamps what the crawl writes and names its undo log, which
+    `gazetteer.assets.publish.roll_back` applies should the process die before the crawl ends.
     """
     settings = settings or get_settings()
     started = time.monotonic()
     report = CrawlReport()
     reader: GlueReader | None = None
-    publisher = Publisher(engine)
+    key = key or f"crawl-{secrets.token_hex(8)}"
+    publisher = Publisher(engine, actor=key, undoable=True)
     try:
         qualified_name = (config.connection_qualified_name or find_connection(engine, config.connection_name)
                           or _new_connection_qualified_name(engine))
@@ -107,21 +113,42 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None 
                             max_connections=settings.glue_workers * 2 + 2)
         _Crawl(config, scope, reader, publisher, report, settings, progress or (lambda _: None),
                should_stop or (lambda: False)).run()
+        if report.status == "Running":
+            publisher.commit()
+            report.status = "Succeeded"
     except CrawlStopped:
-        report.fail("Stopped on request before the crawl finished; nothing was archived.")
+        report.fail("Stopped on request before the crawl finished.")
     except GlueError as error:
         report.fail(str(error))
     except Exception as error:  # noqa: BLE001 - a crawl ends in a report, whatever happened
         log.exception("crawl of %s failed", config.connection_name)
-        report.fail(f"The crawl stopped on an unexpected error ({type(error).__name__}: {error}). "
-                    "Assets published so far are kept; run the crawl again.")
-    if report.status == "Running":
-        report.status = "Succeeded"
+        report.fail(f"The crawl stopped on an unexpected error ({type(error).__name__}: {error}); run it again.")
+    except BaseException:
+        # Ctrl-C in the CLI: put the catalog back before letting the interrupt end the program.
+        roll_back(engine, key)
+        raise
     report.changes = dict(publisher.changes)
+    if report.status != "Succeeded":
+        _undo(engine, key, report)
     if reader is not None:
         report.api_calls, report.throttled = reader.api_calls, reader.throttled
     report.duration_seconds = time.monotonic() - started
     return report
+
+
+def _undo(engine: Engine, key: str, report: CrawlReport) -> None:
+    """Undo what a failed crawl wrote and say so in its report."""
+    said = report.message or ""
+    said += "" if said.endswith((".", "?", "!")) else "."
+    try:
+        roll_back(engine, key)
+    except Exception as error:  # noqa: BLE001 - the report must still say what happened
+        log.exception("rolling back crawl %s failed", key)
+        report.fail(f"{said} Undoing what it had written failed too ({type(error).__name__}: {error}), so the "
+                    "catalog may hold part of it until a crawl of this connection succeeds.")
+        return
+    report.fail(f"{said} Nothing was changed: the catalog was left as it was.")
+    report.changes = dict.fromkeys(CHANGE_KINDS, 0)
 
 
 class _Crawl:
@@ -160,7 +187,7 @@ class _Crawl:
         try:
             listed = [db for page in self.reader.databases() for db in page]
         except GlueError as error:
-            self.report.fail(f"Could not list the Glue databases, so nothing was crawled or archived: {error}")
+            self.report.fail(f"Could not list the Glue databases: {error}")
             return None
         names = {db["Name"] for db in listed}
         missing = [name for name in self.config.include or () if name not in names]
@@ -240,9 +267,16 @@ class _Crawl:
         if doomed and len(doomed) > limit * len(active_tables):
             self.report.fail(
                 f"Circuit breaker: this crawl would archive {len(doomed)} of the connection's {len(active_tables)} "
-                f"tables and views ({len(doomed) / len(active_tables):.0%}), more than the {limit:.0%} allowed, so "
-                "nothing was archived. If they really were dropped from Glue, crawl again with "
+                f"tables and views ({len(doomed) / len(active_tables):.0%}), more than the {limit:.0%} allowed. "
+                f"{self._nothing_found()}If they really were dropped from Glue, crawl again with "
                 "--max-archive-ratio 1 (or set GAZETTEER_MAX_ARCHIVE_RATIO=1)."
             )
             return
         self.publisher.archive(sorted(doomed | gone_schemas))
+
+    def _nothing_found(self) -> str:
+        """The likely cause when Glue showed no table at all to a crawl of a connection that has some."""
+        if self.report.counts["tables"] or self.report.counts["views"]:
+            return ""
+        where = self.config.region + (f" (catalog id {self.config.catalog_id})" if self.config.catalog_id else "")
+        return f"Nothing found in {where}: wrong region, account (catalog id) or credentials? "

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from gazetteer.assets.entities import get_entity, update_curated
 from gazetteer.assets.search import index_search
+from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
 from gazetteer.web.ui.datatypes import is_nested, type_events
@@ -65,8 +66,8 @@ def _ancestors(engine: Engine, entity: dict[str, Any]) -> tuple[list[dict[str, A
 
 
 def may_edit(principal: Principal, connection: dict[str, Any]) -> bool:
-    """What update_curated allows: $admin, or a member who is an admin of the asset's connection."""
-    return principal.may_write() and principal.is_connection_admin(connection)
+    """What update_curated allows (the connection here is the stored one, read by the page's search)."""
+    return may(principal, Action.EDIT_ASSET, connection)
 
 
 def _columns(engine: Engine, entity: dict[str, Any]) -> list[dict[str, Any]]:

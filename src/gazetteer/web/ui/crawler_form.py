@@ -17,10 +17,11 @@ from fastapi.responses import RedirectResponse
 from pydantic import SecretStr
 
 from gazetteer.assets.service import find_connection
+from gazetteer.auth.permissions import Action, authorize
 from gazetteer.auth.principal import ROLES, Principal
 from gazetteer.auth.service import list_groups, list_roles
 from gazetteer.client.glue_crawler import GlueCrawler
-from gazetteer.errors import Conflict, GazetteerError, PermissionDenied
+from gazetteer.errors import Conflict, GazetteerError
 from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.config import known_regions, parse_config
 from gazetteer.web.ui.routing import FormDep, UserDep, render, router
@@ -95,9 +96,7 @@ def _context(request: Request, form: CrawlerForm, **extra: Any) -> dict[str, Any
 
 
 def _check_writer(user: Principal) -> None:
-    if not user.may_write():
-        raise PermissionDenied(f"You ({user.username}) have read-only ($guest) access, so you cannot create "
-                               "crawlers. Ask a $admin for a $member or $admin token.")
+    authorize(user, Action.CREATE_WORKFLOW, what="(ask a $admin for a $member or $admin token)")
 
 
 @router.get("/workflows/new")

@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 
 from gazetteer import __version__
+from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, NotFound, Unauthenticated
 from gazetteer.web.ui import formatting
@@ -99,8 +100,9 @@ def is_htmx(request: Request) -> bool:
 
 
 def _context(request: Request, context: Mapping[str, Any]) -> dict[str, Any]:
-    return {"request": request, "user": getattr(request.state, "ui_user", None), "path": request.url.path,
-            **context}
+    user = getattr(request.state, "ui_user", None)
+    return {"request": request, "user": user, "path": request.url.path,
+            "can_create": user is not None and may(user, Action.CREATE_WORKFLOW), **context}
 
 
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None, *, status: int = 200,

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 
 from gazetteer.assets.search import index_search
+from gazetteer.auth.permissions import Action
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, NotFound
 from gazetteer.packages.glue.workflow import parse_glue_workflow
@@ -118,8 +119,7 @@ def workflows_page(request: Request, user: UserDep) -> Response:
     for connection in connections:
         connection["workflows"] = by_connection.pop(connection["qn"], [])
     orphans = [workflow for workflows in by_connection.values() for workflow in workflows]
-    return render(request, "workflows.html", {"connections": connections, "orphans": orphans,
-                                              "can_create": user.may_write()})
+    return render(request, "workflows.html", {"connections": connections, "orphans": orphans})
 
 
 def _connection_guid(engine: Engine, qualified_name: str | None) -> str | None:
@@ -131,8 +131,10 @@ def _connection_guid(engine: Engine, qualified_name: str | None) -> str | None:
     return hits[0]["guid"] if hits else None
 
 
-def _may_run(user: Principal, workflow: dict[str, Any]) -> bool:
-    return user.is_connection_admin(workflow["connection"])
+def _may_run(request: Request, user: Principal, workflow: dict[str, Any]) -> bool:
+    if not workflow["name"]:  # archived: the run still shows, without buttons
+        return False
+    return bool(request.app.state.workflows.may(user, Action.RUN_WORKFLOW, workflow["name"]))
 
 
 @router.get("/workflows/{name}")
@@ -143,7 +145,7 @@ def workflow_page(request: Request, user: UserDep, name: str, page: int = 1) -> 
     runs, total = _runs(engine, name, page)
     return render(request, "workflow.html", {
         "workflow": workflow, "runs": runs, "total": total, "page": page,
-        "pages": max(1, (total + RUNS_PAGE - 1) // RUNS_PAGE), "may_run": _may_run(user, workflow),
+        "pages": max(1, (total + RUNS_PAGE - 1) // RUNS_PAGE), "may_run": _may_run(request, user, workflow),
         "connection_guid": _connection_guid(engine, workflow["connection_qn"]),
         "created": request.query_params.get("created") == "1", "role_names": role_names(engine),
     })
@@ -160,7 +162,7 @@ def run_fragment(request: Request, user: UserDep, name: str) -> Response:
         workflow = _workflow_view(service.get_workflow(run["workflow"]))
     except NotFound:  # archived since: the run still shows, without buttons
         workflow = _workflow_view({})
-    return render(request, "_run.html", {"run": run, "open": True, "may_run": _may_run(user, workflow),
+    return render(request, "_run.html", {"run": run, "open": True, "may_run": _may_run(request, user, workflow),
                                          "workflow": workflow})
 
 

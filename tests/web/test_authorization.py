@@ -1,0 +1,328 @@
+"""Authorization, generated from the route table: every route × every kind of caller, on a live server.
+
+Each route of the app must have a row in CASES (a new route without one fails the test). Callers: no token,
+a malformed token, a revoked token, a $guest, a $member who is not an admin of the connection, a $member who
+is, and a $admin. A refused write must leave the catalog, the workflows, the runs and the vault exactly as
+they were. The takeover that probing found (a new workflow that names another connection) is tested too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from gazetteer.settings import Settings
+from gazetteer.store import open_engine
+from gazetteer.web.app import create_app
+from tests.workflows.test_workflow_api import create, seed, token, wait_for, workflow
+
+ALLY = "service-account-ally"  # the $member named as an admin of the connection
+CALLERS = ("anonymous", "malformed", "revoked", "guest", "member", "ally", "admin")
+UNAUTHENTICATED = ("anonymous", "malformed", "revoked")
+# Who each rule lets through (besides refusing the unauthenticated).
+ALLOWED = {
+    "public": set(CALLERS),
+    "read": {"guest", "member", "ally", "admin"},
+    "writer": {"member", "ally", "admin"},
+    "connection-admin": {"ally", "admin"},
+}
+_epochs = itertools.count(1795000000)
+
+
+@dataclass
+class World:
+    server: Any
+    tokens: dict[str, str | None]
+    workflow: str  # W1: its connection names ALLY as an admin
+    run: str
+    table_guid: str
+    table_qn: str
+    schema_qn: str
+    archive_targets: dict[tuple[str, str], str]  # (family, caller) → a workflow that caller may archive
+
+    def http(self, who: str):
+        client = self.server.client(token=self.tokens[who] or "")
+        if self.tokens[who] is None:
+            client.headers.pop("Authorization", None)
+        return client
+
+    def browser(self, who: str):
+        import httpx
+
+        cookies = {"gazetteer_token": self.tokens[who]} if self.tokens[who] else {}
+        return httpx.Client(base_url=self.server.url, cookies=cookies, headers={"Origin": self.server.url},
+                            follow_redirects=False, timeout=30)
+
+
+def _new_workflow(**overrides) -> dict:
+    return workflow(epoch=next(_epochs), **{"admin_roles": ["$admin"], "admin_users": [ALLY], **overrides})
+
+
+Request = Callable[[World, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str
+    path: str  # the route's path template, as the app declares it
+    rule: str
+    request: Request  # → httpx request arguments for this caller
+    ui: bool = False
+    refusal: tuple[int, ...] = ()  # the statuses that refuse the unauthenticated, when not the usual ones
+
+
+def _api(method: str, path: str, rule: str, url: Callable[[World, str], str], body: Request | None = None) -> Case:
+    return Case(method, path, rule, lambda w, who: {"url": url(w, who), **({"json": body(w, who)} if body else {})})
+
+
+def _ui(method: str, path: str, rule: str, url: Callable[[World, str], str], form: Request | None = None,
+        refusal: tuple[int, ...] = ()) -> Case:
+    return Case(method, path, rule, lambda w, who: {"url": url(w, who), **({"data": form(w, who)} if form else {})},
+                ui=True, refusal=refusal)
+
+
+def _bulk_description(w: World, who: str) -> dict:
+    return {"entities": [{"typeName": "Table", "attributes": {
+        "qualifiedName": w.table_qn, "name": w.table_qn.rsplit("/", 1)[1], "userDescription": f"by {who}"}}]}
+
+
+def _bulk_new_table(w: World, who: str) -> dict:
+    return {"entities": [{"typeName": "Table", "attributes": {
+        "qualifiedName": f"{w.schema_qn}/made_by_{who}", "name": f"made_by_{who}"}}]}
+
+
+def _bulk_new_connection(w: World, who: str) -> dict:
+    return {"entities": [{"typeName": "Connection", "attributes": {
+        "qualifiedName": f"default/glue/{next(_epochs)}", "name": f"by-{who}",
+        "adminUsers": [f"service-account-{who}"]}}]}
+
+
+def _update_body(w: World, who: str) -> dict:
+    document = w.http("admin").get(f"/api/service/workflows/{w.workflow}").json()
+    document["metadata"].setdefault("annotations", {})["orchestration.atlan.com/schedule"] = "0 6 * * *"
+    return document
+
+
+_FAMILY_CASES = [
+    case
+    for family in ("workflows", "package-workflows")
+    for case in (
+        _api("POST", f"/api/service/{family}", "writer", lambda w, who: "/api/service/workflows",
+             lambda w, who: _new_workflow()),
+        _api("POST", f"/api/service/{family}/submit", "connection-admin", lambda w, who, f=family:
+             f"/api/service/{f}/submit", lambda w, who: {"namespace": "default", "resourceKind": "WorkflowTemplate",
+                                                          "resourceName": w.workflow}),
+        _api("GET", f"/api/service/{family}/{{name}}", "read", lambda w, who, f=family:
+             f"/api/service/{f}/{w.workflow}"),
+        _api("POST", f"/api/service/{family}/{{name}}/changeownership", "connection-admin", lambda w, who, f=family:
+             f"/api/service/{f}/{w.workflow}/changeownership?username={ALLY}"),
+        _api("POST", f"/api/service/{family}/{{name}}", "connection-admin", lambda w, who, f=family:
+             f"/api/service/{f}/{w.workflow}", _update_body),
+        # Last of its family: archiving is destructive, so each caller allowed to gets a workflow of its own.
+        _api("POST", f"/api/service/{family}/{{name}}/archive", "connection-admin", lambda w, who, f=family:
+             f"/api/service/{f}/{w.archive_targets.get((f, who), w.workflow)}/archive"),
+    )
+]
+
+CASES: list[Case] = [
+    _api("GET", "/health", "public", lambda w, who: "/health"),
+    *[_api("GET", f"/api/service/{path}", "read", lambda w, who, p=path: f"/api/service/{p}")
+      for path in ("roles", "whoami", "users/current", "users", "v2/groups", "apikeys", "runs/cron")],
+    _api("GET", "/api/service/runs/cron/{cron_name}", "read",
+         lambda w, who: f"/api/service/runs/cron/{w.workflow}-cron"),
+    _api("POST", "/api/service/workflows/indexsearch", "read", lambda w, who: "/api/service/workflows/indexsearch",
+         lambda w, who: {}),
+    _api("POST", "/api/service/runs/indexsearch", "read", lambda w, who: "/api/service/runs/indexsearch",
+         lambda w, who: {}),
+    _api("GET", "/api/service/runs/{run_name}", "read", lambda w, who: f"/api/service/runs/{w.run}"),
+    _api("POST", "/api/service/runs/{run_name}/stop", "connection-admin",
+         lambda w, who: f"/api/service/runs/{w.run}/stop"),
+    _api("POST", "/api/meta/search/indexsearch", "read", lambda w, who: "/api/meta/search/indexsearch",
+         lambda w, who: {"dsl": {"size": 1}}),
+    _api("GET", "/api/meta/entity/guid/{guid}", "read", lambda w, who: f"/api/meta/entity/guid/{w.table_guid}"),
+    _api("GET", "/api/meta/entity/uniqueAttribute/type/{type_name}", "read",
+         lambda w, who: f"/api/meta/entity/uniqueAttribute/type/Table?attr:qualifiedName={w.table_qn}"),
+    *[case for path in ("/api/meta/entity/bulk/", "/api/meta/entity/bulk") for case in (
+        _api("POST", path, "connection-admin", lambda w, who, p=path: p, _bulk_description),
+        _api("POST", path, "connection-admin", lambda w, who, p=path: p, _bulk_new_table),
+        _api("POST", path, "writer", lambda w, who, p=path: p, _bulk_new_connection),
+    )],
+    *_FAMILY_CASES,
+    # The web UI (cookie sign-in; forms must come from this site).
+    _ui("GET", "/static/{name}", "public", lambda w, who: "/static/style.css"),
+    _ui("GET", "/sign-in", "public", lambda w, who: "/sign-in"),
+    _ui("POST", "/sign-in", "read", lambda w, who: "/sign-in", lambda w, who: {"token": w.tokens[who] or ""},
+        refusal=(400, 401)),
+    _ui("POST", "/sign-out", "public", lambda w, who: "/sign-out"),
+    _ui("GET", "/", "read", lambda w, who: "/"),
+    _ui("GET", "/assets/{guid}", "read", lambda w, who: f"/assets/{w.table_guid}"),
+    _ui("GET", "/assets/{guid}/{field}", "read", lambda w, who: f"/assets/{w.table_guid}/description"),
+    _ui("GET", "/assets/{guid}/{field}/edit", "read", lambda w, who: f"/assets/{w.table_guid}/description/edit"),
+    _ui("POST", "/assets/{guid}/{field}", "connection-admin", lambda w, who: f"/assets/{w.table_guid}/description",
+        lambda w, who: {"userDescription": f"by {who} in the browser"}),
+    _ui("GET", "/workflows", "read", lambda w, who: "/workflows"),
+    _ui("GET", "/workflows/new", "writer", lambda w, who: "/workflows/new"),
+    _ui("POST", "/workflows/new", "writer", lambda w, who: "/workflows/new", lambda w, who: {"connection_name": ""}),
+    _ui("POST", "/workflows/new/databases", "writer", lambda w, who: "/workflows/new/databases",
+        lambda w, who: {"region": "x"}),
+    _ui("GET", "/workflows/{name}", "read", lambda w, who: f"/workflows/{w.workflow}"),
+    _ui("GET", "/runs/{name}", "read", lambda w, who: f"/runs/{w.run}"),
+    _ui("POST", "/workflows/{name}/rerun", "connection-admin", lambda w, who: f"/workflows/{w.workflow}/rerun"),
+    _ui("POST", "/runs/{name}/stop", "connection-admin", lambda w, who: f"/runs/{w.run}/stop"),
+]
+# Served by FastAPI itself, not by Gazetteer's routers.
+_FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def _routes(app) -> set[tuple[str, str]]:
+    def walk(routes):
+        for route in routes:
+            if hasattr(route, "original_router"):
+                yield from walk(route.original_router.routes)
+            else:
+                yield route
+    return {(method, route.path) for route in walk(app.routes) if route.path not in _FRAMEWORK
+            for method in (route.methods or ()) if method != "HEAD"}
+
+
+def test_every_route_has_a_row_in_the_table(tmp_path) -> None:
+    declared = _routes(create_app(Settings(home=tmp_path)))
+    covered = {(case.method, case.path) for case in CASES}
+    assert declared - covered == set(), "routes without an authorization row"
+    assert covered - declared == set(), "rows for routes that no longer exist"
+
+
+def _snapshot(database_url: str) -> dict[str, list]:
+    """Everything a write could change (run progress aside, which finished runs no longer have)."""
+    engine = open_engine(database_url, migrate=False)
+    queries = {
+        "assets": "SELECT qualified_name, status, name, attributes, curated, updated_by FROM assets",
+        "workflows": "SELECT name, document, archived, created_by, generation FROM workflows",
+        "runs": "SELECT name, phase, stop_requested FROM workflow_runs",
+        "credentials": "SELECT id, ciphertext FROM credentials",
+    }
+    with engine.connect() as conn:
+        snapshot = {key: sorted(map(repr, conn.execute(sa.text(sql)).all())) for key, sql in queries.items()}
+    engine.dispose()
+    return snapshot
+
+
+def _settle(http, timeout: float = 120) -> None:
+    """Wait until no run is Pending or Running, so that a snapshot only moves when a request moves it."""
+    active = {"terms": {"status.phase.keyword": ["Pending", "Running"]}}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = http.post("/api/service/runs/indexsearch", json={"size": 0, "query": active}).json()
+        if answer["hits"]["total"]["value"] == 0:
+            return
+        time.sleep(0.3)
+    raise AssertionError("runs did not settle")
+
+
+def _world(server, glue) -> World:
+    seed(glue, databases=("sales",))
+    admin = server.client()
+    tokens: dict[str, str | None] = {"anonymous": None, "malformed": "gzt_not-a-real-token",
+                                     "admin": server.ADMIN_TOKEN}
+    for who, role in (("guest", "$guest"), ("member", "$member"), ("ally", "$member"), ("revoked", "$member")):
+        tokens[who] = token(server, who, role)
+    subprocess.run([sys.executable, "-m", "gazetteer.cli", "token", "revoke", "revoked"], env=server.env,
+                   check=True, capture_output=True)
+    name, run = create(admin, _new_workflow())
+    wait_for(admin, run)
+    table = admin.post("/api/meta/search/indexsearch", json={"dsl": {"size": 1, "query": {"bool": {"filter": [
+        {"term": {"__typeName.keyword": "Table"}}, {"term": {"name.keyword": "a"}}]}}},
+        "attributes": ["schemaQualifiedName"]}).json()["entities"][0]
+    targets = {}
+    for family, who in itertools.product(("workflows", "package-workflows"), ("ally", "admin")):
+        answer = admin.post("/api/service/workflows", json=_new_workflow())
+        assert answer.status_code == 200, answer.text
+        targets[(family, who)] = answer.json()["metadata"]["name"]
+    return World(server, tokens, name, run, table["guid"], table["attributes"]["qualifiedName"],
+                 table["attributes"]["schemaQualifiedName"], targets)
+
+
+def _gist(text: str) -> str:
+    """What an answer says, in one short line (the message of a JSON error, the heading of a page)."""
+    import re
+
+    found = re.search(r'"errorMessage":\s*"([^"]*)"|<h1[^>]*>(.*?)</h1>|<p class="error[^>]*>(.*?)</p>', text, re.S)
+    return " ".join((next(g for g in found.groups() if g) if found else text[:120]).split())
+
+
+def _refused(case: Case, who: str, status: int, location: str) -> bool:
+    if case.refusal and who in UNAUTHENTICATED:
+        return status in case.refusal
+    if case.ui and who in UNAUTHENTICATED:
+        return status in (302, 303) and location.startswith("/sign-in")
+    return status == (401 if who in UNAUTHENTICATED else 403)
+
+
+def test_every_route_for_every_caller(server, glue) -> None:
+    world = _world(server, glue)
+    admin = server.client()
+    problems = []
+    for case, who in itertools.product(CASES, CALLERS):
+        allowed = who in ALLOWED[case.rule]
+        client = world.browser(who) if case.ui else world.http(who)
+        arguments = case.request(world, who)
+        if not allowed:
+            _settle(admin)
+            before = _snapshot(server.database_url)
+        answer = client.request(case.method, **arguments)
+        refused = _refused(case, who, answer.status_code, answer.headers.get("location", ""))
+        where = f"{case.method} {arguments['url']} as {who}: {answer.status_code} {_gist(answer.text)}"
+        if allowed and (answer.status_code in (401, 403) or answer.status_code >= 500
+                        or (refused and case.rule != "public")):  # signing out ends on the sign-in page
+            problems.append(f"refused but allowed ({case.rule}): {where}")
+        if not allowed:
+            if not refused:
+                problems.append(f"not refused ({case.rule}): {where}")
+            _settle(admin)
+            if _snapshot(server.database_url) != before:
+                problems.append(f"a refused request changed something: {where}")
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("family", ["workflows", "package-workflows"])
+def test_a_member_cannot_take_over_another_connection(any_server, glue, family: str) -> None:
+    """A new workflow naming an existing connection needs that connection's admins; nothing is stored else."""
+    seed(glue, databases=("sales",))
+    admin = any_server.client()
+    victim = _new_workflow(connection_name="finance", admin_users=["service-account-ally"])
+    name, run = create(admin, victim)
+    wait_for(admin, run)
+    connection_qn = "default/glue/" + name.rsplit("-", 1)[1]
+    mallory = any_server.client(token=token(any_server, "mallory", "$member"))
+    before = _snapshot(any_server.database_url)
+    attack = workflow(epoch=int(connection_qn.rsplit("/", 1)[1]), connection_name="mine",
+                      admin_users=["service-account-mallory"], admin_roles=[])
+    attack["metadata"]["name"] = f"atlan-glue-{next(_epochs)}"
+    answer = mallory.post(f"/api/service/{family}?submit=true", json=attack)
+    assert answer.status_code == 403, answer.text
+    assert "not an admin of connection 'finance'" in answer.json()["errorMessage"]
+    assert _snapshot(any_server.database_url) == before  # no workflow, no run, no credential, no rename
+    # The connection's own admin still may not create a second workflow over it while the first lives...
+    ally = any_server.client(token=token(any_server, "ally", "$member"))
+    attack["metadata"]["name"] = f"atlan-glue-{next(_epochs)}"
+    answer = ally.post(f"/api/service/{family}", json=attack)
+    assert answer.status_code == 409 and name in answer.json()["errorMessage"], answer.text
+    assert _snapshot(any_server.database_url) == before
+    # ...but after archiving it, may crawl the connection again with a new one.
+    assert ally.post(f"/api/service/{family}/{name}/archive").status_code == 200
+    assert ally.post(f"/api/service/{family}", json=attack).status_code == 200
+    # Mallory, refused everywhere on that connection, cannot edit its assets either.
+    table = admin.post("/api/meta/search/indexsearch", json={"dsl": {"size": 1, "query": {
+        "term": {"__typeName.keyword": "Table"}}}}).json()["entities"][0]
+    edit = {"entities": [{"typeName": "Table", "guid": table["guid"], "attributes": {
+        "qualifiedName": table["attributes"]["qualifiedName"], "name": table["attributes"]["name"],
+        "userDescription": "mine now"}}]}
+    assert mallory.post("/api/meta/entity/bulk/", json=edit).status_code == 403
