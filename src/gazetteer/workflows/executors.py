@@ -84,7 +84,7 @@ class ThreadExecutor:
         if interrupted:
             from gazetteer.workflows.models import runs
 
-            message = "Interrupted by a server shutdown; nothing was archived. Re-run the workflow."
+            message = "Interrupted by a server shutdown; the catalog was left as it was. Re-run the workflow."
             with self.engine.begin() as conn:
                 # Runs a user stopped keep their Failed; the rest were cut short by the shutdown itself.
                 conn.execute(runs.update().where(runs.c.name.in_(interrupted), runs.c.stop_requested.is_(False),
