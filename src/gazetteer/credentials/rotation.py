@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -36,13 +37,13 @@ class Rotation:
 class UnreadableCredentials(VaultKeyError):
     """Credentials no configured key opens: the rotation stops before changing anything."""
 
-    def __init__(self, vault: Vault, rows: Sequence[sa.Row]) -> None:
+    def __init__(self, vault: Vault, rows: Sequence[sa.Row[Any]]) -> None:
         named = ", ".join(f"{row.id} ({row.name!r})" for row in rows)
         super().__init__(vault.unreadable_message(f"{len(rows)} credential(s): {named}")
                          + " Nothing was re-encrypted.")
 
 
-def _select() -> sa.Select:
+def _select() -> sa.Select[Any]:
     return sa.select(credentials.c.id, credentials.c.name, credentials.c.ciphertext).order_by(
         credentials.c.name, credentials.c.id)
 
@@ -67,10 +68,10 @@ def rotate(vault: Vault) -> Rotation:
         conn.execute(credentials.update().where(sa.false()).values(id=credentials.c.id))
         rows = conn.execute(_select().with_for_update()).all()
         opened = [(row, keys.open(row.ciphertext)) for row in rows]
-        unreadable = [row for row, body in opened if body is None]
-        if unreadable:
-            raise UnreadableCredentials(vault, unreadable)
-        stale = [(row, body) for row, body in opened
+        readable = [(row, body) for row, body in opened if body is not None]
+        if len(readable) < len(opened):
+            raise UnreadableCredentials(vault, [row for row, body in opened if body is None])
+        stale = [(row, body) for row, body in readable
                  if body.key != 0 or format_of(row.ciphertext) != CURRENT_FORMAT]
         # updated_at stays: it tells when the credential's content changed, and re-encrypting changes none.
         for row, body in stale:

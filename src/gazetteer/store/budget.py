@@ -91,7 +91,9 @@ def _postgresql_timeout(conn: Connection) -> None:
     if budget is None:
         return
     # The raw cursor: executing through `conn` here would begin the transaction that is beginning.
-    cursor = conn.connection.dbapi_connection.cursor()
+    raw = conn.connection.dbapi_connection
+    assert raw is not None  # a connection that is beginning a transaction is checked out
+    cursor = raw.cursor()
     try:
         cursor.execute(f"SET LOCAL statement_timeout = {max(1, round(budget * 1000))}")
     finally:
