@@ -32,7 +32,6 @@ from botocore.config import Config
 from gazetteer.devtools.local_glue import LocalGlue
 from gazetteer.packages.glue.config import parse_config
 from gazetteer.packages.glue.crawl import crawl
-from gazetteer.settings import Settings
 from gazetteer.store import open_engine
 from gazetteer.store.schema import assets, crawl_undo
 
@@ -92,7 +91,7 @@ def rolled_back_crawl(url: str, home: Path) -> tuple[float, int, int]:
             stopped.append((time.perf_counter(), written))
         return bool(stopped)
 
-    report = crawl(engine, config, settings=Settings(home=home), progress=progress.update,
+    report = crawl(engine, config, progress=progress.update,
                    should_stop=last_database_started)
     seconds = time.perf_counter() - stopped[0][0]
     if report.status != "Failed":

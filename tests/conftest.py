@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from gazetteer.devtools.local_glue import LocalGlue
+from gazetteer.packages.glue.settings import GlueSettings
 from gazetteer.settings import Settings
 from gazetteer.store import open_engine
 
@@ -39,8 +40,13 @@ def glue(glue_server: LocalGlue, monkeypatch: pytest.MonkeyPatch) -> LocalGlue:
 
 @pytest.fixture()
 def settings(tmp_path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture()
+def glue_settings() -> GlueSettings:
     # Few attempts with real back-off keep fault tests quick; two workers exercise the concurrency.
-    return Settings(home=tmp_path / "home", glue_max_attempts=3, glue_workers=2)
+    return GlueSettings(max_attempts=3, workers=2)
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from gazetteer import console
 from gazetteer.cli_secrets import secrets_app
 from gazetteer.cli_token import token_app
 from gazetteer.cli_workflow import workflow_app
-from gazetteer.errors import GazetteerError
+from gazetteer.errors import GazetteerError, InvalidRequest
 from gazetteer.settings import get_settings
 
 # Locals stay out of tracebacks: they can hold credentials.
@@ -100,17 +100,65 @@ def search(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API processes (more than 1 needs PostgreSQL)")] = 1,
 ) -> None:
-    """Run the API server (OpenAPI docs at /docs) with its workflow executor."""
+    """Run the API server (OpenAPI docs at /docs); without a broker it runs the workflows itself."""
     import uvicorn
 
     from gazetteer.web.app import create_app
 
+    settings = get_settings()
     try:
-        application = create_app()
+        if workers > 1:
+            settings.require_shared_database(f"--workers {workers}")
+            _engine().dispose()  # migrate once, here, before the processes start
+        else:
+            application = create_app()
     except GazetteerError as error:
         raise _fail(error) from None
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    if workers > 1:
+        # Each process builds its own app; everything they share lives in the database.
+        uvicorn.run("gazetteer.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
+    else:
+        uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Runs this worker executes at once")] = 2,
+) -> None:
+    """Execute workflow runs from the broker (GAZETTEER_BROKER_URL) against the shared catalog database."""
+    import logging
+
+    from gazetteer.credentials.vault import Vault
+    from gazetteer.workflows.celery_app import celery_app, serve_runs
+    from gazetteer.workflows.leases import worker_name
+    from gazetteer.workflows.runner import Runner
+
+    settings = get_settings()
+    try:
+        if not settings.broker_url:
+            raise InvalidRequest("A worker takes its runs from a broker: set GAZETTEER_BROKER_URL, e.g. "
+                                 "redis://127.0.0.1:6379/0 (the same value the servers have)")
+        settings.require_shared_database("A worker")
+        engine = _engine()
+    except GazetteerError as error:
+        raise _fail(error) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runner = Runner(engine, Vault(engine, settings), worker=worker_name("worker"),
+                    lease_seconds=settings.run_lease_seconds)
+    serve_runs(celery_app(settings.broker_url), runner, concurrency)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the catalog database's schema up to date, then exit (servers and workers also do it on start)."""
+    try:
+        _engine().dispose()
+    except GazetteerError as error:
+        raise _fail(error) from None
+    console.out.print("The catalog database is up to date.")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from rich.tree import Tree
 
 from gazetteer import console
 from gazetteer.errors import InvalidRequest
+from gazetteer.packages.glue.names import DEFAULT_CATALOG
 from gazetteer.settings import Settings, get_settings
 from gazetteer.store import assets
 
@@ -32,7 +33,7 @@ def _show_catalog(engine: sa.Engine, connection: str) -> None:
              .order_by(assets.c.qualified_name))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    tree = Tree(f"[bold]{DEMO_CONNECTION}[/] ({connection}) › AwsDataCatalog")
+    tree = Tree(f"[bold]{DEMO_CONNECTION}[/] ({connection}) › {DEFAULT_CATALOG}")
     branches = {}
     for row in rows:
         if row.type_name == "Schema":

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gazetteer.errors import InvalidRequest
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAZETTEER_", extra="ignore")
@@ -20,11 +22,12 @@ class Settings(BaseSettings):
     old_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Previous vault keys, comma-separated: they still decrypt until rotated")
     admin_token: SecretStr | None = Field(default=None, description="Accepted as an admin API token")
-    # The circuit breaker: a crawl may archive at most this share of a connection's tables.
-    max_archive_ratio: float = Field(default=0.5, ge=0.0, le=1.0)
-    glue_max_attempts: int = Field(default=8, ge=1, le=20, description="botocore standard-mode attempts")
-    glue_workers: int = Field(default=4, ge=1, le=32, description="Concurrent Glue readers in one crawl")
-    run_workers: int = Field(default=4, ge=1, le=64, description="Workflow runs executed at the same time")
+    run_workers: int = Field(default=4, ge=1, le=64, description="Runs one server executes at once (no broker)")
+    broker_url: str | None = Field(default=None, description="Redis URL of the Celery broker: runs go to workers")
+    run_lease_seconds: float = Field(default=30.0, ge=3, le=3600,
+                                     description="A run whose worker stops renewing this long is ended as Error")
+    housekeeping_seconds: float = Field(default=5.0, ge=0.2, le=60,
+                                        description="How often a server reaps leases, re-dispatches, fires schedules")
     query_timeout_seconds: float = Field(default=10.0, gt=0, le=3600,
                                          description="Seconds each query of an API request may run (crawls: no limit)")
 
@@ -43,6 +46,25 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'catalog.db'}"
+
+    @property
+    def shared_database(self) -> bool:
+        """Whether several processes may use the catalog database (PostgreSQL; a SQLite file is one process's)."""
+        return not self.effective_database_url.startswith("sqlite")
+
+    def require_shared_database(self, what: str) -> None:
+        """Refuse `what` on SQLite: it needs a database that several processes share."""
+        if not self.shared_database:
+            raise InvalidRequest(
+                f"{what} needs a database that several processes share, and the catalog is a SQLite file: set "
+                "GAZETTEER_DATABASE_URL=postgresql+psycopg://USER@HOST:5432/DB (see the README's Deployment section)")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("GAZETTEER_BROKER_URL must be a Redis URL, e.g. redis://127.0.0.1:6379/0")
+        return value or None
 
 
 @lru_cache(maxsize=1)

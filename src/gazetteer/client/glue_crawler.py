@@ -13,19 +13,17 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from gazetteer.packages.glue.names import DEFAULT_CATALOG, PACKAGE, PREFIX
+
 if TYPE_CHECKING:
     from gazetteer.client.api import GazetteerClient
 
 __all__ = ["GlueCrawler", "PREFIX"]
 
-#: Workflow names are `<PREFIX>-<10-digit epoch>`; `find_by_type(PREFIX)` finds them.
-PREFIX = "atlan-glue"
 
 _NAME = "glue"
-_PACKAGE_NAME = "@atlan/glue"
-_AWS_DATA_CATALOG = "AwsDataCatalog"
 _LOGO = "https://atlan-public.s3.eu-west-1.amazonaws.com/atlan/logos/aws-glue.png"
-_MARKETPLACE = f"https://packages.atlan.com/-/web/detail/{_PACKAGE_NAME}"
+_MARKETPLACE = f"https://packages.atlan.com/-/web/detail/{PACKAGE}"
 _CREDENTIAL_GUID = "{{credentialGuid}}"
 
 
@@ -129,7 +127,7 @@ class GlueCrawler:
         if isinstance(assets, str):
             raise TypeError(f"assets must be a list of Glue database names, not the string {assets!r}")
         try:
-            return json.dumps({_AWS_DATA_CATALOG: {asset: {} for asset in assets}})
+            return json.dumps({DEFAULT_CATALOG: {asset: {} for asset in assets}})
         except TypeError as error:  # unhashable entries, or keys json cannot write (objects, tuples...)
             raise ValueError(
                 f"Unable to translate the provided include/exclude asset filters into JSON: {error}") from error
@@ -183,7 +181,7 @@ class GlueCrawler:
                     f"Package to crawl AWS {title} assets and publish to Atlan for discovery.",
                 "package.argoproj.io/homepage": _MARKETPLACE,
                 "package.argoproj.io/keywords": '["lake","connector","crawler","glue","aws","s3"]',
-                "package.argoproj.io/name": _PACKAGE_NAME,
+                "package.argoproj.io/name": PACKAGE,
                 "package.argoproj.io/registry": "https://packages.atlan.com",
                 "package.argoproj.io/repository": "git+https://github.com/atlanhq/marketplace-packages.git",
                 "package.argoproj.io/support": "support@atlan.com",
@@ -222,7 +220,7 @@ class GlueCrawler:
         spec = {
             "entrypoint": "main",
             "templates": [{"name": "main", "dag": {"tasks": [task]}}],
-            "workflowMetadata": {"annotations": {"package.argoproj.io/name": _PACKAGE_NAME}},
+            "workflowMetadata": {"annotations": {"package.argoproj.io/name": PACKAGE}},
         }
         payload = []
         if self._credential:

@@ -14,6 +14,7 @@ from gazetteer.store.budget import install_budget
 __all__ = ["open_engine"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x67617A6D  # "gazm": any constant the catalog's processes agree on
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -40,7 +41,9 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         # The search compiler's REGEXP (PostgreSQL has `~` built in).
         sa.event.listen(engine, "connect", install_sqlite_functions)
     elif parsed.get_backend_name() == "postgresql":
-        engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # A server that cannot reach its database answers /health within seconds instead of hanging.
+        engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                                  connect_args={"connect_timeout": 10})
     else:
         raise InvalidRequest(f"Unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql+psycopg")
     install_budget(engine)  # an API request's queries stop at its budget (see gazetteer.store.budget)
@@ -57,5 +60,9 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # Processes starting together (API processes, workers) migrate one after the other; the lock
+            # ends with the transaction.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

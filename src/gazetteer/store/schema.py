@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -15,7 +17,20 @@ metadata = sa.MetaData(
 
 # JSON documents: plain JSON text on SQLite, JSONB (indexable, compact) on PostgreSQL.
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
-Timestamp = sa.DateTime(timezone=True)
+
+
+class Timestamp(sa.types.TypeDecorator[datetime]):
+    """A moment in UTC, read back time-zone aware on both backends (SQLite keeps no offset: it stores UTC)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo is not None else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
 
 # One row per asset of any type. The crawl-owned attributes live in `attributes`; `content_hash` is a
 # digest of them so a re-crawl can tell "unchanged" without reading or rewriting the document, and

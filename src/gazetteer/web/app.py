@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from gazetteer import __version__
@@ -13,6 +14,7 @@ from gazetteer.settings import Settings, get_settings
 from gazetteer.store import open_engine
 from gazetteer.store.budget import QueryBudget
 from gazetteer.web.errors import install_error_handlers
+from gazetteer.web.health import health_checks
 from gazetteer.web.limits import BodySizeLimit
 from gazetteer.web.openapi import install_openapi
 from gazetteer.web.requests import RequestHygiene
@@ -28,10 +30,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from gazetteer.web.ui import router as ui_router
     from gazetteer.workflows.api import router as workflows_router
     from gazetteer.workflows.executors import start_executor
+    from gazetteer.workflows.housekeeping import Housekeeping
+    from gazetteer.workflows.leases import worker_name
     from gazetteer.workflows.schedules import Scheduler
     from gazetteer.workflows.service import WorkflowService
 
     settings = settings or get_settings()
+    if settings.broker_url:
+        settings.require_shared_database("Running workflows on workers (GAZETTEER_BROKER_URL)")
     engine = engine or open_engine(settings.effective_database_url)
 
     @asynccontextmanager
@@ -39,11 +45,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         vault = Vault(engine, settings)  # one vault: the service stores credentials, the runs read them
         executor = start_executor(engine, settings, vault)
         app.state.workflows = service = WorkflowService(engine, vault, executor)
-        scheduler = Scheduler(engine, service.start_run).start()
+        housekeeping = Housekeeping(engine, executor, Scheduler(engine, service.start_run),
+                                    reaper=worker_name("serve"), lease_seconds=settings.run_lease_seconds,
+                                    interval=settings.housekeeping_seconds).start()
         try:
             yield
         finally:
-            scheduler.stop()
+            housekeeping.stop()
             executor.shutdown()
 
     app = FastAPI(title="Gazetteer", version=__version__, lifespan=lifespan,
@@ -56,8 +64,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
 
     @app.get("/health", tags=["meta"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    def health() -> JSONResponse:
+        """Whether this process can reach the database and the broker: 200 when it can, 503 when not."""
+        checks = health_checks(engine, settings.broker_url)
+        healthy = all(value in ("ok", "not used") for value in checks.values())
+        return JSONResponse({"status": "ok" if healthy else "unavailable", "version": __version__, **checks},
+                            status_code=200 if healthy else 503)
 
     app.include_router(auth_router)
     app.include_router(workflows_router)

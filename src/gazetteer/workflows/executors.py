@@ -1,10 +1,12 @@
-"""Where runs execute. The service only sees the Executor interface; threads are the embedded default."""
+"""Where runs execute: threads in the server (the embedded default) or Celery workers (GAZETTEER_BROKER_URL).
+
+The service only tells an executor "this workflow has a run waiting" (`submit`). Whoever executes it claims
+the run in the database, so a duplicate or a late message does no harm: the claim fails and nothing runs.
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -12,16 +14,18 @@ from sqlalchemy.engine import Engine
 
 from gazetteer.credentials.vault import Vault
 from gazetteer.settings import Settings
+from gazetteer.workflows.leases import mark_dispatched, pending_workflows, recover_all_running, worker_name
+from gazetteer.workflows.runner import Runner
 
-__all__ = ["Executor", "ThreadExecutor", "start_executor"]
+__all__ = ["CeleryExecutor", "Executor", "ThreadExecutor", "start_executor"]
 
 log = logging.getLogger(__name__)
 
 
 class Executor(Protocol):
-    """Runs runs. Implementations must never execute two runs of one workflow at the same time."""
+    """Executes the waiting runs of workflows, never two runs of one workflow at once (the claim sees to it)."""
 
-    def submit(self, run_name: str, workflow_name: str) -> None: ...
+    def submit(self, workflow_name: str) -> None: ...
 
     def request_stop(self, run_name: str) -> None: ...
 
@@ -29,74 +33,62 @@ class Executor(Protocol):
 
 
 class ThreadExecutor:
-    """A pool of threads in the server process; runs of one workflow queue behind each other."""
+    """A pool of threads in the server process, each running one workflow's waiting runs in turn."""
 
-    def __init__(self, engine: Engine, settings: Settings, vault: Vault, workers: int) -> None:
-        self.engine, self.settings, self.vault = engine, settings, vault
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="gazetteer-run")
-        self._lock = threading.Lock()
-        self._busy: set[str] = set()
-        self._waiting: defaultdict[str, deque[str]] = defaultdict(deque)
-        self._stops: dict[str, threading.Event] = {}
-        self._closed = False
+    def __init__(self, runner: Runner, threads: int) -> None:
+        self.runner = runner
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="gazetteer-run")
 
-    def submit(self, run_name: str, workflow_name: str) -> None:
-        with self._lock:
-            self._stops[run_name] = threading.Event()
-            if workflow_name in self._busy:
-                self._waiting[workflow_name].append(run_name)
-                return
-            self._busy.add(workflow_name)
-        self._pool.submit(self._run, run_name, workflow_name)
+    def submit(self, workflow_name: str) -> None:
+        self._pool.submit(self._advance, workflow_name)
 
-    def _run(self, run_name: str, workflow_name: str) -> None:
-        from gazetteer.workflows.runner import execute_run
-
-        while run_name is not None:
-            try:
-                execute_run(self.engine, self.settings, self.vault, run_name, self._stops[run_name])
-            except Exception:  # noqa: BLE001 - the queue must go on whatever one run did
-                log.exception("run %s could not be executed", run_name)
-            with self._lock:
-                self._stops.pop(run_name, None)
-                queue = self._waiting[workflow_name]
-                if queue and not self._closed:
-                    run_name = queue.popleft()  # the next run of this workflow, on this same thread
-                else:
-                    self._busy.discard(workflow_name)
-                    self._waiting.pop(workflow_name, None)
-                    run_name = None
+    def _advance(self, workflow_name: str) -> None:
+        try:
+            self.runner.advance(workflow_name)
+        except Exception:  # noqa: BLE001 - a database outage: the housekeeping loop hands the runs out again
+            log.exception("the runs of %s could not be started", workflow_name)
 
     def request_stop(self, run_name: str) -> None:
-        with self._lock:
-            event = self._stops.get(run_name)
-        if event is not None:
-            event.set()
+        self.runner.request_stop(run_name)
 
     def shutdown(self) -> None:
-        """Stop running crawls at their next page, wait for them, and mark them interrupted (Error)."""
-        with self._lock:
-            self._closed = True
-            interrupted = list(self._stops)
-            for event in self._stops.values():
-                event.set()
+        """Stop running crawls at their next page and wait for them: they roll back and end as Error."""
+        self.runner.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if interrupted:
-            from gazetteer.workflows.models import runs
-
-            message = "Interrupted by a server shutdown; the catalog was left as it was. Re-run the workflow."
-            with self.engine.begin() as conn:
-                # Runs a user stopped keep their Failed; the rest were cut short by the shutdown itself.
-                conn.execute(runs.update().where(runs.c.name.in_(interrupted), runs.c.stop_requested.is_(False),
-                                                 runs.c.phase.in_(("Failed", "Running")))
-                             .values(phase="Error", message=message))
 
 
-def start_executor(engine: Engine, settings: Settings, vault: Vault) -> ThreadExecutor:
-    """The embedded executor, after ending runs a previous server left behind and re-queueing Pending ones."""
-    from gazetteer.workflows.service import recover_interrupted
+class CeleryExecutor:
+    """Hands waiting runs to Celery workers over the broker; they renew their leases and poll for stops."""
 
-    executor = ThreadExecutor(engine, settings, vault, settings.run_workers)
-    for run_name, workflow_name in recover_interrupted(engine):
-        executor.submit(run_name, workflow_name)
+    def __init__(self, broker_url: str) -> None:
+        from gazetteer.workflows.celery_app import ADVANCE, celery_app
+
+        self._app, self._task = celery_app(broker_url), ADVANCE
+
+    def submit(self, workflow_name: str) -> None:
+        self._app.send_task(self._task, args=[workflow_name])
+
+    def request_stop(self, run_name: str) -> None:
+        """Nothing to send: the worker reads the stop request at its next lease renewal (within seconds)."""
+
+    def shutdown(self) -> None:
+        self._app.pool.force_close_all()
+
+
+def start_executor(engine: Engine, settings: Settings, vault: Vault) -> Executor:
+    """The executor the settings ask for, with the runs a previous process left behind handled."""
+    executor: Executor
+    if settings.broker_url:
+        executor = CeleryExecutor(settings.broker_url)
+    else:
+        runner = Runner(engine, vault, worker=worker_name("serve"), lease_seconds=settings.run_lease_seconds)
+        if engine.dialect.name == "sqlite":
+            # SQLite has one server process, so whatever is Running is an orphan of its last life: end it now.
+            # On PostgreSQL other processes may be running runs: their leases tell (see housekeeping).
+            recover_all_running(engine, runner.worker, settings.run_lease_seconds)
+        executor = ThreadExecutor(runner, settings.run_workers)
+    waiting = pending_workflows(engine)
+    mark_dispatched(engine, waiting)
+    for workflow_name in waiting:
+        executor.submit(workflow_name)
     return executor

@@ -29,6 +29,8 @@ workflows = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Column("created_by", sa.String(255), nullable=False),
     sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The last cron tick a scheduler claimed (migration 0007): however many processes schedule, one fires it.
+    sa.Column("scheduled_at", Timestamp, nullable=True),
     # One live workflow per connection (migration 0006): two would undo each other's crawls.
     sa.Index("ux_workflows_live_connection", "connection_qualified_name", unique=True,
              sqlite_where=sa.text("NOT archived"), postgresql_where=sa.text("NOT archived")),
@@ -53,5 +55,14 @@ runs = sa.Table(
     sa.Column("created_by", sa.String(255), nullable=False),
     sa.Column("stop_requested", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("report", Json, nullable=True),
+    # The lease of a Running run (migration 0007): which worker holds it and until when. The holder renews it
+    # while the run lives; an expired lease means the worker died, and any process may end the run.
+    sa.Column("worker", sa.String(255), nullable=True),
+    sa.Column("lease_expires_at", Timestamp, nullable=True),
+    # When a Pending run was last handed to an executor: one whose message was lost is handed over again.
+    sa.Column("dispatched_at", Timestamp, nullable=True),
     sa.Index("ix_workflow_runs_phase", "phase"),
+    # At most one Running run per workflow, whichever process claims it (migration 0007).
+    sa.Index("ux_workflow_runs_one_running", "workflow_name", unique=True,
+             sqlite_where=sa.text("phase = 'Running'"), postgresql_where=sa.text("phase = 'Running'")),
 )

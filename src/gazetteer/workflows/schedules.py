@@ -1,14 +1,13 @@
 """Schedules: a cron expression and a time zone in a workflow's annotations, as pyatlan's add_schedule sets.
 
-A scheduler thread in the server starts a run whenever a schedule comes due, unless one is still active.
-Missed times while the server was down are not made up: the next due time counts from start-up.
+The housekeeping loop of every server process ticks the scheduler; a due tick starts a run unless one is
+still active. Missed times while the servers were down are not made up: due times count from start-up.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,7 +23,6 @@ __all__ = ["SCHEDULE", "TIMEZONE", "schedule_of", "Scheduler", "cron_document"]
 
 SCHEDULE = "orchestration.atlan.com/schedule"
 TIMEZONE = "orchestration.atlan.com/timezone"
-log = logging.getLogger(__name__)
 
 
 def schedule_of(document: dict[str, Any]) -> tuple[str, ZoneInfo] | None:
@@ -58,36 +56,24 @@ def cron_document(row: Any) -> dict[str, Any] | None:
 
 
 class Scheduler:
-    """Checks the schedules every `interval` seconds and starts the runs that came due."""
+    """Starts the runs whose schedules came due; any number of processes may tick, each tick fires once.
 
-    def __init__(self, engine: Engine, start_run: Any, interval: float = 15.0) -> None:
+    Each process counts due times from its first tick (missed times while every server was down are not
+    made up). The tick a process fires is claimed in the database first (`workflows.scheduled_at`): two
+    processes that find the same tick due race for one conditional update, and only its winner starts a run.
+    A workflow that is still busy when its tick comes skips that tick (Argo's concurrencyPolicy: Forbid).
+    """
+
+    def __init__(self, engine: Engine, start_run: Callable[[str, str], object]) -> None:
         self.engine = engine
         self.start_run = start_run
-        self.interval = interval
-        self._since: dict[str, datetime] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gazetteer-scheduler", daemon=True)
-
-    def start(self) -> Scheduler:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.tick(datetime.now(UTC))
-            except Exception:  # noqa: BLE001 - a bad tick must not end scheduling for good
-                log.exception("scheduler tick failed")
+        self._started: datetime | None = None
 
     def tick(self, now: datetime) -> list[str]:
         """Start the runs due at `now`; returns the names of the workflows started."""
+        self._started = self._started or now
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(workflows).where(workflows.c.archived.is_(False))).all()
-            active = set(conn.execute(sa.select(runs.c.workflow_name).where(runs.c.phase.in_(ACTIVE_PHASES))).scalars())
         started = []
         for row in rows:
             try:
@@ -95,14 +81,23 @@ class Scheduler:
             except InvalidRequest:
                 continue
             if found is None:
-                self._since.pop(row.name, None)
                 continue
             cron, zone = found
-            since = self._since.setdefault(row.name, now)
+            since = max(row.scheduled_at, self._started) if row.scheduled_at else self._started
             due = croniter(cron, since.astimezone(zone)).get_next(datetime)
-            if due <= now:
-                self._since[row.name] = now
-                if row.name not in active:
-                    self.start_run(row.name, "scheduler")
-                    started.append(row.name)
+            if due <= now and self._claim(row.id, due) and not self._busy(row.name):
+                self.start_run(row.name, "scheduler")
+                started.append(row.name)
         return started
+
+    def _claim(self, workflow_id: int, due: datetime) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(workflows.update().where(
+                workflows.c.id == workflow_id,
+                sa.or_(workflows.c.scheduled_at.is_(None), workflows.c.scheduled_at < due))
+                .values(scheduled_at=due)).rowcount)
+
+    def _busy(self, workflow_name: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(runs.c.id).where(
+                runs.c.workflow_name == workflow_name, runs.c.phase.in_(ACTIVE_PHASES)).limit(1)).first() is not None

@@ -12,28 +12,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.publish import Publisher, roll_back
+from gazetteer.assets.publish import Publisher
 from gazetteer.assets.service import connection_attributes
 from gazetteer.auth.permissions import Action, authorize, may
 from gazetteer.auth.principal import Principal
 from gazetteer.credentials.vault import Vault
 from gazetteer.errors import Conflict, InvalidRequest, NotFound
-from gazetteer.packages.glue.config import GlueCrawlConfig
-from gazetteer.packages.glue.crawl import connection_record
-from gazetteer.packages.glue.mapping import CrawlScope
-from gazetteer.packages.glue.workflow import (
-    CREDENTIAL_PLACEHOLDER,
-    PACKAGE,
-    GlueWorkflow,
-    crawl_config,
-    parse_glue_workflow,
-)
+from gazetteer.packages.base import CREDENTIAL_PLACEHOLDER, WorkflowSpec
+from gazetteer.packages.registry import package_for, package_named
 from gazetteer.workflows.documents import run_document, workflow_document
 from gazetteer.workflows.executors import Executor
 from gazetteer.workflows.models import ACTIVE_PHASES, runs, workflows
 from gazetteer.workflows.schedules import cron_document, schedule_of
 
-__all__ = ["WorkflowService", "recover_interrupted"]
+__all__ = ["WorkflowService"]
 
 _SUFFIX = string.ascii_lowercase + string.digits
 
@@ -56,26 +48,6 @@ def _substitute(value: Any, guid: str) -> Any:
 def _stored(document: dict[str, Any], guid: str) -> dict[str, Any]:
     """What is kept of a submitted workflow: metadata and spec, never the payload (it holds the secret)."""
     return {"metadata": copy.deepcopy(document.get("metadata") or {}), "spec": _substitute(document.get("spec"), guid)}
-
-
-def recover_interrupted(engine: Engine) -> list[tuple[str, str]]:
-    """After a restart: what runs left Running had written is rolled back and they end as Error; Pending runs
-    are returned to be queued again."""
-    with engine.connect() as conn:
-        interrupted = conn.execute(sa.select(runs.c.name).where(runs.c.phase == "Running")).scalars().all()
-    for name in interrupted:
-        # Rolled back first: should this start die too, the run is still Running and the next start retries.
-        undone = roll_back(engine, name)
-        message = ("Interrupted: the server stopped while this run was running. "
-                   + ("What it had written was rolled back: the catalog is as it was before the run. " if undone
-                      else "It left nothing to roll back. ") + "Re-run the workflow.")
-        with engine.begin() as conn:
-            conn.execute(runs.update().where(runs.c.name == name, runs.c.phase == "Running")
-                         .values(phase="Error", message=message, finished_at=_now()))
-    with engine.connect() as conn:
-        pending = conn.execute(sa.select(runs.c.name, runs.c.workflow_name).where(runs.c.phase == "Pending")
-                               .order_by(runs.c.created_at, runs.c.id)).all()
-    return [(row.name, row.workflow_name) for row in pending]
 
 
 class WorkflowService:
@@ -127,7 +99,7 @@ class WorkflowService:
     def _connection(self, row: Any) -> dict[str, Any]:
         """The workflow's connection as the catalog stores it (what its admins are checked against)."""
         return (connection_attributes(self.engine, row.connection_qualified_name)
-                or parse_glue_workflow(row.document).connection)
+                or package_named(row.package).parse(row.document).connection)
 
     def _authorize(self, principal: Principal, action: Action, row: Any) -> None:
         authorize(principal, action, self._connection(row), what=f"(workflow {row.name!r})")
@@ -136,14 +108,14 @@ class WorkflowService:
         """Whether `principal` may do `action` to this workflow (what the UI asks before showing a button)."""
         return may(principal, action, self._connection(self._workflow_row(workflow_name)))
 
-    def _publish_connection(self, config: GlueCrawlConfig, actor: str) -> None:
-        scope = CrawlScope(config.connection_qualified_name or "", config.connection_name, "AwsDataCatalog")
-        Publisher(self.engine, actor=actor).publish([connection_record(scope, config)])
+    def _publish_connection(self, spec: WorkflowSpec, credential: dict[str, Any], actor: str) -> None:
+        record = package_named(spec.package).connection_record(spec, credential)
+        Publisher(self.engine, actor=actor).publish([record])
 
     # -- writing -----------------------------------------------------------------------------------
 
     def create(self, document: Any, principal: Principal, *, submit: bool) -> dict[str, Any]:
-        """Store a new Glue workflow: vault its credential, create its connection, optionally start a run.
+        """Store a new workflow: vault its credential, create its connection, optionally start a run.
 
         A workflow for a connection that exists already needs its admins' say-so (the stored admins, not
         the ones the document names), and never takes a connection another live workflow crawls.
@@ -151,12 +123,13 @@ class WorkflowService:
         authorize(principal, Action.CREATE_WORKFLOW)
         if not isinstance(document, dict):
             raise InvalidRequest("The body must be a workflow JSON object, as GlueCrawler(...).to_workflow() makes")
-        parsed = parse_glue_workflow(document)
+        package = package_for(document)
+        parsed = package.parse(document)
         schedule_of(document)
         if parsed.credential is None:
             raise InvalidRequest("The workflow carries no credential in payload: call .iam_user_auth(...) and "
                                  ".direct(region=...) on the crawler")
-        config = crawl_config(parsed, parsed.credential)
+        package.check(parsed, parsed.credential)
         connection_qn = parsed.connection["qualifiedName"]
         existing = connection_attributes(self.engine, connection_qn)
         if existing is not None:
@@ -176,7 +149,7 @@ class WorkflowService:
         try:
             with self.engine.begin() as conn:
                 conn.execute(workflows.insert().values(
-                    name=parsed.name, namespace=parsed.namespace, uid=str(uuid.uuid4()), package=PACKAGE,
+                    name=parsed.name, namespace=parsed.namespace, uid=str(uuid.uuid4()), package=package.name,
                     connection_qualified_name=connection_qn, credential_guid=guid,
                     document=_stored(document, guid), created_at=now, updated_at=now, created_by=principal.username))
         except BaseException as error:
@@ -186,7 +159,7 @@ class WorkflowService:
                                "already exists; re-run it with POST /api/service/workflows/submit instead") from None
             raise
         if existing is None:
-            self._publish_connection(config, principal.username)
+            self._publish_connection(parsed, parsed.credential, principal.username)
         answer = {**self.get_workflow(parsed.name), "payload": []}
         if submit:
             self.start_run(parsed.name, principal.username)
@@ -197,9 +170,9 @@ class WorkflowService:
         name = f"{workflow_name}-{''.join(secrets.choice(_SUFFIX) for _ in range(5))}"
         with self.engine.begin() as conn:
             conn.execute(runs.insert().values(name=name, uid=str(uuid.uuid4()), workflow_name=workflow_name,
-                                              template_refs=[workflow_name, name],
-                                              phase="Pending", progress="0/1", created_at=_now(), created_by=creator))
-        self.executor.submit(name, workflow_name)
+                                              template_refs=[workflow_name, name], phase="Pending", progress="0/1",
+                                              created_at=_now(), dispatched_at=_now(), created_by=creator))
+        self.executor.submit(workflow_name)
         return self.get_run(name)
 
     def submit(self, body: Any, principal: Principal) -> dict[str, Any]:
@@ -266,16 +239,20 @@ class WorkflowService:
         self._authorize(principal, Action.CHANGE_WORKFLOW, row)
         if not isinstance(document, dict) or (document.get("metadata") or {}).get("name") != name:
             raise InvalidRequest(f"The body must be the workflow JSON with metadata.name = {name!r}")
-        parsed: GlueWorkflow = parse_glue_workflow(document)
+        package = package_for(document)
+        if package.name != row.package:
+            raise InvalidRequest(f"A workflow's package cannot change: this one runs {row.package}")
+        parsed = package.parse(document)
         schedule_of(document)
         if parsed.connection.get("qualifiedName") != row.connection_qualified_name:
             raise InvalidRequest("A workflow's connection cannot change: create a new workflow for a new connection")
-        config = crawl_config(parsed, parsed.credential or self.vault.load(row.credential_guid))
+        credential = parsed.credential or self.vault.load(row.credential_guid)
+        package.check(parsed, credential)
         if parsed.credential is not None:
             self.vault.update(row.credential_guid, parsed.credential)
         with self.engine.begin() as conn:
             conn.execute(workflows.update().where(workflows.c.id == row.id).values(
                 document=_stored(document, row.credential_guid), generation=row.generation + 1, updated_at=_now()))
         # The connection's admins and settings take effect now, not at the next run: permissions read them.
-        self._publish_connection(config, principal.username)
+        self._publish_connection(parsed, credential, principal.username)
         return {**self.get_workflow(name), "payload": []}

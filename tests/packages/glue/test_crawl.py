@@ -21,8 +21,8 @@ from gazetteer.packages.glue.config import parse_config
 from gazetteer.packages.glue.crawl import crawl
 from gazetteer.store import assets, open_engine
 from gazetteer.store.schema import crawl_undo
+from gazetteer.workflows.leases import pending_workflows, recover_all_running
 from gazetteer.workflows.models import runs
-from gazetteer.workflows.service import recover_interrupted
 
 REGION = "us-east-1"
 
@@ -106,9 +106,9 @@ def _write_statements(engine) -> Iterator[list[str]]:
         sa.event.remove(engine, "before_cursor_execute", spy)
 
 
-def test_every_asset_kind_and_attribute(glue, engine, settings):
+def test_every_asset_kind_and_attribute(glue, engine, glue_settings):
     seed_sample_catalog(glue.client(REGION))
-    report = crawl(engine, _config(), settings=settings)
+    report = crawl(engine, _config(), settings=glue_settings)
     assert report.status == "Succeeded", report.to_dict()
     qn = report.connection_qualified_name
     assert qn.startswith("default/glue/") and len(qn.rsplit("/", 1)[1]) == 10
@@ -158,21 +158,21 @@ def test_every_asset_kind_and_attribute(glue, engine, settings):
     assert report.changes["created"] == len(found) and report.warnings == []
 
 
-def test_include_exclude_follow_the_seed_rules(glue, engine, settings):
+def test_include_exclude_follow_the_seed_rules(glue, engine, glue_settings):
     _small_catalog(glue.client(REGION), tables=1)
-    report = crawl(engine, _config(include=["alpha", "beta"], exclude=["beta"]), settings=settings)
+    report = crawl(engine, _config(include=["alpha", "beta"], exclude=["beta"]), settings=glue_settings)
     schemas = {row.name for row in _assets(engine).values() if row.type_name == "Schema"}
     assert report.status == "Succeeded" and schemas == {"alpha"}
-    report = crawl(engine, _config(connection_name="other", exclude=["gamma"]), settings=settings)
+    report = crawl(engine, _config(connection_name="other", exclude=["gamma"]), settings=glue_settings)
     schemas = {row.name for row in _assets(engine).values()
                if row.type_name == "Schema" and row.connection_qualified_name == report.connection_qualified_name}
     assert schemas == {"alpha", "beta"}
 
 
-def test_every_list_call_pages_and_carries_catalog_id(glue, engine, settings):
+def test_every_list_call_pages_and_carries_catalog_id(glue, engine, glue_settings):
     _small_catalog(glue.client(REGION), databases=("alpha",), tables=7)
     glue.clear_requests()
-    report = crawl(engine, _config(catalog_id="123456789012"), settings=settings)
+    report = crawl(engine, _config(catalog_id="123456789012"), settings=glue_settings)
     assert report.status == "Succeeded" and report.counts["tables"] == 7
     calls = glue.requests()
     operations = {call["operation"] for call in calls}
@@ -184,12 +184,12 @@ def test_every_list_call_pages_and_carries_catalog_id(glue, engine, settings):
     assert _assets(engine)[f"{report.connection_qualified_name}/123456789012"].type_name == "Database"
 
 
-def test_throttling_gives_the_same_catalog(glue, engine, settings):
+def test_throttling_gives_the_same_catalog(glue, engine, glue_settings):
     _small_catalog(glue.client(REGION))
-    calm = crawl(engine, _config(connection_name="calm"), settings=settings)
+    calm = crawl(engine, _config(connection_name="calm"), settings=glue_settings)
     glue.set_faults([{"operation": op, "probability": 0.3, "seed": 7, "status": 400, "code": "ThrottlingException",
                       "message": "Rate exceeded"} for op in ("GetDatabases", "GetTables", "GetPartitions")])
-    patient = settings.model_copy(update={"glue_max_attempts": 12})
+    patient = glue_settings.model_copy(update={"max_attempts": 12})
     stormy = crawl(engine, _config(connection_name="stormy"), settings=patient)
     assert stormy.status == "Succeeded" and stormy.throttled > 0 and stormy.warnings == []
 
@@ -202,10 +202,10 @@ def test_throttling_gives_the_same_catalog(glue, engine, settings):
     assert {name for name, _ in shape(stormy.connection_qualified_name)} == {name for name, _ in calm_shape}
 
 
-def test_failed_listings_warn_and_archive_nothing_there(glue, engine, settings):
+def test_failed_listings_warn_and_archive_nothing_there(glue, engine, glue_settings):
     client = glue.client(REGION)
     _small_catalog(client, tables=5)
-    first = crawl(engine, _config(), settings=settings)
+    first = crawl(engine, _config(), settings=glue_settings)
     for db in ("alpha", "beta", "gamma"):
         client.delete_table(DatabaseName=db, Name="t4")
     glue.set_faults([
@@ -213,7 +213,7 @@ def test_failed_listings_warn_and_archive_nothing_there(glue, engine, settings):
         {"operation": "GetTables", "database": "beta", "status": 400, "code": "AccessDeniedException",
          "message": "User is not authorized to perform glue:GetTables"},
     ])
-    report = crawl(engine, _config(), settings=settings)
+    report = crawl(engine, _config(), settings=glue_settings)
     assert report.status == "Succeeded"
     qn = first.connection_qualified_name
     active = _assets(engine)
@@ -224,13 +224,13 @@ def test_failed_listings_warn_and_archive_nothing_there(glue, engine, settings):
     assert any(w.get("code") == "InternalServiceException" and w["database"] == "alpha" for w in report.warnings)
 
 
-def test_recrawl_updates_archives_and_restores(glue, engine, settings):
+def test_recrawl_updates_archives_and_restores(glue, engine, glue_settings):
     client = glue.client(REGION)
     _small_catalog(client, databases=("alpha",), tables=4)
-    first = crawl(engine, _config(), settings=settings)
+    first = crawl(engine, _config(), settings=glue_settings)
     before = _assets(engine)
     with _write_statements(engine) as written:
-        again = crawl(engine, _config(), settings=settings)
+        again = crawl(engine, _config(), settings=glue_settings)
     assert again.changes == {"created": 0, "updated": 0, "archived": 0, "restored": 0, "unchanged": len(before)}
     assert written == [], "an unchanged re-crawl writes nothing at all, not even to its undo log"
     assert {q: r.updated_at for q, r in _assets(engine).items()} == {q: r.updated_at for q, r in before.items()}
@@ -242,7 +242,7 @@ def test_recrawl_updates_archives_and_restores(glue, engine, settings):
         "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"}, {"Name": "name", "Type": "string"},
                                           {"Name": "email", "Type": "string", "Comment": "new"}],
                               "Location": "s3://bucket/alpha/t1/"}})
-    changed = crawl(engine, _config(), settings=settings)
+    changed = crawl(engine, _config(), settings=glue_settings)
     after = _assets(engine)
     assert changed.status == "Succeeded"
     assert f"{qn}/t0" not in after and f"{qn}/t0/id" not in after and f"{qn}/t1/email" in after
@@ -250,34 +250,34 @@ def test_recrawl_updates_archives_and_restores(glue, engine, settings):
     assert changed.changes["archived"] == 3 and changed.changes["created"] == 1
 
     _table(client, "alpha", "t0", columns=("id:bigint", "name:string"))
-    back = crawl(engine, _config(), settings=settings)
+    back = crawl(engine, _config(), settings=glue_settings)
     restored = _assets(engine)[f"{qn}/t0"]
     assert back.changes["restored"] == 3 and restored.guid == before[f"{qn}/t0"].guid
     assert len(_assets(engine, status="DELETED")) == 0
     assert _count(engine, crawl_undo) == 0, "a crawl that succeeds keeps no undo log"
 
 
-def test_circuit_breaker_refuses_mass_archiving(glue, engine, settings):
+def test_circuit_breaker_refuses_mass_archiving(glue, engine, glue_settings):
     client = glue.client(REGION)
     _small_catalog(client, databases=("alpha",), tables=4)
-    crawl(engine, _config(), settings=settings)
+    crawl(engine, _config(), settings=glue_settings)
     for n in range(3):
         client.delete_table(DatabaseName="alpha", Name=f"t{n}")
-    refused = crawl(engine, _config(), settings=settings)
+    refused = crawl(engine, _config(), settings=glue_settings)
     assert refused.status == "Failed" and "--max-archive-ratio" in refused.message and "3 of" in refused.message
     assert refused.changes["archived"] == 0
     assert sum(row.type_name == "Table" for row in _assets(engine).values()) == 4
-    allowed = crawl(engine, _config(max_archive_ratio=1.0), settings=settings)
+    allowed = crawl(engine, _config(max_archive_ratio=1.0), settings=glue_settings)
     assert allowed.status == "Succeeded" and sum(row.type_name == "Table" for row in _assets(engine).values()) == 1
 
 
-def test_a_whole_database_dropped_is_archived_beneath(glue, engine, settings):
+def test_a_whole_database_dropped_is_archived_beneath(glue, engine, glue_settings):
     client = glue.client(REGION)
     _small_catalog(client, databases=("alpha", "beta", "gamma"), tables=1)
-    first = crawl(engine, _config(), settings=settings)
+    first = crawl(engine, _config(), settings=glue_settings)
     client.delete_table(DatabaseName="gamma", Name="t0")
     client.delete_database(Name="gamma")
-    report = crawl(engine, _config(), settings=settings)
+    report = crawl(engine, _config(), settings=glue_settings)
     gone = _assets(engine, status="DELETED")
     gamma = f"{first.connection_qualified_name}/AwsDataCatalog/gamma"
     assert report.status == "Succeeded" and {gamma, f"{gamma}/t0", f"{gamma}/t0/id"} <= set(gone)
@@ -295,28 +295,28 @@ def test_bad_settings_are_refused_before_any_call(values, needle):
     assert needle in caught.value.message
 
 
-def test_include_of_a_missing_database_fails_clearly(glue, engine, settings):
+def test_include_of_a_missing_database_fails_clearly(glue, engine, glue_settings):
     _small_catalog(glue.client(REGION), databases=("alpha",), tables=1)
-    missing = crawl(engine, _config(include=["nope"]), settings=settings)
+    missing = crawl(engine, _config(include=["nope"]), settings=glue_settings)
     assert missing.status == "Failed" and "'nope'" in missing.warnings[0]["message"] and "nope" in missing.message
     assert "alpha" in missing.message
-    partial = crawl(engine, _config(include=["alpha", "nope"]), settings=settings)
+    partial = crawl(engine, _config(include=["alpha", "nope"]), settings=glue_settings)
     assert partial.status == "Succeeded" and partial.counts["tables"] == 1 and partial.warnings
 
 
-def test_unreachable_glue_fails_the_run_with_a_hint(engine, settings, monkeypatch):
+def test_unreachable_glue_fails_the_run_with_a_hint(engine, glue_settings, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_GLUE", "http://127.0.0.1:9")
-    report = crawl(engine, _config(), settings=settings.model_copy(update={"glue_max_attempts": 1}))
+    report = crawl(engine, _config(), settings=glue_settings.model_copy(update={"max_attempts": 1}))
     assert report.status == "Failed" and "AWS_ENDPOINT_URL_GLUE" in report.message
     assert "s3cr3t" not in str(report.to_dict())
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(assets)).scalar() == 0
 
 
-def test_refused_keys_fail_the_crawl_with_a_hint(glue, engine, settings):
+def test_refused_keys_fail_the_crawl_with_a_hint(glue, engine, glue_settings):
     glue.set_faults([{"operation": "GetDatabases", "status": 400, "code": "UnrecognizedClientException",
                       "message": "The security token included in the request is invalid."}])
-    report = crawl(engine, _config(), settings=settings)
+    report = crawl(engine, _config(), settings=glue_settings)
     assert report.status == "Failed" and "check the access key and secret key" in report.message
     assert "s3cr3t" not in str(report.to_dict())
 
@@ -327,11 +327,11 @@ LEFT_AS_IT_WAS = "Nothing was changed: the catalog was left as it was."
 NO_CHANGES = dict.fromkeys(CHANGE_KINDS, 0)
 
 
-def test_a_crawl_of_the_wrong_region_changes_nothing_and_says_why(glue, engine, settings):
+def test_a_crawl_of_the_wrong_region_changes_nothing_and_says_why(glue, engine, glue_settings):
     _small_catalog(glue.client(REGION))
-    first = crawl(engine, _config(), settings=settings)
+    first = crawl(engine, _config(), settings=glue_settings)
     before = _dump(engine)
-    wrong = crawl(engine, _config(region="eu-west-1"), settings=settings)
+    wrong = crawl(engine, _config(region="eu-west-1"), settings=glue_settings)
     assert wrong.status == "Failed" and wrong.message.startswith("Circuit breaker: this crawl would archive 9 of")
     assert "Nothing found in eu-west-1: wrong region, account (catalog id) or credentials?" in wrong.message
     assert wrong.message.endswith(LEFT_AS_IT_WAS) and wrong.changes == NO_CHANGES
@@ -341,10 +341,10 @@ def test_a_crawl_of_the_wrong_region_changes_nothing_and_says_why(glue, engine, 
     assert _assets(engine)[f"{qn}/AwsDataCatalog"].attributes["schemaCount"] == 3
 
 
-def test_a_crawl_that_updates_and_adds_then_trips_the_breaker_changes_nothing(glue, engine, settings):
+def test_a_crawl_that_updates_and_adds_then_trips_the_breaker_changes_nothing(glue, engine, glue_settings):
     client = glue.client(REGION)
     _small_catalog(client, databases=("alpha", "beta"), tables=4)
-    first = crawl(engine, _config(), settings=settings)
+    first = crawl(engine, _config(), settings=glue_settings)
     before = _dump(engine)
     for db in ("alpha", "beta"):
         for n in range(1, 4):
@@ -353,7 +353,7 @@ def test_a_crawl_that_updates_and_adds_then_trips_the_breaker_changes_nothing(gl
     client.create_database(DatabaseInput={"Name": "delta"})
     _table(client, "delta", "zebra_events")
 
-    refused = crawl(engine, _config(), settings=settings)
+    refused = crawl(engine, _config(), settings=glue_settings)
     assert refused.status == "Failed" and "archive 6 of the connection's 11" in refused.message
     assert "Nothing found" not in refused.message and refused.message.endswith(LEFT_AS_IT_WAS)
     assert refused.counts["tables"] == 5 and refused.changes == NO_CHANGES
@@ -361,7 +361,7 @@ def test_a_crawl_that_updates_and_adds_then_trips_the_breaker_changes_nothing(gl
     assert _found(engine, "zebra") == _found(engine, "pelican") == _found(engine, "walrus") == []
 
     # The same crawl let through shows what the failed one had written and the searches above would find.
-    allowed = crawl(engine, _config(max_archive_ratio=1.0), settings=settings)
+    allowed = crawl(engine, _config(max_archive_ratio=1.0), settings=glue_settings)
     db = f"{first.connection_qualified_name}/AwsDataCatalog"
     assert allowed.status == "Succeeded" and _count(engine, crawl_undo) == 0
     zebras = [f"{db}/alpha/zebra_orders", f"{db}/beta/zebra_orders", f"{db}/delta/zebra_events"]
@@ -369,11 +369,11 @@ def test_a_crawl_that_updates_and_adds_then_trips_the_breaker_changes_nothing(gl
     assert {f"{db}/alpha/t0", f"{db}/alpha/t0/pelican_note"} <= set(_found(engine, "pelican"))
 
 
-def test_a_crawl_stopped_midway_changes_nothing(glue, engine, settings):
+def test_a_crawl_stopped_midway_changes_nothing(glue, engine, glue_settings):
     client = glue.client(REGION)
     databases = ("alpha", "beta", "gamma")
     _small_catalog(client, databases, tables=4)
-    crawl(engine, _config(), settings=settings)
+    crawl(engine, _config(), settings=glue_settings)
     before = _dump(engine)
     _change_everything(client, databases, tables=4)
     written: list[int] = []
@@ -382,18 +382,18 @@ def test_a_crawl_stopped_midway_changes_nothing(glue, engine, settings):
         written.append(_written_by(engine, "stop-test"))
         return written[-1] >= 10
 
-    stopped = crawl(engine, _config(), settings=settings, should_stop=after_some_pages, key="stop-test")
+    stopped = crawl(engine, _config(), settings=glue_settings, should_stop=after_some_pages, key="stop-test")
     assert stopped.status == "Failed" and stopped.changes == NO_CHANGES
     assert stopped.message == f"Stopped on request before the crawl finished. {LEFT_AS_IT_WAS}"
     assert written[-1] >= 10 and stopped.counts["tables"] < 15
     assert _dump(engine) == before and _count(engine, crawl_undo) == 0
 
 
-def test_an_unexpected_error_midway_changes_nothing(glue, engine, settings):
+def test_an_unexpected_error_midway_changes_nothing(glue, engine, glue_settings):
     client = glue.client(REGION)
     databases = ("alpha", "beta", "gamma")
     _small_catalog(client, databases, tables=4)
-    crawl(engine, _config(), settings=settings)
+    crawl(engine, _config(), settings=glue_settings)
     before = _dump(engine)
     _change_everything(client, databases, tables=4)
     writes: list[str] = []
@@ -407,7 +407,7 @@ def test_an_unexpected_error_midway_changes_nothing(glue, engine, settings):
 
     sa.event.listen(engine, "before_cursor_execute", disk_fails_once)
     try:
-        failed = crawl(engine, _config(), settings=settings)
+        failed = crawl(engine, _config(), settings=glue_settings)
     finally:
         sa.event.remove(engine, "before_cursor_execute", disk_fails_once)
     assert failed.status == "Failed" and "unexpected error (OperationalError" in failed.message
@@ -416,10 +416,10 @@ def test_an_unexpected_error_midway_changes_nothing(glue, engine, settings):
     assert _dump(engine) == before and _count(engine, crawl_undo) == 0
 
 
-def test_a_description_curated_during_a_failed_crawl_survives_its_rollback(glue, engine, settings):
+def test_a_description_curated_during_a_failed_crawl_survives_its_rollback(glue, engine, glue_settings):
     client = glue.client(REGION)
     _small_catalog(client, databases=("alpha",), tables=4)
-    first = crawl(engine, _config(), settings=settings)
+    first = crawl(engine, _config(), settings=glue_settings)
     t0 = f"{first.connection_qualified_name}/AwsDataCatalog/alpha/t0"
     before = {qn: row._asdict() for qn, row in _assets(engine).items()}
     _change_everything(client, ("alpha",), tables=4)
@@ -435,7 +435,7 @@ def test_a_description_curated_during_a_failed_crawl_survives_its_rollback(glue,
                          .values(curated=curated, updated_by="alice", updated_at=datetime.now(UTC)))
         return True
 
-    stopped = crawl(engine, _config(), settings=settings, should_stop=curate_then_stop, key="curate-test")
+    stopped = crawl(engine, _config(), settings=glue_settings, should_stop=curate_then_stop, key="curate-test")
     assert stopped.status == "Failed" and stopped.message.endswith(LEFT_AS_IT_WAS)
     after = {qn: row._asdict() for qn, row in _assets(engine).items()}
     edited, original = after.pop(t0), before.pop(t0)
@@ -447,40 +447,42 @@ def test_a_description_curated_during_a_failed_crawl_survives_its_rollback(glue,
     assert _found(engine, "curated") == [t0] and _found(engine, "walrus") == []
 
 
-def _killed_crawl(glue, engine, settings, monkeypatch, key: str) -> dict[str, list[tuple]]:
+def _killed_crawl(glue, engine, glue_settings, monkeypatch, key: str) -> dict[str, list[tuple]]:
     """Crawl a catalog, change it in Glue, then re-crawl it as a process killed after some pages would:
     its writes and its undo log stay behind. Returns the catalog as it was before."""
     client = glue.client(REGION)
     _small_catalog(client, databases=("alpha", "beta"), tables=4)
-    crawl(engine, _config(), settings=settings)
+    crawl(engine, _config(), settings=glue_settings)
     before = _dump(engine)
     _change_everything(client, ("alpha", "beta"), tables=4)
     with monkeypatch.context() as killed:
         killed.setattr(crawl_module, "roll_back", lambda engine, key: False)
-        crawl(engine, _config(), settings=settings, key=key, should_stop=lambda: _written_by(engine, key) >= 6)
+        crawl(engine, _config(), settings=glue_settings, key=key, should_stop=lambda: _written_by(engine, key) >= 6)
     assert _dump(engine) != before and _count(engine, crawl_undo) > 0
     return before
 
 
-def test_recovery_rolls_back_what_a_killed_run_had_written(glue, engine, settings, monkeypatch):
-    before = _killed_crawl(glue, engine, settings, monkeypatch, "lake-killed")
+def test_recovery_rolls_back_what_a_killed_run_had_written(glue, engine, glue_settings, monkeypatch):
+    before = _killed_crawl(glue, engine, glue_settings, monkeypatch, "lake-killed")
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(runs.insert(), [
-            {"name": name, "uid": name, "workflow_name": "lake", "template_refs": [], "phase": phase,
+            {"name": name, "uid": name, "workflow_name": workflow, "template_refs": [], "phase": phase,
              "created_at": now, "created_by": "admin"}
-            for name, phase in (("lake-killed", "Running"), ("lake-idle", "Running"), ("lake-next", "Pending"))])
+            for name, workflow, phase in (("lake-killed", "lake", "Running"), ("pond-idle", "pond", "Running"),
+                                          ("lake-next", "lake", "Pending"))])
 
-    assert recover_interrupted(engine) == [("lake-next", "lake")]
+    recover_all_running(engine, "serve@test", lease_seconds=30)
+    assert pending_workflows(engine) == ["lake"]
     assert _dump(engine) == before and _count(engine, crawl_undo) == 0
     with engine.connect() as conn:
         ended = dict(conn.execute(sa.select(runs.c.name, runs.c.message).where(runs.c.phase == "Error")).all())
     assert "What it had written was rolled back: the catalog is as it was before the run" in ended["lake-killed"]
-    assert "It left nothing to roll back" in ended["lake-idle"]
+    assert "It left nothing to roll back" in ended["pond-idle"]
 
 
-def test_a_rollback_cut_short_goes_on_where_it_stopped(glue, engine, settings, monkeypatch):
-    before = _killed_crawl(glue, engine, settings, monkeypatch, "cut-short")
+def test_a_rollback_cut_short_goes_on_where_it_stopped(glue, engine, glue_settings, monkeypatch):
+    before = _killed_crawl(glue, engine, glue_settings, monkeypatch, "cut-short")
     monkeypatch.setattr(publish, "_CHUNK", 3)  # many batches, each its own transaction
     batches: list[str] = []
 

@@ -29,8 +29,9 @@ from gazetteer.packages.glue.mapping import (
     schema_qualified_name,
     table_qualified_name,
 )
+from gazetteer.packages.glue.names import DEFAULT_CATALOG
 from gazetteer.packages.glue.report import CrawlReport
-from gazetteer.settings import Settings, get_settings
+from gazetteer.packages.glue.settings import GlueSettings, glue_settings
 
 __all__ = ["crawl", "Progress", "CrawlStopped", "connection_record"]
 
@@ -88,7 +89,7 @@ class CrawlStopped(Exception):
     """Raised inside a crawl whose caller asked it to stop."""
 
 
-def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None = None,
+def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | None = None,
           progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
           key: str | None = None) -> CrawlReport:
     """Crawl the Glue catalog `config` names into the store and report; never raises for Glue problems.
@@ -98,7 +99,7 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None 
     when None) and must be unique: it stamps what the crawl writes and names its undo log, which
     `gazetteer.assets.publish.roll_back` applies should the process die before the crawl ends.
     """
-    settings = settings or get_settings()
+    settings = settings or glue_settings()
     started = time.monotonic()
     report = CrawlReport()
     reader: GlueReader | None = None
@@ -108,9 +109,9 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: Settings | None 
         qualified_name = (config.connection_qualified_name or find_connection(engine, config.connection_name)
                           or _new_connection_qualified_name(engine))
         report.connection_qualified_name = qualified_name
-        scope = CrawlScope(qualified_name, config.connection_name, config.catalog_id or "AwsDataCatalog")
-        reader = GlueReader(config, max_attempts=settings.glue_max_attempts,
-                            max_connections=settings.glue_workers * 2 + 2)
+        scope = CrawlScope(qualified_name, config.connection_name, config.catalog_id or DEFAULT_CATALOG)
+        reader = GlueReader(config, max_attempts=settings.max_attempts,
+                            max_connections=settings.workers * 2 + 2)
         _Crawl(config, scope, reader, publisher, report, settings, progress or (lambda _: None),
                should_stop or (lambda: False)).run()
         if report.status == "Running":
@@ -153,7 +154,7 @@ def _undo(engine: Engine, key: str, report: CrawlReport) -> None:
 
 class _Crawl:
     def __init__(self, config: GlueCrawlConfig, scope: CrawlScope, reader: GlueReader, publisher: Publisher,
-                 report: CrawlReport, settings: Settings, progress: Progress,
+                 report: CrawlReport, settings: GlueSettings, progress: Progress,
                  should_stop: Callable[[], bool]) -> None:
         self.config, self.scope, self.reader, self.publisher = config, scope, reader, publisher
         self.report, self.settings, self.progress, self.should_stop = report, settings, progress, should_stop
@@ -168,7 +169,7 @@ class _Crawl:
         states = {db["Name"]: _DatabaseState(db) for db in databases}
         done = 0
         self.progress({"phase": "extract", "databases_total": len(states), "databases_done": 0})
-        for event in extract_tables(self.reader, list(states), workers=self.settings.glue_workers):
+        for event in extract_tables(self.reader, list(states), workers=self.settings.workers):
             if self.should_stop():
                 raise CrawlStopped
             if isinstance(event, TablePage):

@@ -16,11 +16,8 @@ from gazetteer import jsontext
 from gazetteer.errors import InvalidRequest
 from gazetteer.packages.glue.config import GlueCrawlConfig, parse_config
 
-__all__ = ["PACKAGE", "PREFIX", "GlueWorkflow", "parse_glue_workflow", "crawl_config", "CREDENTIAL_PLACEHOLDER"]
+__all__ = ["GlueWorkflow", "parse_glue_workflow", "crawl_config"]
 
-PACKAGE = "@atlan/glue"
-PREFIX = "atlan-glue"
-CREDENTIAL_PLACEHOLDER = "{{credentialGuid}}"
 # Kubernetes names, as Argo requires for workflow names and namespaces: a DNS label of at most 63 characters.
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _CONNECTION_QN = re.compile(r"^default/glue/\d{10}$")
@@ -56,17 +53,6 @@ def _object(value: Any, where: str, *, required: bool = False) -> dict[str, Any]
     if not isinstance(value, dict):
         raise InvalidRequest(f"{where} must be a JSON object, as GlueCrawler(...).to_workflow() makes it")
     return value
-
-
-def package_of(document: dict[str, Any]) -> str | None:
-    """The package a workflow belongs to, from its annotations (pyatlan sets both)."""
-    spec = _object(document.get("spec"), "spec", required=True)
-    for holder, where in ((_object(document.get("metadata"), "metadata"), "metadata"),
-                          (_object(spec.get("workflowMetadata"), "spec.workflowMetadata"), "spec.workflowMetadata")):
-        name = _object(holder.get("annotations"), f"{where}.annotations").get("package.argoproj.io/name")
-        if name:
-            return str(name)
-    return None
 
 
 def _names(value: Any, where: str) -> list[str]:
@@ -116,7 +102,8 @@ def _filter(value: str | None, which: str) -> tuple[str, ...] | None:
 
 
 def parse_glue_workflow(document: dict[str, Any]) -> GlueWorkflow:
-    """Check a submitted Glue workflow; InvalidRequest says exactly what is wrong."""
+    """Check a submitted Glue workflow (its package annotation is the registry's business); InvalidRequest
+    says exactly what is wrong."""
     metadata = _object(document.get("metadata"), "metadata", required=True)
     name = metadata.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
@@ -126,9 +113,6 @@ def parse_glue_workflow(document: dict[str, Any]) -> GlueWorkflow:
     if not isinstance(namespace, str) or not _NAME.match(namespace):
         raise InvalidRequest(f"metadata.namespace {namespace!r} is not a valid namespace: at most 63 lower-case "
                              "letters, digits and '-' (pyatlan sends \"default\")")
-    package = package_of(document)
-    if package != PACKAGE:
-        raise InvalidRequest(f"Unknown package {package!r}: this server runs the Glue assets package ({PACKAGE})")
     values = parameters(document)
     try:
         connection = jsontext.loads(values.get("connection") or "", "The workflow's connection parameter")

@@ -24,6 +24,7 @@ from gazetteer.client.glue_crawler import GlueCrawler
 from gazetteer.errors import Conflict, GazetteerError
 from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.config import known_regions, parse_config
+from gazetteer.packages.glue.settings import glue_settings
 from gazetteer.web.ui.routing import FormDep, UserDep, render, router
 
 __all__ = ["CrawlerForm", "preview_databases"]
@@ -212,7 +213,7 @@ def databases_fragment(request: Request, user: UserDep, raw: FormDep) -> Respons
     if not form.access_key or not secret_key:
         return render(request, "_databases.html", {"form": form, "databases": keep, "preview_error": (
             "Type the access key and the secret key first; the preview uses them to list the databases.")})
-    attempts = min(_PREVIEW_ATTEMPTS, request.app.state.settings.glue_max_attempts)
+    attempts = min(_PREVIEW_ATTEMPTS, glue_settings().max_attempts)
     try:
         databases = preview_databases(form.access_key, secret_key, form.region, attempts)
     except GlueError as exc:

@@ -94,8 +94,8 @@ def _label(facet: Facet, key: str, connections: dict[str, str], several_connecti
     if facet.param == "connection":
         return connections.get(key, key)
     if facet.param == "schema":
-        connection, _, rest = key.partition("/AwsDataCatalog/")
-        name = rest or key.rsplit("/", 1)[-1]
+        # <connection: 3 parts>/<catalog>/<schema name>: the schema's own name may hold slashes.
+        name = "/".join(key.split("/")[4:]) or key.rsplit("/", 1)[-1]
         if several_connections:
             prefix = next((n for qn, n in connections.items() if key.startswith(qn + "/")), None)
             return f"{prefix} › {name}" if prefix else name

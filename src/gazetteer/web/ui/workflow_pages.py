@@ -12,7 +12,7 @@ from gazetteer.assets.search import index_search
 from gazetteer.auth.permissions import Action
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, NotFound
-from gazetteer.packages.glue.workflow import parse_glue_workflow
+from gazetteer.packages.registry import parse_workflow
 from gazetteer.web.ui.routing import UserDep, is_htmx, render, role_names, router
 from gazetteer.workflows.search import search_runs, search_workflows
 
@@ -74,8 +74,10 @@ def _runs(engine: Engine, workflow: str, page: int = 1, size: int = RUNS_PAGE) -
 def _workflow_view(document: dict[str, Any]) -> dict[str, Any]:
     metadata = document.get("metadata") or {}
     try:
-        parsed = parse_glue_workflow(document)
-        connection, include, exclude = parsed.connection, parsed.include, parsed.exclude
+        parsed = parse_workflow(document)
+        # The filters are the Glue package's; another package's workflow shows none.
+        connection = parsed.connection
+        include, exclude = getattr(parsed.details, "include", None), getattr(parsed.details, "exclude", None)
     except GazetteerError:
         connection, include, exclude = {}, None, None
     return {"name": metadata.get("name"), "created": metadata.get("creationTimestamp"),

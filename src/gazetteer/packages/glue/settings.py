@@ -1,0 +1,26 @@
+"""The Glue package's own settings, read from the environment once (GAZETTEER_GLUE_*)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["GlueSettings", "glue_settings"]
+
+
+class GlueSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAZETTEER_GLUE_", extra="ignore", populate_by_name=True)
+
+    max_attempts: int = Field(default=8, ge=1, le=20, description="botocore standard-mode attempts per Glue call")
+    workers: int = Field(default=4, ge=1, le=32, description="Concurrent Glue readers in one crawl")
+    # The circuit breaker: a crawl may archive at most this share of a connection's tables. Its variable
+    # predates the GLUE_ prefix and keeps its name.
+    max_archive_ratio: float = Field(default=0.5, ge=0.0, le=1.0,
+                                     validation_alias=AliasChoices("GAZETTEER_MAX_ARCHIVE_RATIO", "max_archive_ratio"))
+
+
+@lru_cache(maxsize=1)
+def glue_settings() -> GlueSettings:
+    return GlueSettings()
