@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from gazetteer.devtools.local_glue import LocalGlue
+from gazetteer.devtools.processes import ServerProcess, clean_env
 from gazetteer.packages.glue.settings import GlueSettings
 from gazetteer.settings import Settings
 from gazetteer.store import open_engine
@@ -77,54 +78,20 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-class Server:
+class Server(ServerProcess):
     """A `gazetteer serve` process on 127.0.0.1 with its own catalog home and an admin token."""
 
     ADMIN_TOKEN = "gzt-test-admin-token-0123456789"
 
     def __init__(self, home, glue_url: str | None, database_url: str | None = None,
-                 extra_env: dict[str, str] | None = None) -> None:
-        import socket
-        import subprocess
-        import sys
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+                 extra_env: dict[str, str] | None = None, workers: int = 1) -> None:
         self.home = home
         self.database_url = database_url or f"sqlite:///{home / 'catalog.db'}"
-        self.log_path = home / "server.log"
-        home.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GAZETTEER_", "AWS_", "ATLAN_"))}
-        env.update(GAZETTEER_HOME=str(home), GAZETTEER_ADMIN_TOKEN=self.ADMIN_TOKEN, GAZETTEER_GLUE_MAX_ATTEMPTS="3",
-                   GAZETTEER_DATABASE_URL=self.database_url,
-                   **({"AWS_ENDPOINT_URL_GLUE": glue_url} if glue_url else {}))
+        env = clean_env(GAZETTEER_HOME=str(home), GAZETTEER_ADMIN_TOKEN=self.ADMIN_TOKEN,
+                        GAZETTEER_GLUE_MAX_ATTEMPTS="3", GAZETTEER_DATABASE_URL=self.database_url,
+                        **({"AWS_ENDPOINT_URL_GLUE": glue_url} if glue_url else {}))
         env.update(extra_env or {})  # e.g. GAZETTEER_QUERY_TIMEOUT_SECONDS
-        self.env = env
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "-m", "gazetteer.cli", "serve", "--port", str(self.port)],
-                                        env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        self._wait()
-
-    def _wait(self) -> None:
-        import time
-
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gazetteer serve exited:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"gazetteer serve did not answer in 60 s:\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        super().__init__(env, home / "server.log", workers=workers)
 
     def client(self, token: str | None = None):
         import httpx
@@ -132,17 +99,6 @@ class Server:
         token = self.ADMIN_TOKEN if token is None else token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-    def stop(self, kill: bool = False) -> None:
-        if self._log.closed:
-            return
-        if self.process.poll() is None:
-            if kill:
-                self.process.kill()
-            else:
-                self.process.terminate()
-            self.process.wait(timeout=60)
-        self._log.close()
 
 
 @pytest.fixture()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import copy
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import Engine
@@ -28,6 +29,24 @@ def _engine() -> Engine:
     from gazetteer.store import open_engine
 
     return open_engine(get_settings().effective_database_url)
+
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _server_log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus Gazetteer's own lines (runs started and ended, on which worker) at INFO.
+
+    Given to uvicorn rather than set here: with --workers, uvicorn applies it in every process it starts.
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["gazetteer"] = {"format": _LOG_FORMAT}
+    config["handlers"]["gazetteer"] = {"class": "logging.StreamHandler", "formatter": "gazetteer",
+                                       "stream": "ext://sys.stderr"}
+    config["loggers"]["gazetteer"] = {"handlers": ["gazetteer"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _fail(error: GazetteerError) -> typer.Exit:
@@ -107,8 +126,8 @@ def serve(
 
     from gazetteer.web.app import create_app
 
-    settings = get_settings()
     try:
+        settings = get_settings()
         if workers > 1:
             settings.require_shared_database(f"--workers {workers}")
             _engine().dispose()  # migrate once, here, before the processes start
@@ -119,9 +138,10 @@ def serve(
     if workers > 1:
         # Each process builds its own app; everything they share lives in the database.
         uvicorn.run("gazetteer.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    log_level="info")
+                    log_level="info", log_config=_server_log_config())
     else:
-        uvicorn.run(application, host=host, port=port, log_level="info")
+        # workers=1 said outright: uvicorn would otherwise read WEB_CONCURRENCY and refuse an app object.
+        uvicorn.run(application, host=host, port=port, workers=1, log_level="info", log_config=_server_log_config())
 
 
 @app.command()
@@ -132,20 +152,26 @@ def worker(
     import logging
 
     from gazetteer.credentials.vault import Vault
+    from gazetteer.packages.registry import check_settings
     from gazetteer.workflows.celery_app import celery_app, serve_runs
     from gazetteer.workflows.leases import worker_name
     from gazetteer.workflows.runner import Runner
 
-    settings = get_settings()
     try:
+        settings = get_settings()
         if not settings.broker_url:
             raise InvalidRequest("A worker takes its runs from a broker: set GAZETTEER_BROKER_URL, e.g. "
                                  "redis://127.0.0.1:6379/0 (the same value the servers have)")
         settings.require_shared_database("A worker")
+        check_settings()
         engine = _engine()
     except GazetteerError as error:
         raise _fail(error) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+    if settings.secret_key is None:
+        logging.getLogger("gazetteer.worker").warning(
+            "GAZETTEER_SECRET_KEY is not set: this worker opens credentials with the key file under %s. Every "
+            "server and worker must use the same vault key; set GAZETTEER_SECRET_KEY on all of them.", settings.home)
     runner = Runner(engine, Vault(engine, settings), worker=worker_name("worker"),
                     lease_seconds=settings.run_lease_seconds)
     serve_runs(celery_app(settings.broker_url), runner, concurrency)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gazetteer.errors import InvalidRequest
@@ -69,4 +69,10 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings; InvalidRequest naming each bad variable (never its value: it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"GAZETTEER_{'_'.join(str(part) for part in e['loc']).upper()}: "
+                             f"{e['msg'].removeprefix('Value error, ')}" for e in error.errors())
+        raise InvalidRequest(f"Invalid settings: {problems}") from None

@@ -18,7 +18,8 @@ import random
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,13 +118,18 @@ class Publisher:
 
     An `undoable` publisher logs how to undo each write, under its `actor`, which must then be unique to it:
     the actor also stamps the assets it creates (their created_by), which is how a rollback finds them.
+
+    A `fence` runs first in every write transaction and raises to refuse the write: a workflow run's fence
+    checks that its worker still holds the run's lease, so a worker that lost it (it hung, and the run was
+    ended elsewhere) can write nothing more, commit included.
     """
 
     def __init__(self, engine: Engine, *, actor: str = "gazetteer", clock: Callable[[], datetime] | None = None,
-                 undoable: bool = False):
+                 undoable: bool = False, fence: Callable[[Connection], None] | None = None):
         self.engine = engine
         self.actor = actor
         self.undoable = undoable
+        self._fence = fence
         self._clock = clock or (lambda: datetime.now(UTC))
         self.changes: Counter[str] = Counter({kind: 0 for kind in CHANGE_KINDS})
         self.writes = 0
@@ -137,7 +143,7 @@ class Publisher:
         if not records:
             return
         names = [record.qualified_name for record in records]
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             existing = self._existing(conn, names, complete_parents)
             inserts, updates = self._plan(conn, records, existing)
             seen = set(names)
@@ -145,6 +151,13 @@ class Publisher:
             gone = [row["id"] for qn, row in existing.items()
                     if qn not in seen and row["status"] == "ACTIVE" and row["parent_qualified_name"] in parents]
             self._write(conn, inserts, updates, gone)
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            if self._fence is not None:
+                self._fence(conn)
+            yield conn
 
     def _existing(self, conn: Connection, names: Sequence[str], parents: Sequence[str]) -> dict[str, dict]:
         cols = (assets.c.id, assets.c.guid, assets.c.qualified_name, assets.c.status, assets.c.content_hash,
@@ -257,7 +270,7 @@ class Publisher:
     def commit(self) -> None:
         """Keep everything written so far: drop the undo log (an unchanged crawl wrote none, and writes none)."""
         if self.undoable and self.writes:
-            with self.engine.begin() as conn:
+            with self._begin() as conn:
                 conn.execute(crawl_undo.delete().where(crawl_undo.c.crawl == self.actor))
 
     def unchanged_sources(self, digests: dict[str, str]) -> dict[str, int]:
@@ -278,7 +291,7 @@ class Publisher:
         """Archive these assets and every active asset beneath them (columns of a table, tables of a schema)."""
         if not qualified_names:
             return
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             ids: list[int] = []
             for chunk in _chunks(list(qualified_names)):
                 beneath = sa.or_(

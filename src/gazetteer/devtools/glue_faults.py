@@ -80,7 +80,7 @@ class FaultRule:
             raise ValueError(f"unknown fault rule keys {sorted(unknown)}; allowed: {sorted(_ALLOWED_KEYS)}")
         operation = raw.get("operation")
         if not isinstance(operation, str) or not operation:
-            raise ValueError(f"a fault rule needs an 'operation' such as 'GetTables': {raw!r}")
+            raise ValueError(f"a fault rule needs an 'operation' such as 'GetTables' (or '*' for all): {raw!r}")
         code = str(raw.get("code", "ThrottlingException"))
         answers_error = (
             any(key in raw for key in ("status", "code", "message"))
@@ -111,7 +111,7 @@ class FaultRule:
         return rule
 
     def matches(self, operation: str, database: str | None, table: str | None, page: int | None) -> bool:
-        if self.operation != operation:
+        if self.operation not in ("*", operation):  # "*": every Glue call (e.g. latency on all of them)
             return False
         if self.database is not None and self.database != database:
             return False

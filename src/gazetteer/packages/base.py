@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.records import AssetRecord
 
@@ -60,6 +60,10 @@ class Package(Protocol):
 
     name: str
 
+    def check_settings(self) -> None:
+        """Refuse, with InvalidRequest naming the variable, a bad package setting (at start-up, not at a run)."""
+        ...
+
     def parse(self, document: dict[str, Any]) -> WorkflowSpec:
         """Check a submitted document; InvalidRequest says exactly what is wrong."""
         ...
@@ -73,6 +77,8 @@ class Package(Protocol):
         ...
 
     def run(self, engine: Engine, spec: WorkflowSpec, credential: dict[str, Any], *, key: str,
-            progress: Callable[[RunProgress], None], should_stop: Callable[[], bool]) -> RunOutcome:
-        """Run the workflow into the catalog, all or nothing; `key` (the run's name) stamps what it writes."""
+            progress: Callable[[RunProgress], None], should_stop: Callable[[], bool],
+            fence: Callable[[Connection], None]) -> RunOutcome:
+        """Run the workflow into the catalog, all or nothing; `key` (the run's name) stamps what it writes, and
+        `fence` opens each of its write transactions (it raises when the run may no longer write)."""
         ...

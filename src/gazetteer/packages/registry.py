@@ -8,7 +8,7 @@ from gazetteer.errors import InvalidRequest
 from gazetteer.packages.base import Package, WorkflowSpec
 from gazetteer.packages.glue.package import GLUE
 
-__all__ = ["Package", "WorkflowSpec", "package_for", "package_named", "parse_workflow"]
+__all__ = ["Package", "WorkflowSpec", "check_settings", "package_for", "package_named", "parse_workflow"]
 
 _REGISTRY: dict[str, Package] = {package.name: package for package in (GLUE,)}
 
@@ -46,3 +46,9 @@ def package_for(document: dict[str, Any]) -> Package:
 def parse_workflow(document: dict[str, Any]) -> WorkflowSpec:
     """Check a workflow document with the package it names."""
     return package_for(document).parse(document)
+
+
+def check_settings() -> None:
+    """Refuse bad package settings now (start-up), rather than failing every run later."""
+    for package in _REGISTRY.values():
+        package.check_settings()

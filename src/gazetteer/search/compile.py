@@ -320,9 +320,12 @@ class _Compiler:
             )
         except (OverflowError, ValueError):  # date math past year 9999 (or before year 1)
             raise InvalidRequest(f"out of range (years 1 to 9999): {what}") from None
-        if isinstance(rf.expr.type, (sa.Integer, sa.Numeric)):
+        stored = rf.expr.type
+        if isinstance(stored, sa.types.TypeDecorator):  # e.g. the store's Timestamp: judge by what it stores
+            stored = stored.impl_instance
+        if isinstance(stored, (sa.Integer, sa.Numeric)):
             return int(moment.timestamp() * 1000)
-        return moment if isinstance(rf.expr.type, sa.DateTime) else _iso(moment)
+        return moment if isinstance(stored, sa.DateTime) else _iso(moment)
 
 
 _FLAT = 16  # operands one AND, OR or + lists before `_balanced` splits it

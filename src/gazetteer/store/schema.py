@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -25,11 +26,12 @@ class Timestamp(sa.types.TypeDecorator[datetime]):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        return value.astimezone(UTC) if value is not None and value.tzinfo is not None else value
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        # Anything but an aware datetime (None, a naive UTC one, the search compiler's text) goes as it is.
+        return value.astimezone(UTC) if isinstance(value, datetime) and value.tzinfo is not None else value
 
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
 
 
 # One row per asset of any type. The crawl-owned attributes live in `attributes`; `content_hash` is a

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from gazetteer import __version__
+from gazetteer.packages.registry import check_settings
 from gazetteer.settings import Settings, get_settings
 from gazetteer.store import open_engine
 from gazetteer.store.budget import QueryBudget
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from gazetteer.workflows.service import WorkflowService
 
     settings = settings or get_settings()
+    check_settings()  # the packages' own (this process may run crawls; a worker checks them too)
     if settings.broker_url:
         settings.require_shared_database("Running workflows on workers (GAZETTEER_BROKER_URL)")
     engine = engine or open_engine(settings.effective_database_url)
@@ -65,11 +67,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/health", tags=["meta"])
     def health() -> JSONResponse:
-        """Whether this process can reach the database and the broker: 200 when it can, 503 when not."""
+        """Whether this process reaches the database and the broker. 503 only without the database: with the
+        broker away the catalog still serves, and submitted runs wait Pending until it is back ("degraded")."""
         checks = health_checks(engine, settings.broker_url)
-        healthy = all(value in ("ok", "not used") for value in checks.values())
-        return JSONResponse({"status": "ok" if healthy else "unavailable", "version": __version__, **checks},
-                            status_code=200 if healthy else 503)
+        if checks["database"] != "ok":
+            status, code = "unavailable", 503
+        else:
+            status, code = ("degraded", 200) if checks["broker"] == "unreachable" else ("ok", 200)
+        return JSONResponse({"status": status, "version": __version__, **checks}, status_code=code)
 
     app.include_router(auth_router)
     app.include_router(workflows_router)

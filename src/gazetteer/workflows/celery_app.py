@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Celery
+from celery import Celery  # type: ignore[import-untyped]
 
 from gazetteer.workflows.leases import pending_workflows
 from gazetteer.workflows.runner import Runner
@@ -50,8 +50,11 @@ def celery_app(broker_url: str) -> Celery:
         worker_pool="threads",
         task_ignore_result=True,
         task_default_queue=QUEUE,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS},
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_SECONDS, "socket_connect_timeout": 5},
         broker_connection_retry_on_startup=True,
+        # A server whose broker is down answers the submit at once (the run waits Pending in the database and
+        # is handed out again later) instead of holding the request through kombu's default retries.
+        task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.5},
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
     )
@@ -73,7 +76,7 @@ def _advance(task: Any, workflow_name: str) -> int:
 def serve_runs(app: Celery, runner: Runner, concurrency: int) -> None:
     """Be a worker until told to stop: take `advance` messages and run their workflows with `runner`."""
     global _runner
-    from celery.signals import worker_shutting_down
+    from celery.signals import worker_shutting_down  # type: ignore[import-untyped]
 
     _runner = runner
 

@@ -66,7 +66,11 @@ class CeleryExecutor:
         self._app, self._task = celery_app(broker_url), ADVANCE
 
     def submit(self, workflow_name: str) -> None:
-        self._app.send_task(self._task, args=[workflow_name])
+        try:
+            self._app.send_task(self._task, args=[workflow_name])
+        except Exception as error:  # noqa: BLE001 - kombu raises several kinds; the run is safe in the database
+            log.warning("the broker did not take the runs of %s (%s); they wait Pending and are handed out "
+                        "again once it answers", workflow_name, type(error).__name__)
 
     def request_stop(self, run_name: str) -> None:
         """Nothing to send: the worker reads the stop request at its next lease renewal (within seconds)."""

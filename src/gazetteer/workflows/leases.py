@@ -23,13 +23,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.publish import roll_back
 from gazetteer.workflows.models import runs
 
-__all__ = ["claim_next", "finish", "mark_dispatched", "pending_workflows", "reap_expired", "recover_all_running",
-           "renew", "worker_name"]
+__all__ = ["LeaseLost", "claim_next", "finish", "hold", "mark_dispatched", "pending_workflows", "reap_expired",
+           "recover_all_running", "renew", "worker_name"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,22 @@ def claim_next(engine: Engine, workflow_name: str, worker: str, lease_seconds: f
                 .returning(runs.c.name)).scalar()
     except sa.exc.IntegrityError:
         return None  # another worker claimed a run of this workflow at the same moment: it is busy
+
+
+class LeaseLost(RuntimeError):
+    """The run's lease went to another process: this one must not write for the run any more."""
+
+
+def hold(conn: Connection, run_name: str, worker: str) -> None:
+    """Within a write transaction: check that `worker` still holds the run, and keep it so until the commit.
+
+    On PostgreSQL the row is locked FOR SHARE: a reaper's takeover waits for this transaction to end, and
+    then undoes it along with the rest. SQLite has one writer at a time, which gives the same order.
+    """
+    holder = conn.execute(sa.select(runs.c.worker).where(runs.c.name == run_name, runs.c.phase == "Running")
+                          .with_for_update(read=True)).scalar()
+    if holder != worker:
+        raise LeaseLost(f"run {run_name} is no longer held by {worker} (now: {holder or 'ended'})")
 
 
 def renew(engine: Engine, run_name: str, worker: str, lease_seconds: float) -> tuple[bool, bool]:

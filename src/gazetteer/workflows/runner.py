@@ -20,7 +20,7 @@ from gazetteer.credentials.vault import Vault
 from gazetteer.errors import GazetteerError
 from gazetteer.packages.base import RunProgress
 from gazetteer.packages.registry import package_named
-from gazetteer.workflows.leases import claim_next, finish, renew
+from gazetteer.workflows.leases import claim_next, finish, hold, renew
 from gazetteer.workflows.models import runs, workflows
 
 __all__ = ["Runner", "SHUTDOWN_MESSAGE"]
@@ -131,7 +131,8 @@ class Runner:
             package = package_named(workflow.package)
             spec = package.parse(workflow.document)
             outcome = package.run(self.engine, spec, self.vault.load(workflow.credential_guid), key=run_name,
-                                  progress=self._progress(run_name), should_stop=local.stop.is_set)
+                                  progress=self._progress(run_name), should_stop=local.stop.is_set,
+                                  fence=lambda conn: hold(conn, run_name, self.worker))
             phase = "Succeeded" if outcome.succeeded else "Failed"
             message, report = outcome.message, outcome.report
         except GazetteerError as error:

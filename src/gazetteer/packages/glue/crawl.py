@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.publish import CHANGE_KINDS, Publisher, roll_back
 from gazetteer.assets.records import AssetRecord
@@ -91,7 +91,7 @@ class CrawlStopped(Exception):
 
 def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | None = None,
           progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-          key: str | None = None) -> CrawlReport:
+          key: str | None = None, fence: Callable[[Connection], None] | None = None) -> CrawlReport:
     """Crawl the Glue catalog `config` names into the store and report; never raises for Glue problems.
 
     All or nothing: a crawl that fails, for whatever reason, leaves every asset as it was. `should_stop` is
@@ -104,7 +104,7 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | N
     report = CrawlReport()
     reader: GlueReader | None = None
     key = key or f"crawl-{secrets.token_hex(8)}"
-    publisher = Publisher(engine, actor=key, undoable=True)
+    publisher = Publisher(engine, actor=key, undoable=True, fence=fence)
     try:
         qualified_name = (config.connection_qualified_name or find_connection(engine, config.connection_name)
                           or _new_connection_qualified_name(engine))
