@@ -98,7 +98,7 @@ def search(
     """Find crawled assets, best matches first (the same ranked search as the API and the web UI)."""
     from gazetteer.assets.search import index_search
 
-    filters: list[dict] = [{"term": {"__state": "ACTIVE"}}]
+    filters: list[dict[str, Any]] = [{"term": {"__state": "ACTIVE"}}]
     if type_name:
         filters.append({"term": {"__typeName.keyword": type_name}})
     body = {"dsl": {"from": 0, "size": limit, "query": {"bool": {

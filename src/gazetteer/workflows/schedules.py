@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from croniter import croniter
+from croniter import croniter  # type: ignore[import-untyped]
 from sqlalchemy.engine import Engine
 
 from gazetteer.errors import InvalidRequest
