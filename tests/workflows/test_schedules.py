@@ -12,8 +12,8 @@ from gazetteer.workflows.models import runs, workflows
 from gazetteer.workflows.schedules import SCHEDULE, TIMEZONE, Scheduler, schedule_of
 
 
-def _workflow(engine, name, annotations):
-    now = datetime.now(UTC)
+def _workflow(engine, name, annotations, now=datetime(2026, 11, 24, tzinfo=UTC)):
+    """A workflow whose schedule was set at `now` (by default long before the schedulers start)."""
     with engine.begin() as conn:
         conn.execute(workflows.insert().values(
             name=name, uid=str(uuid.uuid4()), package="@atlan/glue",
@@ -40,6 +40,20 @@ def test_scheduler_starts_due_runs_once_and_skips_busy_workflows(engine):
                                           template_refs=[], created_at=t0, created_by="x"))
     assert scheduler.tick(t0 + timedelta(minutes=15, seconds=1)) == []  # still running: no pile-up
     assert sorted(started) == ["atlan-glue-1000000001", "atlan-glue-1000000002"]
+
+
+def test_a_schedule_set_between_ticks_waits_for_the_next_and_a_late_tick_fires_once(engine):
+    started: list[str] = []
+    scheduler = Scheduler(engine, lambda name, creator: started.append(name))
+    t0 = datetime(2026, 11, 25, 9, 55, tzinfo=UTC)
+    assert scheduler.tick(t0) == []
+    _workflow(engine, "atlan-glue-1000000004", {SCHEDULE: "*/10 * * * *"}, now=t0 + timedelta(minutes=7))
+    assert scheduler.tick(t0 + timedelta(minutes=8)) == []  # the 10:00 tick came before the schedule
+    assert scheduler.tick(t0 + timedelta(minutes=15, seconds=1)) == ["atlan-glue-1000000004"]  # 10:10
+    # Behind by three ticks (10:20, 10:30, 10:40): the latest fires, once.
+    assert scheduler.tick(t0 + timedelta(minutes=45, seconds=30)) == ["atlan-glue-1000000004"]
+    assert scheduler.tick(t0 + timedelta(minutes=46)) == []
+    assert started == ["atlan-glue-1000000004"] * 2
 
 
 @pytest.mark.parametrize(("annotations", "needle"), [

@@ -43,13 +43,20 @@ class GazetteerProcess:
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen([sys.executable, "-m", "gazetteer.cli", *args], env=env,
                                         stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self._wait_ready()
+        except BaseException:  # not ready, or interrupted while waiting (Ctrl-C): leave no orphan behind
+            self.stop(kill=True)
+            raise
+
+    def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.START_SECONDS
         while not self.ready():
             if self.process.poll() is not None:
-                raise RuntimeError(f"gazetteer {args[0]} exited:\n{self.log()}")
+                raise RuntimeError(f"gazetteer {self.args[0]} exited:\n{self.log()}")
             if time.monotonic() > deadline:
-                self.stop(kill=True)
-                raise RuntimeError(f"gazetteer {args[0]} was not ready in {self.START_SECONDS:.0f} s:\n{self.log()}")
+                raise RuntimeError(f"gazetteer {self.args[0]} was not ready in {self.START_SECONDS:.0f} s:\n"
+                                   f"{self.log()}")
             time.sleep(0.1)
 
     def ready(self) -> bool:

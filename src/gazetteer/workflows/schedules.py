@@ -58,8 +58,10 @@ def cron_document(row: Any) -> dict[str, Any] | None:
 class Scheduler:
     """Starts the runs whose schedules came due; any number of processes may tick, each tick fires once.
 
-    Each process counts due times from its first tick (missed times while every server was down are not
-    made up). The tick a process fires is claimed in the database first (`workflows.scheduled_at`): two
+    A tick is the latest cron time at or before now. It fires when it is later than the last tick fired, the
+    workflow's last change (a schedule set at 10:07 does not fire the 10:05 tick) and this process's first
+    tick; ticks missed while every server was down are not made up, and a late tick fires once, not once
+    for each tick it missed. The tick a process fires is claimed in the database first (`workflows.scheduled_at`): two
     processes that find the same tick due race for one conditional update, and only its winner starts a run.
     A workflow that is still busy when its tick comes skips that tick (Argo's concurrencyPolicy: Forbid).
     """
@@ -83,9 +85,9 @@ class Scheduler:
             if found is None:
                 continue
             cron, zone = found
-            since = max(row.scheduled_at, self._started) if row.scheduled_at else self._started
-            due = croniter(cron, since.astimezone(zone)).get_next(datetime)
-            if due <= now and self._claim(row.id, due) and not self._busy(row.name):
+            due = croniter(cron, now.astimezone(zone)).get_prev(datetime)
+            since = max(moment for moment in (row.scheduled_at, row.updated_at, self._started) if moment)
+            if due > since and self._claim(row.id, due) and not self._busy(row.name):
                 self.start_run(row.name, "scheduler")
                 started.append(row.name)
         return started
