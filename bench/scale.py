@@ -53,7 +53,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -66,6 +65,7 @@ import sqlalchemy as sa
 from gazetteer.client import GlueCrawler
 from gazetteer.devtools.local_glue import LocalGlue
 from gazetteer.devtools.processes import GazetteerProcess, ServerProcess, WorkerProcess, clean_env
+from gazetteer.devtools.scratch_schema import scratch_schema
 from gazetteer.store import open_engine
 from gazetteer.workflows.models import runs
 
@@ -128,18 +128,9 @@ class Processes:
 @contextlib.contextmanager
 def postgres_schema(admin_url: str, label: str) -> Iterator[str]:
     """A fresh PostgreSQL schema (dropped afterwards); yields the URL whose search_path is that schema."""
-    schema = f"gz_bench_{label}_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     # application_name: which PostgreSQL backends serve the bench (their CPU is measured)
-    url = sa.make_url(admin_url).update_query_dict({"options": f"-csearch_path={schema}", "application_name": schema})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(admin_url, f"gz_bench_{label}", application_name="{schema}") as url:
+        yield url
 
 
 @contextlib.contextmanager

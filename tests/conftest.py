@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 
 from gazetteer.devtools.local_glue import LocalGlue
 from gazetteer.devtools.processes import ServerProcess, clean_env
+from gazetteer.devtools.scratch_schema import scratch_schema
 from gazetteer.packages.glue.settings import GlueSettings
 from gazetteer.settings import Settings
 from gazetteer.store import open_engine
@@ -55,17 +55,8 @@ def postgres_url() -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL schema (dropped afterwards)."""
     if not POSTGRES_URL:
         pytest.skip(POSTGRES_SKIP)
-    schema = f"gz_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -20,7 +20,6 @@ import contextlib
 import os
 import socket
 import string
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 
 from gazetteer.devtools.processes import WorkerProcess, clean_env
+from gazetteer.devtools.scratch_schema import scratch_schema
 from gazetteer.store import open_engine
 from tests.conftest import POSTGRES_SKIP, POSTGRES_URL, Server
 
@@ -90,17 +90,8 @@ def postgres_schema() -> Iterator[str]:
     """The URL of a fresh PostgreSQL schema, dropped afterwards (conftest's `postgres_url`, for any scope)."""
     if not POSTGRES_URL:
         pytest.skip(POSTGRES_SKIP)
-    schema = f"gz_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture()
