@@ -42,8 +42,8 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         sa.event.listen(engine, "connect", install_sqlite_functions)
     elif parsed.get_backend_name() == "postgresql":
         # At most 20 connections per process, as before, but all kept open: with 10 of them as overflow, a busy
-        # server closed and reopened about ten a second (bench/scale.py; req/s unchanged within noise). A server that cannot reach its database answers
-        # /health within seconds instead of hanging.
+        # server closed and reopened about ten a second (bench/scale.py; req/s unchanged within noise).
+        # A server that cannot reach its database answers /health within seconds instead of hanging.
         engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=0,
                                   connect_args={"connect_timeout": 10})
     else:

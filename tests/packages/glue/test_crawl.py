@@ -557,3 +557,32 @@ def test_the_undo_log_is_what_its_migration_made(engine):
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     assert [diff for diff in diffs if "crawl_undo" in repr(diff)] == []
+
+
+@pytest.mark.postgres
+def test_a_big_crawl_leaves_fresh_planner_statistics(glue, postgres_url, glue_settings):
+    """The first searches come right after the first big crawl: they must not be planned for an empty table."""
+    engine = open_engine(postgres_url)
+
+    def analyzed() -> int:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT analyze_count FROM pg_stat_user_tables WHERE relid = "
+                                        "to_regclass('assets')")).scalar() or 0
+
+    def settled(expected: int) -> int:  # the statistics collector reports counts a moment later
+        deadline = time.monotonic() + 10
+        while analyzed() != expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return analyzed()
+
+    _small_catalog(glue.client(REGION), databases=("alpha", "beta"), tables=4)
+    before = analyzed()
+    assert crawl(engine, _config(), settings=glue_settings).status == "Succeeded"
+    assert settled(before + 1) == before + 1
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT reltuples FROM pg_class WHERE oid = to_regclass('assets')")).scalar()
+        assert rows == conn.execute(sa.select(sa.func.count()).select_from(assets)).scalar()
+    assert crawl(engine, _config(), settings=glue_settings).status == "Succeeded"  # nothing changed
+    time.sleep(1)
+    assert analyzed() == before + 1, "an unchanged re-crawl analyzed the catalog again"
+    engine.dispose()

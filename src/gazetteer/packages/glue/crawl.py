@@ -32,6 +32,7 @@ from gazetteer.packages.glue.mapping import (
 from gazetteer.packages.glue.names import DEFAULT_CATALOG
 from gazetteer.packages.glue.report import CrawlReport
 from gazetteer.packages.glue.settings import GlueSettings, glue_settings
+from gazetteer.store.statistics import refresh_statistics
 
 __all__ = ["crawl", "Progress", "CrawlStopped", "connection_record"]
 
@@ -131,10 +132,20 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | N
     report.changes = dict(publisher.changes)
     if report.status != "Succeeded":
         _undo(engine, key, report)
+    else:
+        _refresh_statistics(engine, publisher.writes)
     if reader is not None:
         report.api_calls, report.throttled = reader.api_calls, reader.throttled
     report.duration_seconds = time.monotonic() - started
     return report
+
+
+def _refresh_statistics(engine: Engine, written: int) -> None:
+    """After a big crawl, fresh planner statistics: the first searches come right after it."""
+    try:
+        refresh_statistics(engine, written)
+    except Exception:  # noqa: BLE001 - the crawl is committed; autovacuum will analyze in its own time
+        log.warning("analyzing the catalog after the crawl failed", exc_info=True)
 
 
 def _undo(engine: Engine, key: str, report: CrawlReport) -> None:
