@@ -26,6 +26,7 @@ from gazetteer.assets.service import connection_attributes
 from gazetteer.auth.permissions import Action, authorize
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import InvalidRequest, NotFound
+from gazetteer.store.generation import bump_generation
 from gazetteer.store.schema import assets
 
 __all__ = ["bulk_upsert", "update_curated", "EDITABLE"]
@@ -226,6 +227,7 @@ def bulk_upsert(engine: Engine, body: Any, principal: Principal) -> dict[str, An
                 updated.append(entity_header(row, changed))
             if isinstance(guid, str) and guid.startswith("-"):
                 assigned[guid] = row.guid
+        bump_generation(conn)  # last: searches' cached facets must see the edit (gazetteer.store.generation)
     mutated = {kind: items for kind, items in (("CREATE", created), ("UPDATE", updated)) if items}
     return {"mutatedEntities": mutated, "guidAssignments": assigned}
 
@@ -241,4 +243,5 @@ def update_curated(engine: Engine, guid: str, principal: Principal, changes: Map
             raise NotFound(f"Given instance guid {guid} is invalid/not found")
         entity = {"typeName": row.type_name, "attributes": dict(changes)}
         row = _update(conn, row, entity, principal, f"asset {row.qualified_name!r}")
+        bump_generation(conn)  # last: searches' cached facets must see the edit (gazetteer.store.generation)
     return full_entity(row, None)

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.records import AssetRecord
+from gazetteer.store.generation import bump_generation
 from gazetteer.store.schema import assets, crawl_undo
 
 __all__ = ["Publisher", "CHANGE_KINDS", "roll_back"]
@@ -98,6 +99,7 @@ def roll_back(engine: Engine, actor: str) -> bool:
             for kind in (created.c.type_name != "Column", created.c.type_name == "Column"):
                 conn.execute(assets.delete().where(assets.c.id.in_(ours.where(kind))))
             conn.execute(crawl_undo.delete().where(crawl_undo.c.id.in_(batch)))
+            bump_generation(conn)  # last: searches see the assets put back (see gazetteer.store.generation)
         undone = True
 
 
@@ -157,7 +159,12 @@ class Publisher:
         with self.engine.begin() as conn:
             if self._fence is not None:
                 self._fence(conn)
+            writes = self.writes
             yield conn
+            if self.writes != writes:
+                # Last in the transaction: each page is visible to searches once it commits, before the crawl
+                # ends, and a search's cached facets must not outlive it (see gazetteer.store.generation).
+                bump_generation(conn)
 
     def _existing(self, conn: Connection, names: Sequence[str], parents: Sequence[str]) -> dict[str, dict]:
         cols = (assets.c.id, assets.c.guid, assets.c.qualified_name, assets.c.status, assets.c.content_hash,

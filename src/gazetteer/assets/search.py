@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.facets import terms_aggregations
 from gazetteer.assets.render import RELATIONSHIP_NAMES, entity_header, relationships_of
+from gazetteer.assets.search_cache import cache_for, request_key, worth_keeping
 from gazetteer.assets.search_fields import AssetFields, canonical_types
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import (
@@ -35,6 +36,7 @@ from gazetteer.search import (
     compile_sort,
     parse_search_request,
 )
+from gazetteer.store.generation import current_generation
 from gazetteer.store.schema import assets
 
 __all__ = ["index_search", "MAX_PAGE"]
@@ -139,9 +141,19 @@ def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, n
 
 
 def index_search(engine: Engine, body: Any) -> dict[str, Any]:
-    """The answer to POST /api/meta/search/indexsearch: matching assets, their count and facets."""
+    """The answer to POST /api/meta/search/indexsearch: matching assets, their count and facets.
+
+    A search with aggregations keeps its facets, total and page in this process's `search_cache` under the
+    catalog's generation: the same search again costs one read of the generation (a few rows) and the
+    page's rows, until a crawl or an edit commits (then it is computed afresh, as it always was before).
+    """
     request, dsl, wanted, related = _parse(body)
+    key = request_key(request)
+    cache = cache_for(engine) if key is not None else None
     with engine.connect() as conn, _prefix_indexes(conn):
+        # The generation first, before any asset is read: what is computed below is then at least as new.
+        generation = current_generation(conn) if cache is not None else None
+        counted = cache.get((generation, key)) if cache is not None else None
         fields = AssetFields(conn)
         split = _split(request.query)
         ranked = split is not None and request.sort in ((), (SortField("_score", "desc"),)) \
@@ -151,14 +163,26 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
             ids, total = _ranked_ids(conn, fields, request, *split)
         where = compile_query(request.query, fields)
         if not ranked:
-            ids = _page_ids(conn, fields, request, where)
-        aggregations = terms_aggregations(conn, fields, request.aggregations, where)
+            page_key = (generation, key, request.from_, request.size, repr(request.sort))
+            cached_ids = cache.get(page_key) if cache is not None and request.size else None
+            ids = cached_ids if cached_ids is not None else _page_ids(conn, fields, request, where)
+            if cache is not None and request.size and cached_ids is None:
+                cache.put(page_key, ids)
+        # Cached: the facets, and the COUNT of the matches if one was needed (the page may tell the total).
+        aggregations, counted_total = counted if counted is not None else \
+            (terms_aggregations(conn, fields, request.aggregations, where), None)
         for agg in request.aggregations:
             result = aggregations[agg.name]
             if total is None and agg.field in _NEVER_NULL and request.post_filter is None:
                 total = sum(b["doc_count"] for b in result["buckets"]) + result["sum_other_doc_count"]
         if total is None:
-            total = _count(conn, fields, request, where, len(ids))
+            total = _short_count(request, len(ids))
+        if total is None:
+            if counted_total is None:
+                counted_total = _counted(conn, request, _page_where(fields, request, where))
+            total = counted_total
+        if cache is not None and (counted is None or counted[1] != counted_total) and worth_keeping(aggregations):
+            cache.put((generation, key), (aggregations, counted_total))
         rows = _rows(conn, ids)
         names = [name for name in wanted if name in RELATIONSHIP_NAMES]
         relations = relationships_of(conn, rows, names, related) if names and rows else {}
@@ -196,16 +220,17 @@ def _rows(conn: Connection, ids: list[int]) -> list[Any]:
     if not ids:
         return []
     by_id = {row.id: row for row in conn.execute(sa.select(assets).where(assets.c.id.in_(ids)))}
-    return [by_id[i] for i in ids]
+    return [by_id[i] for i in ids if i in by_id]  # one deleted since the page was read is left out
 
 
-def _count(conn: Connection, fields: AssetFields, request: SearchRequest, where: Any, returned: int) -> int:
+def _short_count(request: SearchRequest, returned: int) -> int | None:
+    """The total when the page tells it, or when no exact one is wanted; None when it must be counted."""
     # A short page (not past the end) already tells the total: skip the COUNT, the costliest part.
     if 0 < returned < request.size or (returned == 0 and request.from_ == 0 and request.size):
         return request.from_ + returned
     if request.track_total_hits is False:
         return request.from_ + returned
-    return _counted(conn, request, _page_where(fields, request, where))
+    return None
 
 
 def _counted(conn: Connection, request: SearchRequest, where: Any) -> int:

@@ -92,3 +92,14 @@ crawl_undo = sa.Table(
     sa.Column("updated_by", sa.String(255), nullable=True),
     sa.Index("ix_crawl_undo_crawl_asset_id", "crawl", "asset_id"),
 )
+
+# The catalog's generation: the sum of `generation` over these few rows grows with every committed write that
+# can change what a search sees (see gazetteer.store.generation), so an in-process cache of search results
+# keyed by it is never stale, whichever process wrote. Several rows ("slots"), each writer bumping one at
+# random, so concurrent writers on PostgreSQL rarely wait for one another's row lock.
+catalog_generation = sa.Table(
+    "catalog_generation",
+    metadata,
+    sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
+)
