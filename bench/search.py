@@ -16,7 +16,7 @@ On PostgreSQL (`--database-url`) the catalog goes into a scratch schema of its o
 with `--keep SCHEMA` into that named schema, kept and reused by later runs with the same `--keep`. Rows are
 COPYed in batches through the real schema (the generated `search_vector` column of migration 0004 and all its
 indexes are filled by PostgreSQL as on a crawl's inserts). The load ends as a crawl ends: with
-`refresh_statistics` (ANALYZE of `assets`), unless `--no-analyze`. `--states` measures three states of one
+`refresh_statistics` (VACUUM ANALYZE of `assets` when the load is a large share of it), unless `--no-analyze`. `--states` measures three states of one
 fresh catalog: right after the load with no statistics at all (autovacuum disabled on `assets` meanwhile),
 after `refresh_statistics`, and after `VACUUM ANALYZE`. `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of the
 statements each query kind runs.
