@@ -128,7 +128,7 @@ def test_a_search_over_budget_is_stopped_with_a_400(budget_server) -> None:
     assert index_search(engine, {"dsl": {"size": 1, "query": query}})["approximateCount"] > 0  # no deadline here
     unbudgeted = time.monotonic() - started
     engine.dispose()
-    assert unbudgeted > 0.3  # its count really needs several times the budget
+    assert unbudgeted > 3 * 0.05  # its count really needs several times the budget (0.27-0.6 s seen)
 
     with budget_server.client() as api:
         started = time.monotonic()
