@@ -169,9 +169,10 @@ def kinds(engine, drawn: dict, runs: int) -> list[tuple[str, Callable[[int], obj
     texts = [w if i % 3 else f"{w} {rng.choice(BUSINESS)[:4]}" for i, w in enumerate(words)]
     active = {"term": {"__state": "ACTIVE"}}
 
-    def full_text(i: int) -> object:
-        return index_search(engine, {"dsl": {"size": 25, "query": {"bool": {
-            "must": [{"multi_match": {"query": texts[i]}}], "filter": [active]}}}})
+    def full_text(i: int, exact: bool = False) -> object:
+        return index_search(engine, {"dsl": {"size": 25, **({"track_total_hits": True} if exact else {}),
+                                             "query": {"bool": {"must": [{"multi_match": {"query": texts[i]}}],
+                                                                "filter": [active]}}}})
 
     def prefix_table(i: int) -> object:
         return index_search(engine, {"dsl": {"size": 25, "sort": [{"__guid": "asc"}], "query": {"bool": {
@@ -202,6 +203,7 @@ def kinds(engine, drawn: dict, runs: int) -> list[tuple[str, Callable[[int], obj
 
     return [
         ("full text (multi_match, ranked, 25 hits)", full_text),
+        ("full text, exact total (track_total_hits: true)", lambda i: full_text(i, exact=True)),
         ("prefix qualifiedName: a table's columns (by guid)", prefix_table),
         ("prefix qualifiedName + type: a schema's 1,000 tables", prefix_schema_tables),
         ("prefix qualifiedName: all 21,000 assets of a schema", prefix_schema),

@@ -325,6 +325,10 @@ def test_tables_are_found_by_their_current_columns(engine: sa.Engine) -> None:
 
     publish("zebra_id", "lion_name")
     assert names(engine, {"multi_match": {"query": "zebra"}}) == ["zebra_id", "zoo"]
+    # All words required: they may come from the table's own name and its columns' names together.
+    assert names(engine, {"multi_match": {"query": "zoo zebra lion", "operator": "and"}}) == ["zoo"]
+    assert names(engine, {"multi_match": {"query": "zebra lion", "operator": "and", "fields": ["columns"]}}) \
+        == ["zoo"]
     publish("zebra_id", "lion_name", "yak_code")  # a column added by a later crawl
     assert names(engine, {"multi_match": {"query": "yak"}}) == ["yak_code", "zoo"]
     publish("zebra_id", "kiwi_x", "lion_name", "yak_code")  # one added in the middle
@@ -346,6 +350,15 @@ def test_track_total_hits_as_a_number_caps_the_count(catalog: sa.Engine) -> None
     assert search(catalog, columns, size=2, track_total_hits=5)["approximateCount"] == 5
     assert search(catalog, columns, size=2, track_total_hits=True)["approximateCount"] == 13
     assert search(catalog, columns, size=20, track_total_hits=5)["approximateCount"] == 13  # all on the page
+
+
+def test_track_total_hits_caps_a_ranked_full_text_count(catalog: sa.Engine) -> None:
+    """The ranked path counts from the full-text index alone, and stops at the cap as the others do."""
+    orders = {"multi_match": {"query": "orders"}}
+    exact = search(catalog, orders, size=1, track_total_hits=True)["approximateCount"]
+    assert exact == len(found(catalog, orders)) > 3
+    assert search(catalog, orders, size=1, track_total_hits=3)["approximateCount"] == 3
+    assert search(catalog, orders, size=1)["approximateCount"] == exact  # under the default cap of 10,000
 
 
 def test_full_text_bounds(catalog: sa.Engine) -> None:

@@ -43,7 +43,10 @@ def _refused(body: Any, message: str, *, query: bool = True) -> None:
 
 
 def test_envelope_defaults_and_size_cap() -> None:
-    assert parse_search_request({}) == SearchRequest(0, 10, MatchAll(), (), True, (), None)
+    # As in Elasticsearch: counted exactly up to 10,000 unless the request says otherwise.
+    assert parse_search_request({}) == SearchRequest(0, 10, MatchAll(), (), 10_000, (), None)
+    assert parse_search_request({"track_total_hits": True}).track_total_hits is True
+    assert parse_search_request({"track_total_hits": -1}).track_total_hits is False
     request = parse_search_request(
         {"from": 20, "size": 5000, "track_total_hits": 100, "_source": False}, max_size=1000
     )

@@ -1,4 +1,4 @@
-"""Full-text matching and ranking of assets: SQLite FTS5 or PostgreSQL tsvector (see migration 0004).
+"""Full-text matching and ranking of assets: SQLite FTS5 (migration 0004) or PostgreSQL tsvector (0009).
 
 What for: the asset search's `match` / `multi_match` clauses. Both engines see the same words (runs of
 letters and digits, lower-cased) and find the same assets:
@@ -12,11 +12,12 @@ letters and digits, lower-cased) and find the same assets:
   letters, 2 above), so "custmer" finds "customer" (for words of up to 40 letters, the first 10 such words
   of a clause: see `_MAX_FUZZY_LENGTH`, `_MAX_CORRECTED`);
 * ranking, best first (`Match.tiers`): the exact name; names starting with the text (alphabetically);
-  all words in the name; all words in the name or descriptions; all words in a column's name; the rest.
+  all words in the name; all words in the name or descriptions; all words in its columns' names; the rest.
   Within the last four tiers, storage order. Only active assets are indexed.
 
-On SQLite a table's index row holds its columns' names, so with operator "and" its words may come from its
-own text and its columns together; on PostgreSQL they must all be in its own text or in one column's name.
+On both engines a table's (or view's) index row holds its active columns' names beside its own text, so
+with operator "and" its words may come from its own text and its columns together, and every count or
+tier is one lookup in one index.
 """
 
 from __future__ import annotations
@@ -84,11 +85,16 @@ def _fuzziness(word: str) -> int:
 
 @dataclass(frozen=True)
 class Tier:
-    """One rank of full-text hits: a condition on `assets` and the order within the rank."""
+    """One rank of full-text hits: a condition on `assets` and the order within the rank.
+
+    A rank of words found in the index also has `ids`: the index's own select of their asset ids, in storage
+    order when ordered by its one column (the search reads it alone when nothing else filters the hits).
+    """
 
     score: int
     condition: ColumnElement[bool]
     order: tuple[ColumnElement[Any], ...]
+    ids: Select[Any] | None = None
 
 
 @dataclass
@@ -107,28 +113,20 @@ class Match:
         replacements = iter([group[1][0] if len(group) > 1 else None for group in self.groups])
         return _WORD.sub(lambda m: next(replacements) or m.group(0), self.text.strip().lower())
 
-    def ids(self, join: str | None = None) -> Select[Any]:
-        """The ids of the matching assets: by their own text, and tables by their columns' names."""
-        join = join or self.join
-        if not self.postgresql:  # a table's row holds its columns' names: one index lookup, no duplicates
-            return _fts_select(_fts_query(self.groups, join, self.parts))
-        selects = []
-        if own := self.parts & {"name", "description"}:
-            selects.append(self._own_ids(join, own))
-        if "columns" in self.parts:
-            selects.append(self._column_owner_ids(join))
-        return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    def ids(self, join: str | None = None, parts: frozenset[str] | set[str] | None = None) -> Select[Any]:
+        """The ids of the assets whose words match: by default all of the clause's parts, with its operator.
+
+        Either engine's index row of a table or view also holds its active columns' names (weighted, so a
+        clause can ask for them alone), so this is one index lookup with no duplicates.
+        """
+        join, parts = join or self.join, self.parts if parts is None else parts
+        if self.postgresql:
+            return sa.select(_WORDS.c.asset_id).where(_ts_match(self.groups, join, _weights(parts)))
+        return _fts_select(_fts_query(self.groups, join, parts))
 
     def predicate(self) -> ColumnElement[bool]:
         """Whether an asset matches (for WHERE)."""
         return assets.c.id.in_(self.ids()) if self.groups else sa.false()  # no words: ES matches nothing
-
-    def count(self) -> Select[Any]:
-        """How many distinct assets match, without reading their rows."""
-        ids = self.ids()
-        if isinstance(ids, sa.CompoundSelect):  # PostgreSQL: a table may match by itself and its columns
-            ids = sa.union(*ids.selects)
-        return sa.select(sa.func.count()).select_from(ids.subquery())
 
     def tiers(self) -> list[Tier]:
         """The ranks, best first; an asset belongs to the first whose condition it meets."""
@@ -144,46 +142,27 @@ class Match:
             active = assets.c.status.concat("") == "ACTIVE"
             out += [Tier(6, sa.and_(name == text, active), (assets.c.id,)) for text in texts]
             for text in texts:
-                if self.postgresql:
-                    starts = name.like(re.sub(r"([\\%_])", r"\\\1", text) + "%", escape="\\")
+                if self.postgresql:  # in byte order, which the ((lower(name) COLLATE "C"), id) index holds
+                    starts = ordered_name.like(re.sub(r"([\\%_])", r"\\\1", text) + "%", escape="\\")
                 else:  # a range, which the (lower(name), ...) index serves; LIKE could not use it
                     starts = sa.and_(name >= text, name < text + "\U0010ffff")
                 out.append(Tier(5, sa.and_(starts, active), (ordered_name, assets.c.id)))
-            out.append(Tier(4, self._has_own("and", {"name"}), (assets.c.id,)))
+            out.append(self._word_tier(4, self.ids("and", {"name"})))
         if own := self.parts & {"name", "description"}:
-            out.append(Tier(3, self._has_own("and", own), (assets.c.id,)))
+            out.append(self._word_tier(3, self.ids("and", own)))
         if "columns" in self.parts:
-            out.append(Tier(2, assets.c.id.in_(self._column_owner_ids("and")), (assets.c.id,)))
-        out.append(Tier(1, self.predicate(), (assets.c.id,)))
+            out.append(self._word_tier(2, self.ids("and", {"columns"})))
+        out.append(self._word_tier(1, self.ids()))
         return out
+
+    @staticmethod
+    def _word_tier(score: int, ids: Select[Any]) -> Tier:
+        return Tier(score, assets.c.id.in_(ids), (assets.c.id,), ids)
 
     def score(self) -> ColumnElement[Any]:
         """The tier number as one expression, for ORDER BY when the tiers cannot be queried one by one."""
         tiers = self.tiers()
         return sa.case(*((t.condition, t.score) for t in tiers[:-1]), else_=1) if len(tiers) > 1 else sa.literal(1)
-
-    # --- the SQL ------------------------------------------------------------------------------------
-
-    def _own_ids(self, join: str, parts: set[str]) -> Select[Any]:
-        if self.postgresql:
-            inner = assets.alias("fts_self")  # an alias: `assets` itself would correlate with the outer query
-            return sa.select(inner.c.id).where(_pg_own(inner, self.groups, join, parts),
-                                               inner.c.status == "ACTIVE")
-        return _fts_select(_fts_query(self.groups, join, parts))
-
-    def _has_own(self, join: str, parts: set[str]) -> ColumnElement[bool]:
-        if self.postgresql:  # the row's own vector: no subquery needed
-            return sa.and_(_pg_own(assets, self.groups, join, parts), assets.c.status == "ACTIVE")
-        return assets.c.id.in_(self._own_ids(join, parts))
-
-    def _column_owner_ids(self, join: str) -> Select[Any]:
-        if self.postgresql:
-            column, parent = assets.alias("fts_column"), assets.alias("fts_parent")
-            return (sa.select(parent.c.id)
-                    .select_from(column.join(parent, parent.c.qualified_name == column.c.parent_qualified_name))
-                    .where(column.c.type_name == "Column", column.c.status == "ACTIVE",
-                           _ts_match(column, _tsquery(self.groups, join, "A"))))
-        return _fts_select(_fts_query(self.groups, join, {"columns"}))
 
 
 class FullTextMatcher:
@@ -236,8 +215,8 @@ class FullTextMatcher:
 
     def _known(self, word: str, prefix: bool) -> bool:
         if self.postgresql:
-            query = sa.select(sa.literal(1)).select_from(assets).where(
-                _ts_match(assets, _ts_term(word, prefix, None))).limit(1)
+            query = sa.select(sa.literal(1)).select_from(_WORDS).where(_ts_match([[(word, prefix)]], "and", ""))
+            query = query.limit(1)
         else:
             query = _fts_select(_fts_term(word, prefix)).limit(1)
         return self.conn.execute(query).first() is not None
@@ -292,24 +271,31 @@ def _fts_select(query: str) -> Select[Any]:
     return sa.select(_FTS.c.rowid).where(_fts_matches(query))
 
 
-def _pg_own(table: Any, groups: Groups, join: str, parts: set[str]) -> ColumnElement[bool]:
-    weight = "A" if parts == {"name"} else "B" if parts == {"description"} else None
-    return _ts_match(table, _tsquery(groups, join, weight))
+# PostgreSQL's index (migration 0009): one row per active asset, its words weighted as `_WEIGHTS` says, with
+# GIN indexes on all of them and on the weights of each ranking tier (`_FILTERED`).
+_WORDS = sa.table("asset_words", sa.column("asset_id"), sa.column("words"))
+_WEIGHTS = {"name": "A", "description": "B", "columns": "C"}
+_FILTERED = frozenset({"A", "AB", "C"})
 
 
-def _ts_term(word: str, prefix: bool, weight: str | None) -> str:
-    """A tsquery operand: ``word``, ``word:*`` (prefix), ``word:A`` / ``word:*A`` (only in weight A)."""
-    suffix = ("*" if prefix else "") + (weight or "")
+def _weights(parts: frozenset[str] | set[str]) -> str:
+    """The weights that hold `parts` ("" for all of them: no restriction)."""
+    return "" if set(parts) >= set(_WEIGHTS) else "".join(sorted(_WEIGHTS[part] for part in parts))
+
+
+def _ts_term(word: str, prefix: bool, weights: str) -> str:
+    """A tsquery operand: ``word``, ``word:*`` (prefix), ``word:AB`` / ``word:*A`` (only in those weights)."""
+    suffix = ("*" if prefix else "") + weights
     return f"{word}:{suffix}" if suffix else word
 
 
-def _tsquery(groups: Groups, join: str, weight: str | None) -> str:
-    rendered = ["(" + " | ".join(_ts_term(w, p, weight) for w, p in group) + ")" for group in groups]
-    return (" & " if join == "and" else " | ").join(rendered)
-
-
-def _ts_match(table: Any, query: str) -> ColumnElement[bool]:
-    # search_vector is generated by the migration and deliberately not in store.schema (never selected).
-    vector = sa.literal_column(f"{table.name}.search_vector")
+def _ts_match(groups: Groups, join: str, weights: str) -> ColumnElement[bool]:
+    """`words` match: those of `weights` only, through the index on exactly them where there is one."""
+    words: ColumnElement[Any] = _WORDS.c.words
+    if weights in _FILTERED:  # as the index's expression, so the planner uses it (and its statistics)
+        words = sa.func.ts_filter(words, sa.literal_column("'{" + ",".join(weights.lower()) + "}'::\"char\"[]"))
+        weights = ""
+    rendered = ["(" + " | ".join(_ts_term(w, p, weights) for w, p in group) + ")" for group in groups]
+    query = (" & " if join == "and" else " | ").join(rendered)
     tsquery = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), sa.bindparam(None, query))
-    return vector.op("@@")(tsquery)
+    return words.op("@@")(tsquery)

@@ -6,7 +6,9 @@ The DSL goes through the shared compiler (`gazetteer.search`) with `AssetFields`
 `gazetteer.assets.fulltext`. Without a sort, full-text hits come best first (see its tiers), other hits
 in storage order; `_score` may also be named in `sort`. `from`/`size` are honoured exactly (size is
 capped at `MAX_PAGE`), and a page past the end has no `entities` key, as Atlas answers. The count is
-exact, or exact up to N when `track_total_hits` is the number N, as in Elasticsearch.
+exact up to N when `track_total_hits` is the number N, and exact when it is `true` (pyatlan always sends
+`true`), as in Elasticsearch; without it, Elasticsearch's default N = 10,000 applies (see
+`gazetteer.search.dsl`): an exact count costs a pass over every match on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Select
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.facets import terms_aggregations
+from gazetteer.assets.fulltext import Tier
 from gazetteer.assets.render import RELATIONSHIP_NAMES, entity_header, relationships_of
 from gazetteer.assets.search_cache import cache_for, request_key, worth_keeping
 from gazetteer.assets.search_fields import AssetFields, canonical_types
@@ -122,22 +126,38 @@ def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, n
     rest = compile_query(rest_query, fields)
     if request.post_filter is not None:
         rest = sa.and_(rest, compile_query(request.post_filter, fields))
+    everything = _rest_is_everything(rest_query) and request.post_filter is None
+    postgresql = conn.dialect.name == "postgresql"
     wanted, found, seen = request.from_ + request.size, [], set()
     for tier in match.tiers():
         if len(found) >= wanted:
             break
         # Up to `wanted` ids this tier has not seen yet (those of better tiers come back too).
-        query = sa.select(assets.c.id).where(tier.condition, rest).order_by(*tier.order).limit(wanted + len(found))
-        for (asset_id,) in conn.execute(query):
+        for (asset_id,) in conn.execute(_tier_query(tier, rest, everything, postgresql, wanted + len(found))):
             if asset_id not in seen:
                 seen.add(asset_id)
                 found.append(asset_id)
     page = found[request.from_:wanted]
     if len(found) < wanted:  # every tier was read to its end: the hits are all here
         return page, len(found)
-    if _rest_is_everything(rest_query) and request.post_filter is None:
-        return page, int(conn.execute(match.count()).scalar_one())
-    return page, _counted(conn, request, sa.and_(match.predicate(), rest))
+    if everything:  # from the full-text index alone
+        return page, _counted(conn, request, match.ids())
+    return page, _counted(conn, request, sa.select(assets.c.id).where(match.predicate(), rest))
+
+
+def _tier_query(tier: Tier, rest: Any, everything: bool, postgresql: bool, limit: int) -> Select[Any]:
+    """A tier's first `limit` ids in its order, with the rest of the query applied."""
+    if tier.ids is not None and everything:  # nothing else to check: the full-text index alone
+        (column,) = tier.ids.selected_columns
+        return tier.ids.order_by(column).limit(limit)
+    if tier.ids is not None and postgresql:
+        # Ordered by the index's ids, not the assets': with `assets.id IN (...) ORDER BY assets.id` the planner
+        # may merge-join the whole primary key (a million entries) with the handful of hits, hoping to stop early.
+        hits = tier.ids.subquery()
+        (column,) = hits.c
+        return (sa.select(assets.c.id).join_from(assets, hits, column == assets.c.id).where(rest)
+                .order_by(column).limit(limit))
+    return sa.select(assets.c.id).where(tier.condition, rest).order_by(*tier.order).limit(limit)
 
 
 def index_search(engine: Engine, body: Any) -> dict[str, Any]:
@@ -179,7 +199,8 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
             total = _short_count(request, len(ids))
         if total is None:
             if counted_total is None:
-                counted_total = _counted(conn, request, _page_where(fields, request, where))
+                counted_total = _counted(conn, request,
+                                         sa.select(assets.c.id).where(_page_where(fields, request, where)))
             total = counted_total
         if cache is not None and (counted is None or counted[1] != counted_total) and worth_keeping(aggregations):
             cache.put((generation, key), (aggregations, counted_total))
@@ -233,12 +254,9 @@ def _short_count(request: SearchRequest, returned: int) -> int | None:
     return None
 
 
-def _counted(conn: Connection, request: SearchRequest, where: Any) -> int:
-    """How many assets match `where`, counting no further than a numeric `track_total_hits`."""
+def _counted(conn: Connection, request: SearchRequest, ids: Select[Any]) -> int:
+    """How many ids `ids` selects, counting no further than a numeric `track_total_hits`."""
     cap = request.track_total_hits
-    if isinstance(cap, bool):
-        query = sa.select(sa.func.count()).select_from(assets).where(where)
-    else:
-        hits = sa.select(assets.c.id).where(where).limit(cap).subquery()
-        query = sa.select(sa.func.count()).select_from(hits)
-    return int(conn.execute(query).scalar_one())
+    if not isinstance(cap, bool):
+        ids = ids.limit(cap)
+    return int(conn.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one())

@@ -51,6 +51,9 @@ from gazetteer.search.nodes import (
     Wildcard,
 )
 
+# Without `track_total_hits`, Elasticsearch counts hits exactly up to 10,000 (and Atlan's approximateCount is
+# that count): an exact total costs a pass over every match, which a client must ask for (pyatlan does).
+DEFAULT_TRACK_TOTAL_HITS = 10_000
 _IGNORED = frozenset({"boost", "_name"})  # options that cannot change which documents match
 # `_source` (which fields to return) is the caller's business: accepted, not parsed.
 _ENVELOPE = frozenset(
@@ -85,8 +88,10 @@ def parse_search_request(body: Any, *, max_size: int = 10_000, default_size: int
 
 
 def _track_total_hits(value: Any) -> bool | int:
-    if value is None or isinstance(value, bool):
-        return value is not False
+    if value is None:
+        return DEFAULT_TRACK_TOTAL_HITS
+    if isinstance(value, bool):
+        return value
     if not isinstance(value, int):
         raise InvalidRequest("malformed 'track_total_hits': expected a boolean or an integer")
     return False if value == -1 else _int(value, "track_total_hits", 0)  # -1: Elasticsearch's "do not count"
@@ -429,4 +434,4 @@ def query_fields(query: Query) -> Iterator[str]:
             yield clause.field
 
 
-__all__ = ["parse_query", "parse_search_request", "parse_sort", "query_fields"]
+__all__ = ["DEFAULT_TRACK_TOTAL_HITS", "parse_query", "parse_search_request", "parse_sort", "query_fields"]

@@ -182,7 +182,7 @@ class SearchRequest:
     size: int = 10
     query: Query = MatchAll()
     sort: tuple[SortField, ...] = ()
-    track_total_hits: bool | int = True
+    track_total_hits: bool | int = 10_000  # gazetteer.search.dsl.DEFAULT_TRACK_TOTAL_HITS
     aggregations: tuple[TermsAgg, ...] = ()
     post_filter: Query | None = None
 

@@ -6,8 +6,9 @@ look, every query was planned as if the catalog were empty (10–100× slower in
 writes a large share of the catalog analyzes it when done, with a plain VACUUM too: a freshly written table
 has no visibility map, so even with statistics the facet counts read every row from the heap instead of
 the index alone (bench/search.py at 1M assets: type + facets p95 226 ms after ANALYZE, 26 ms after VACUUM
-ANALYZE; 0.6 s against 1.5 s of maintenance). SQLite's planner needs no statistics for the
-catalog's queries (its indexes are chosen by shape), so this does nothing there.
+ANALYZE; 0.6 s against 1.5 s of maintenance). The full-text table `asset_words` goes with it: its word
+statistics decide between its GIN indexes and a walk in id order. SQLite's planner needs no statistics for
+the catalog's queries (its indexes are chosen by shape), so this does nothing there.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ __all__ = ["STALE_SHARE", "refresh_statistics"]
 log = logging.getLogger(__name__)
 # Autovacuum's own default trigger (autovacuum_analyze_scale_factor) is 10% of a table's rows.
 STALE_SHARE = 0.1
-_TABLE = "assets"  # what every search reads
+_TABLE = "assets"  # what every search reads, and what decides whether to refresh
+_WITH = ("asset_words",)  # written along with it (migration 0009): full text and its counts read it
 
 
 def refresh_statistics(engine: Engine, changed: int) -> bool:
@@ -37,6 +39,6 @@ def refresh_statistics(engine: Engine, changed: int) -> bool:
     if known is None or (known >= 0 and changed < STALE_SHARE * known):
         return False
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text(f"VACUUM (ANALYZE) {_TABLE}"))
+        conn.execute(sa.text(f"VACUUM (ANALYZE) {', '.join((_TABLE, *_WITH))}"))
     log.info("vacuumed and analyzed %s after %d changed rows (%d before)", _TABLE, changed, max(known, 0))
     return True
