@@ -14,9 +14,9 @@ crawl's Publisher writing 2,000 tables × 20 columns with and without the search
 
 On PostgreSQL (`--database-url`) the catalog goes into a scratch schema of its own, dropped at the end, or
 with `--keep SCHEMA` into that named schema, kept and reused by later runs with the same `--keep`. Rows are
-COPYed in batches through the real schema (the generated `search_vector` column of migration 0004 and all its
-indexes are filled by PostgreSQL as on a crawl's inserts). The load ends as a crawl ends: with
-`refresh_statistics` (VACUUM ANALYZE of `assets` when the load is a large share of it), unless `--no-analyze`. `--states` measures three states of one
+COPYed in batches through the real schema (migration 0009's triggers fill `asset_words`, and PostgreSQL every
+index, as on a crawl's inserts). The load ends as a crawl ends: with `refresh_statistics` (VACUUM ANALYZE
+when the load is a large share of the catalog), unless `--no-analyze`. `--states` measures three states of one
 fresh catalog: right after the load with no statistics at all (autovacuum disabled on `assets` meanwhile),
 after `refresh_statistics`, and after `VACUUM ANALYZE`. `--explain` prints EXPLAIN (ANALYZE, BUFFERS) of the
 statements each query kind runs.
@@ -116,7 +116,7 @@ def generate(engine, tables: int, columns: int, seed: int = 7) -> dict:
     """Insert the synthetic catalog; returns what the queries draw from (guids, names).
 
     SQLite: `executemany` of 50,000 rows per transaction (the FTS triggers index each row). PostgreSQL: COPY,
-    about 200,000 rows per transaction; the generated `search_vector` and every index are filled as on INSERT.
+    about 200,000 rows per transaction; the asset_words triggers and every index fire as on INSERT.
     """
     drawn: dict = {}
     raw = engine.raw_connection()
@@ -359,7 +359,7 @@ def _postgresql(args, report: dict) -> None:
             report["size_mb"] = round(size / 2**20)
             report["index_mb"] = {k: round(v / 2**20) for k, v in index_sizes.items()}
             print(f"loaded {report['assets']:,} assets in {seconds:.0f} s ({report['assets'] / seconds:,.0f} rows/s, "
-                  f"COPY through the generated search_vector and indexes); assets with indexes "
+                  f"COPY through the asset_words triggers and indexes); assets with indexes "
                   f"{size / 2**20:,.0f} MB; indexes {report['index_mb']}", flush=True)
         else:
             drawn = _drawn(engine)

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gazetteer.errors import InvalidRequest
@@ -17,6 +17,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path("~/.gazetteer"), description="Where the embedded catalog and keys live")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite under home")
+    # repr=False: like the primary's, this URL may hold a password, and a settings object may end up in a log.
+    read_database_url: str | None = Field(
+        default=None, repr=False,
+        description="PostgreSQL URL of a read replica: searches and the UI's asset pages read there "
+                    "(docs/scale-out.md, 'Read replicas'); writes and workflows stay on GAZETTEER_DATABASE_URL")
     secret_key: SecretStr | None = Field(default=None, description="Key of the credential vault")
     # NoDecode: pydantic-settings would read a list from the environment as JSON; this one is comma-separated.
     old_secret_keys: Annotated[list[SecretStr], NoDecode] = Field(
@@ -58,6 +63,31 @@ class Settings(BaseSettings):
             raise InvalidRequest(
                 f"{what} needs a database that several processes share, and the catalog is a SQLite file: set "
                 "GAZETTEER_DATABASE_URL=postgresql+psycopg://USER@HOST:5432/DB (see the README's Deployment section)")
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _read_replica(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Messages never hold the URL (nor the parser's message, which quotes it): it may hold a password.
+        if not value:
+            return None
+        if "database_url" not in info.data:
+            return value  # GAZETTEER_DATABASE_URL is invalid itself and reported as such
+        primary = info.data["database_url"] or ""
+        if not primary.startswith("postgresql"):
+            raise ValueError("a read replica needs a PostgreSQL catalog, and the catalog is a SQLite file: set "
+                             "GAZETTEER_DATABASE_URL=postgresql+psycopg://USER@HOST:5432/DB too, or unset "
+                             "GAZETTEER_READ_DATABASE_URL")
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError("is not a database URL; expected postgresql+psycopg://USER@HOST:5432/DB") from None
+        if backend != "postgresql":
+            raise ValueError(f"must be a PostgreSQL URL (postgresql+psycopg://USER@HOST:5432/DB), not {backend!r}: "
+                             "a read replica is a PostgreSQL hot standby of GAZETTEER_DATABASE_URL")
+        return value
 
     @field_validator("broker_url")
     @classmethod

@@ -1,4 +1,7 @@
-"""Routes of the asset API, as Atlan's Atlas serves them under /api/meta (what pyatlan's asset client calls)."""
+"""Routes of the asset API, as Atlan's Atlas serves them under /api/meta (what pyatlan's asset client calls).
+
+Searches and entity lookups read the read replica (`ReadEngineDep`, the primary without one); entity/bulk
+writes to the primary. A lookup right after a save may therefore miss it for the replica's delay."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from fastapi import APIRouter, Body, Query
 from gazetteer.assets.entities import bulk_upsert, get_entity
 from gazetteer.assets.search import index_search
 from gazetteer.errors import InvalidRequest
-from gazetteer.web.deps import EngineDep, PrincipalDep
+from gazetteer.web.deps import EngineDep, PrincipalDep, ReadEngineDep
 from gazetteer.web.openapi import errors
 
 __all__ = ["router"]
@@ -29,13 +32,13 @@ def _flag(value: str | None, name: str, default: bool) -> bool:
 
 
 @router.post("/search/indexsearch")
-def indexsearch(body: JsonObject, engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
+def indexsearch(body: JsonObject, engine: ReadEngineDep, _: PrincipalDep) -> dict[str, Any]:
     """Search assets with an Elasticsearch query: FluentSearch, find_connections_by_name, the UI."""
     return index_search(engine, body)
 
 
 @router.get("/entity/guid/{guid}", responses=errors(404))
-def entity_by_guid(guid: str, engine: EngineDep, _: PrincipalDep, minExtInfo: Flag = None,  # noqa: N803
+def entity_by_guid(guid: str, engine: ReadEngineDep, _: PrincipalDep, minExtInfo: Flag = None,  # noqa: N803
                    ignoreRelationships: Flag = None) -> dict[str, Any]:  # noqa: N803
     """One asset by guid, with relationshipAttributes unless ignoreRelationships=true."""
     _flag(minExtInfo, "minExtInfo", False)
@@ -45,7 +48,7 @@ def entity_by_guid(guid: str, engine: EngineDep, _: PrincipalDep, minExtInfo: Fl
 
 @router.get("/entity/uniqueAttribute/type/{type_name}", responses=errors(404))
 def entity_by_qualified_name(
-    type_name: str, engine: EngineDep, _: PrincipalDep,
+    type_name: str, engine: ReadEngineDep, _: PrincipalDep,
     qualified_name: Annotated[str, Query(alias="attr:qualifiedName", min_length=1)],
     minExtInfo: Flag = None, ignoreRelationships: Flag = None,  # noqa: N803
 ) -> dict[str, Any]:

@@ -1,17 +1,18 @@
-"""Engine creation: SQLite tuned for a crawl's write bursts, or PostgreSQL, migrated on open."""
+"""Engine creation: SQLite tuned for a crawl's write bursts, or PostgreSQL, migrated on open; and a PostgreSQL
+read replica's engine, never migrated (a hot standby is read-only: the primary's migrations reach it as WAL)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 
 from gazetteer.errors import InvalidRequest
 from gazetteer.search.compile import install_sqlite_functions
 from gazetteer.store.budget import install_budget
 
-__all__ = ["open_engine"]
+__all__ = ["open_engine", "open_read_engine"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x67617A6D  # "gazm": any constant the catalog's processes agree on
@@ -27,12 +28,40 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _parse(url: str, variable: str) -> URL:
+    try:
+        return make_url(url)
+    except sa.exc.ArgumentError:
+        # Not the parser's message: it quotes the URL, password and all.
+        raise InvalidRequest(f"{variable} is not a database URL "
+                             "(expected e.g. postgresql+psycopg://USER@HOST:5432/DB)") from None
+
+
+def _postgresql_engine(parsed: URL) -> Engine:
+    # At most 20 connections per process, as before, but all kept open: with 10 of them as overflow, a busy
+    # server closed and reopened about ten a second (bench/scale.py; req/s unchanged within noise).
+    # A server that cannot reach its database answers /health within seconds instead of hanging.
+    engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=0,
+                              connect_args={"connect_timeout": 10})
+    sa.event.listen(engine, "connect", _custom_plans)
+    return engine
+
+
+def _custom_plans(dbapi_connection, _record) -> None:
+    # psycopg prepares a statement run 5 times on a connection, and after 5 more PostgreSQL may switch it to a
+    # generic plan, made without the parameters' values. A search's best plan depends on them (how many assets
+    # hold a word, how wide a prefix is): generic plans made the ranked full-text search 10x slower at 1M
+    # assets (bench/search.py, 220 ms p50 against 20 ms of planned statements). Plan each execution for its
+    # values; the statements are still parsed once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET plan_cache_mode = force_custom_plan")
+    cursor.close()
+    dbapi_connection.commit()
+
+
 def open_engine(url: str, *, migrate: bool = True) -> Engine:
     """Connect to the catalog at `url` (creating a SQLite file's folder) and bring its schema up to date."""
-    try:
-        parsed = make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise InvalidRequest(f"GAZETTEER_DATABASE_URL is not a database URL: {exc}") from None
+    parsed = _parse(url, "GAZETTEER_DATABASE_URL")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -41,16 +70,36 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         # The search compiler's REGEXP (PostgreSQL has `~` built in).
         sa.event.listen(engine, "connect", install_sqlite_functions)
     elif parsed.get_backend_name() == "postgresql":
-        # At most 20 connections per process, as before, but all kept open: with 10 of them as overflow, a busy
-        # server closed and reopened about ten a second (bench/scale.py; req/s unchanged within noise).
-        # A server that cannot reach its database answers /health within seconds instead of hanging.
-        engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=0,
-                                  connect_args={"connect_timeout": 10})
+        engine = _postgresql_engine(parsed)
     else:
         raise InvalidRequest(f"Unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql+psycopg")
     install_budget(engine)  # an API request's queries stop at its budget (see gazetteer.store.budget)
     if migrate:
         upgrade(engine)
+    return engine
+
+
+def _read_only(dbapi_connection, _record) -> None:
+    # A hot standby refuses writes by itself; this makes any other server named as the replica (in the tests,
+    # a second schema of the primary's server) refuse them too, so a write routed here fails loudly.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    dbapi_connection.commit()  # psycopg began a transaction for the SET; what it sets is the session's
+
+
+def open_read_engine(url: str) -> Engine:
+    """Connect to the read replica at `url` (GAZETTEER_READ_DATABASE_URL): PostgreSQL, read-only, not migrated.
+
+    The same pool and query budget as the primary's engine. Nothing is checked or migrated here: the replica
+    gets the primary's schema by replication, and a replica that is down must not stop the server (its
+    /health says "degraded")."""
+    parsed = _parse(url, "GAZETTEER_READ_DATABASE_URL")
+    if parsed.get_backend_name() != "postgresql":
+        raise InvalidRequest("GAZETTEER_READ_DATABASE_URL must be a PostgreSQL URL (postgresql+psycopg://...)")
+    engine = _postgresql_engine(parsed)
+    sa.event.listen(engine, "connect", _read_only)
+    install_budget(engine)
     return engine
 
 

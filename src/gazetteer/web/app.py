@@ -14,6 +14,7 @@ from gazetteer.packages.registry import check_settings
 from gazetteer.settings import Settings, get_settings
 from gazetteer.store import open_engine
 from gazetteer.store.budget import QueryBudget
+from gazetteer.store.engine import open_read_engine
 from gazetteer.web.errors import install_error_handlers
 from gazetteer.web.health import health_checks
 from gazetteer.web.limits import BodySizeLimit
@@ -23,8 +24,12 @@ from gazetteer.web.requests import RequestHygiene
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """Build the app over one catalog; the workflow executor starts and stops with it."""
+def create_app(settings: Settings | None = None, engine: Engine | None = None,
+               read_engine: Engine | None = None) -> FastAPI:
+    """Build the app over one catalog; the workflow executor starts and stops with it.
+
+    `read_engine` (else one opened on GAZETTEER_READ_DATABASE_URL, else the primary `engine`) answers searches
+    and the UI's asset pages; everything else uses `engine` (docs/scale-out.md, "Read replicas")."""
     from gazetteer.assets.api import router as assets_router
     from gazetteer.auth.api import router as auth_router
     from gazetteer.credentials.vault import Vault
@@ -41,6 +46,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if settings.broker_url:
         settings.require_shared_database("Running workflows on workers (GAZETTEER_BROKER_URL)")
     engine = engine or open_engine(settings.effective_database_url)
+    own_read_engine = read_engine is None and settings.read_database_url is not None
+    if read_engine is None:
+        read_engine = open_read_engine(settings.read_database_url) if settings.read_database_url else engine
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,11 +63,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             housekeeping.stop()
             executor.shutdown()
+            if own_read_engine:
+                read_engine.dispose()
 
     app = FastAPI(title="Gazetteer", version=__version__, lifespan=lifespan,
                   description="A self-hosted catalog for AWS Glue, wire-compatible with Atlan's API.")
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = read_engine  # the primary itself without a replica: `is` tells them apart
     app.add_middleware(QueryBudget, seconds=settings.query_timeout_seconds)  # innermost: uploads cost nothing
     app.add_middleware(RequestHygiene)
     app.add_middleware(BodySizeLimit)  # added last, so outside RequestHygiene: it bounds the body that one reads
@@ -67,13 +78,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/health", tags=["meta"])
     def health() -> JSONResponse:
-        """Whether this process reaches the database and the broker. 503 only without the database: with the
-        broker away the catalog still serves, and submitted runs wait Pending until it is back ("degraded")."""
-        checks = health_checks(engine, settings.broker_url)
+        """Whether this process reaches the database, its read replica and the broker. 503 only without the
+        database: with the broker away the catalog still serves, and submitted runs wait Pending until it is
+        back; with the replica away writes, runs and workflow pages still work while searches fail. Both are
+        "degraded", not down: every process shares them, so a load balancer taking this one out of rotation
+        would only turn a partial outage into a whole one."""
+        checks = health_checks(engine, settings.broker_url, read_engine)
         if checks["database"] != "ok":
             status, code = "unavailable", 503
         else:
-            status, code = ("degraded", 200) if checks["broker"] == "unreachable" else ("ok", 200)
+            degraded = "unreachable" in (checks["broker"], checks["read_replica"])
+            status, code = ("degraded", 200) if degraded else ("ok", 200)
         return JSONResponse({"status": status, "version": __version__, **checks}, status_code=code)
 
     app.include_router(auth_router)

@@ -1,4 +1,9 @@
-"""Request dependencies shared by the routers: the catalog engine and the caller (permissions: auth.permissions)."""
+"""Request dependencies shared by the routers: the catalog engines and the caller (permissions: auth.permissions).
+
+`EngineDep` is the primary: every write, and every read that must see the caller's own writes at once (tokens,
+workflows and runs, which pyatlan polls right after a submit). `ReadEngineDep` is the read replica
+(GAZETTEER_READ_DATABASE_URL; the primary when unset), for reads that may lag it by the replica's delay:
+asset searches and lookups."""
 
 from __future__ import annotations
 
@@ -10,11 +15,15 @@ from sqlalchemy.engine import Engine
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import Unauthenticated
 
-__all__ = ["EngineDep", "PrincipalDep"]
+__all__ = ["EngineDep", "ReadEngineDep", "PrincipalDep"]
 
 
 def _engine(request: Request) -> Engine:
     return request.app.state.engine
+
+
+def _read_engine(request: Request) -> Engine:
+    return request.app.state.read_engine
 
 
 def _principal(request: Request) -> Principal:
@@ -29,4 +38,5 @@ def _principal(request: Request) -> Principal:
 
 
 EngineDep = Annotated[Engine, Depends(_engine)]
+ReadEngineDep = Annotated[Engine, Depends(_read_engine)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]

@@ -1,4 +1,5 @@
-"""What GET /health checks: the catalog database and, when runs go to workers, the broker."""
+"""What GET /health checks: the catalog database, its read replica if any, and, when runs go to workers,
+the broker."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ log = logging.getLogger(__name__)
 _TIMEOUT_SECONDS = 2.0
 
 
-def _database(engine: Engine) -> str:
+def _database(engine: Engine, what: str = "database") -> str:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as error:
-        log.warning("health: the database is unreachable: %s", type(error).__name__)
+        log.warning("health: the %s is unreachable: %s", what, type(error).__name__)
         return "unreachable"
     return "ok"
 
@@ -41,5 +42,7 @@ def _broker(url: str | None) -> str:
     return "ok"
 
 
-def health_checks(engine: Engine, broker_url: str | None) -> dict[str, str]:
-    return {"database": _database(engine), "broker": _broker(broker_url)}
+def health_checks(engine: Engine, broker_url: str | None, read_engine: Engine | None = None) -> dict[str, str]:
+    """Each check's "ok", "unreachable" or "not used"; `read_engine` is the replica's (None or `engine`: none)."""
+    replica = "not used" if read_engine is None or read_engine is engine else _database(read_engine, "read replica")
+    return {"database": _database(engine), "read_replica": replica, "broker": _broker(broker_url)}

@@ -1,5 +1,8 @@
 """Asset pages (`/assets/{guid}`): breadcrumbs, details, columns with nested types, children, and inline
-editing of the description and owners for those allowed (through update_curated)."""
+editing of the description and owners for those allowed (through update_curated).
+
+The page and its fragments read the read replica (`read_engine`: the primary for a browser that just saved
+something); the editor and the save read the primary, as they lead to a write."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
 from gazetteer.web.ui.datatypes import is_nested, type_events
-from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, render, role_names, router
+from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, read_engine, render, role_names, router
 
 __all__ = ["asset_context"]
 
@@ -113,14 +116,14 @@ def _children(engine: Engine, entity: dict[str, Any], page: int) -> dict[str, An
             "pages": max(1, (total + CHILDREN_PAGE - 1) // CHILDREN_PAGE)}
 
 
-def _workflows(request: Request, connection_qn: str) -> list[dict[str, Any]]:
+def _workflows(engine: Engine, connection_qn: str) -> list[dict[str, Any]]:
     from gazetteer.web.ui.workflow_pages import workflows_by_connection
 
-    return workflows_by_connection(request.app.state.engine).get(connection_qn, [])
+    return workflows_by_connection(engine).get(connection_qn, [])
 
 
 def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -> dict[str, Any]:
-    engine = request.app.state.engine
+    engine = read_engine(request)
     entity = get_entity(engine, guid=guid)["entity"]
     crumbs, connection = _ancestors(engine, entity)
     attributes = entity["attributes"]
@@ -135,7 +138,7 @@ def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -
         context["events"] = type_events(attributes.get("dataType") or "")
     context["children"] = _children(engine, entity, max(1, page))
     if entity["typeName"] == "Connection":
-        context["workflows"] = _workflows(request, attributes["qualifiedName"])
+        context["workflows"] = _workflows(engine, attributes["qualifiedName"])
     return context
 
 
@@ -150,21 +153,22 @@ def _field(field: str) -> str:
     return field
 
 
-def _editable(request: Request, user: Principal, guid: str) -> dict[str, Any]:
-    entity = get_entity(request.app.state.engine, guid=guid)["entity"]
-    _, connection = _ancestors(request.app.state.engine, entity)
+def _editable(engine: Engine, user: Principal, guid: str) -> dict[str, Any]:
+    entity = get_entity(engine, guid=guid)["entity"]
+    _, connection = _ancestors(engine, entity)
     return {"entity": entity, "a": entity["attributes"], "can_edit": may_edit(user, connection)}
 
 
 @router.get("/assets/{guid}/{field}")
 def show_field(request: Request, user: UserDep, guid: str, field: str) -> Response:
     """The description or owners as shown on the page (what Cancel goes back to)."""
-    return render(request, f"_{_field(field)}.html", _editable(request, user, guid))
+    return render(request, f"_{_field(field)}.html", _editable(read_engine(request), user, guid))
 
 
 @router.get("/assets/{guid}/{field}/edit")
 def edit_field(request: Request, user: UserDep, guid: str, field: str) -> Response:
-    context = _editable(request, user, guid)
+    # The primary: an editor must start from the stored text, not a replica's older one it would write back.
+    context = _editable(request.app.state.engine, user, guid)
     if not context["can_edit"]:
         return render(request, f"_{_field(field)}.html", {**context, "error": (
             f"You ({user.username}) may not change this asset: only admins of its connection and $admin users may.")})
@@ -195,7 +199,7 @@ def save_field(request: Request, user: UserDep, form: FormDep, guid: str, field:
         if not is_htmx(request):
             raise  # a plain form post (before htmx took the form over): the error page
 
-        context = _editable(request, user, guid)
+        context = _editable(request.app.state.engine, user, guid)
         return render(request, f"_{field}.html", {**context, "editing": context["can_edit"], "error": exc.message,
                                                    "draft": changes})
     if not is_htmx(request):

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
+from sqlalchemy.engine import Engine
 
 from gazetteer import __version__
 from gazetteer.auth.permissions import Action, may
@@ -26,8 +27,8 @@ from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, NotFound, Unauthenticated
 from gazetteer.web.ui import formatting
 
-__all__ = ["router", "render", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "is_htmx", "FormDep",
-           "safe_next", "SignInRequired"]
+__all__ = ["router", "render", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "READ_PRIMARY_COOKIE", "is_htmx",
+           "FormDep", "safe_next", "SignInRequired", "read_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ TOKEN_COOKIE = "gazetteer_token"
 # for the token again.
 HINT_COOKIE = "gazetteer_signed_in"
 COOKIE_MAX_AGE = 14 * 24 * 3600
+# Read-your-writes with a read replica: a browser that sent a form (say, saved a description and is redirected
+# to the asset's page) reads the primary for this long, so it sees its own change whatever the replica's lag.
+# Not secret and not trusted for anything: a client that keeps it only keeps reading the primary.
+READ_PRIMARY_COOKIE = "gazetteer_read_primary"
+READ_PRIMARY_SECONDS = 10
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
 
@@ -97,6 +103,21 @@ env.filters.update({name: _defined(function) for name, function in {
 def is_htmx(request: Request) -> bool:
     """A request made by htmx to swap part of a page (not a history restore, which wants the whole page)."""
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-history-restore-request") != "true"
+
+
+def read_engine(request: Request) -> Engine:
+    """The engine of a read-only page: the read replica (the primary when there is none), or the primary
+    for a browser that sent a form in the last READ_PRIMARY_SECONDS (it must see what it just changed)."""
+    if READ_PRIMARY_COOKIE in request.cookies:
+        return request.app.state.engine
+    return request.app.state.read_engine
+
+
+def _remember_write(request: Request, response: Response) -> None:
+    if request.method == "POST" and response.status_code < 400 \
+            and request.app.state.read_engine is not request.app.state.engine:
+        response.set_cookie(READ_PRIMARY_COOKIE, "1", max_age=READ_PRIMARY_SECONDS, path="/", httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
 
 
 def _context(request: Request, context: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,6 +269,7 @@ class UIRoute(APIRoute):
                                                         "details. Nothing was changed by this request.")
             if getattr(request.state, "ui_user", None) is not None and HINT_COOKIE not in request.cookies:
                 set_hint(response, request)
+            _remember_write(request, response)
             return _secure(response)
 
         return handler

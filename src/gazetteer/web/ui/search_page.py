@@ -15,7 +15,7 @@ from fastapi import Request, Response
 from sqlalchemy.engine import Engine
 
 from gazetteer.assets.search import index_search
-from gazetteer.web.ui.routing import UserDep, is_htmx, render, router
+from gazetteer.web.ui.routing import UserDep, is_htmx, read_engine, render, router
 
 __all__ = ["Facet", "FACETS", "PAGE_SIZE", "search_body", "run_search"]
 
@@ -174,7 +174,7 @@ def search_page(request: Request, user: UserDep, q: str = "", page: int = 1) -> 
     text = q.strip()[:500]
     selected = _selected(request)
     page = max(1, page)
-    found = run_search(request.app.state.engine, text, selected, page)
+    found = run_search(read_engine(request), text, selected, page)  # the replica, if any
     context = {"q": text, "selected": selected, **found,
                "page_url": lambda number: page_url(text, selected, number), "page_url_clear": page_url(text, {}, 1)}
     if is_htmx(request):
