@@ -329,9 +329,11 @@ def _schema(args):
         with scratch_schema(args.database_url, prefix="bench_search") as url:
             yield url
         return
+    from gazetteer.devtools.scratch_schema import create_schema
+
     admin = sa.create_engine(args.database_url)
     with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{args.keep}"'))
+        create_schema(conn, args.keep)
     admin.dispose()
     url = sa.make_url(args.database_url).update_query_dict({"options": f"-csearch_path={args.keep}"})
     yield url.render_as_string(hide_password=False)

@@ -41,22 +41,14 @@ def _postgresql_engine(parsed: URL) -> Engine:
     # At most 20 connections per process, as before, but all kept open: with 10 of them as overflow, a busy
     # server closed and reopened about ten a second (bench/scale.py; req/s unchanged within noise).
     # A server that cannot reach its database answers /health within seconds instead of hanging.
-    engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=0,
-                              connect_args={"connect_timeout": 10})
-    sa.event.listen(engine, "connect", _custom_plans)
-    return engine
-
-
-def _custom_plans(dbapi_connection, _record) -> None:
-    # psycopg prepares a statement run 5 times on a connection, and after 5 more PostgreSQL may switch it to a
-    # generic plan, made without the parameters' values. A search's best plan depends on them (how many assets
-    # hold a word, how wide a prefix is): generic plans made the ranked full-text search 10x slower at 1M
-    # assets (bench/search.py, 220 ms p50 against 20 ms of planned statements). Plan each execution for its
-    # values; the statements are still parsed once.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SET plan_cache_mode = force_custom_plan")
-    cursor.close()
-    dbapi_connection.commit()
+    # Nothing is prepared on the server (psycopg prepares a statement run 5 times, and PostgreSQL may then plan
+    # it once for all values): a search's best plan depends on its values (how many assets hold a word, how
+    # wide a prefix is), and generic plans made ranked full text 10x slower at 1M assets (bench/search.py).
+    # Unprepared statements are planned for their values every time. Forcing that with plan_cache_mode instead
+    # would also re-plan every statement of the full-text triggers for every row a crawl writes (half of a
+    # bulk load's time went to planning them).
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=0,
+                            connect_args={"connect_timeout": 10, "prepare_threshold": None})
 
 
 def open_engine(url: str, *, migrate: bool = True) -> Engine:
