@@ -177,3 +177,54 @@ def test_a_worker_that_lost_its_lease_can_write_nothing_more(engine):
     with engine.connect() as conn:
         assert conn.execute(sa.select(assets.c.qualified_name)).scalars().all() == [connection]
         assert conn.execute(sa.select(sa.func.count()).select_from(crawl_undo)).scalar() > 0
+
+
+def _page_in_flight(engine, name: str, worker: str):
+    """A crawl page's transaction, open: the fence taken, not committed."""
+    conn = engine.connect()
+    conn.begin()
+    hold(conn, name, worker)
+    return conn
+
+
+def _in_thread(call) -> threading.Thread:
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_the_holder_renews_its_lease_while_a_page_transaction_is_open(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    (name,) = _runs(engine, "lake", 1)
+    claim_next(engine, "lake", "w1", LEASE)
+    page = _page_in_flight(engine, name, "w1")
+    try:
+        results = []
+        renewal = _in_thread(lambda: results.append(renew(engine, name, "w1", LEASE)))
+        renewal.join(timeout=10)
+        # With the fence FOR SHARE, the renewal's UPDATE queued behind every page of the crawl.
+        assert results == [(True, False)], "the lease renewal waited for the run's own page transaction"
+    finally:
+        page.rollback()
+        page.close()
+
+
+def test_a_takeover_waits_for_the_page_transaction_in_flight(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    (name,) = _runs(engine, "lake", 1)
+    claim_next(engine, "lake", "w1", LEASE)
+    with engine.begin() as conn:  # w1 hung past its lease, in the middle of a page
+        conn.execute(runs.update().where(runs.c.name == name)
+                     .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    page = _page_in_flight(engine, name, "w1")
+    reaped = []
+    reaper = _in_thread(lambda: reaped.extend(reap_expired(engine, "serve@reaper:1", LEASE)))
+    reaper.join(timeout=1)
+    still_waiting = reaper.is_alive()
+    page.commit()  # the page lands; only now may the reaper take the run over (and undo the page with it)
+    page.close()
+    reaper.join(timeout=10)
+    assert still_waiting, "the reaper took the run over while a page of its holder was uncommitted"
+    assert reaped == ["lake"] and _row(engine, name).phase == "Error"

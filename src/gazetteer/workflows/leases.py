@@ -67,11 +67,13 @@ class LeaseLost(RuntimeError):
 def hold(conn: Connection, run_name: str, worker: str) -> None:
     """Within a write transaction: check that `worker` still holds the run, and keep it so until the commit.
 
-    On PostgreSQL the row is locked FOR SHARE: a reaper's takeover waits for this transaction to end, and
-    then undoes it along with the rest. SQLite has one writer at a time, which gives the same order.
+    On PostgreSQL the row is locked FOR KEY SHARE: a reaper's takeover (which locks it FOR UPDATE first) waits
+    for this transaction to end, and then undoes it along with the rest, while the holder's own lease renewals
+    and progress updates (plain UPDATEs, which FOR KEY SHARE lets through) do not wait for its pages. SQLite
+    has one writer at a time, which gives the same order.
     """
     holder = conn.execute(sa.select(runs.c.worker).where(runs.c.name == run_name, runs.c.phase == "Running")
-                          .with_for_update(read=True)).scalar()
+                          .with_for_update(read=True, key_share=True)).scalar()
     if holder != worker:
         raise LeaseLost(f"run {run_name} is no longer held by {worker} (now: {holder or 'ended'})")
 
@@ -101,6 +103,8 @@ def _end_abandoned(engine: Engine, run_name: str, holder: str, message: str, lea
     still Running under an expiring lease and the next reaper retries.
     """
     with engine.begin() as conn:
+        # FOR UPDATE waits for the holder's page transactions (`hold`); the UPDATE alone would not.
+        conn.execute(sa.select(runs.c.id).where(runs.c.name == run_name).with_for_update())
         taken = conn.execute(
             runs.update().where(runs.c.name == run_name, runs.c.phase == "Running",
                                 sa.or_(runs.c.lease_expires_at.is_(None), runs.c.lease_expires_at < _now()))
