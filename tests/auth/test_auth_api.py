@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from gazetteer.api.auth import router
 from gazetteer.auth import service
-from gazetteer.auth.api import router
 from gazetteer.auth.models import ADMIN_USER_ID, api_tokens, role_id, user_groups
 from gazetteer.auth.permissions import Action, may
 from gazetteer.settings import Settings

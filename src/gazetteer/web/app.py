@@ -30,11 +30,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     `read_engine` (else one opened on GAZETTEER_READ_DATABASE_URL, else the primary `engine`) answers searches
     and the UI's asset pages; everything else uses `engine` (docs/scale-out.md, "Read replicas")."""
-    from gazetteer.assets.api import router as assets_router
-    from gazetteer.auth.api import router as auth_router
+    from gazetteer.api.assets import router as assets_router
+    from gazetteer.api.auth import router as auth_router
+    from gazetteer.api.workflows import router as workflows_router
     from gazetteer.credentials.vault import Vault
     from gazetteer.web.ui import router as ui_router
-    from gazetteer.workflows.api import router as workflows_router
     from gazetteer.workflows.executors import start_executor
     from gazetteer.workflows.housekeeping import Housekeeping
     from gazetteer.workflows.leases import worker_name
