@@ -1,5 +1,6 @@
 """Cached search facets (SQLite, then PostgreSQL): the same answers as computed afresh, never stale after a
-crawl page, an archive, a rollback or an edit committed by any process, and no re-scan when nothing changed."""
+crawl's end, an archive, a rollback or an edit committed by any process, at most CRAWL_LAG seconds behind a
+running crawl's pages, and no re-scan when nothing changed."""
 
 from __future__ import annotations
 
@@ -146,10 +147,16 @@ def test_an_unchanged_publish_keeps_the_cache_and_a_changed_one_does_not(catalog
         assert current_generation(conn) == before
     Publisher(catalog).publish(_table(SALES, "refunds", 1))
     with catalog.connect() as conn:
-        assert current_generation(conn) == before + 1
+        assert current_generation(conn) == (before.settled + 1, before.pages)
 
 
-def test_counts_follow_a_crawl_page_by_page_and_its_rollback(catalog: sa.Engine, other: sa.Engine) -> None:
+def _lagging(monkeypatch: pytest.MonkeyPatch, lag: float) -> None:
+    monkeypatch.setattr("gazetteer.assets.search_cache.CRAWL_LAG", lag)
+
+
+def test_counts_follow_a_crawl_page_by_page_and_its_rollback(catalog: sa.Engine, other: sa.Engine,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _lagging(monkeypatch, -1)  # every page of a running crawl is seen at once
     first = _counts(index_search(catalog, FACETS_ONLY))
     crawl = Publisher(other, actor="crawl-1", undoable=True)
     crawl.publish(_table(SALES, "refunds", 4, externalLocationFormat="json"))  # a page, visible before the end
@@ -164,9 +171,33 @@ def test_counts_follow_a_crawl_page_by_page_and_its_rollback(catalog: sa.Engine,
     assert _counts(answer)["type"] == {"Column": 8, "Table": 3, "Schema": 2, "Connection": 1, "Database": 1}
     assert "true" not in {str(key).lower() for key in _counts(answer)["partitioned"]}
 
+    _lagging(monkeypatch, 3600)  # however long the lag, a rollback is seen at once
     assert roll_back(other, "crawl-1")  # the crawl failed: the catalog is as it was, and so are the counts
     answer = index_search(catalog, FACETS_ONLY)
     assert answer == _fresh(catalog, FACETS_ONLY) and _counts(answer) == first
+
+
+def test_counts_lag_a_running_crawl_by_seconds_and_follow_its_end_at_once(
+        catalog: sa.Engine, other: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    _lagging(monkeypatch, 3600)
+    first = index_search(catalog, PAGE)
+    crawl = Publisher(other, actor="crawl-2", undoable=True)
+    crawl.publish(_table(SALES, "refunds", 4, externalLocationFormat="json"))
+    with _statements_on_assets(catalog) as seen:
+        assert index_search(catalog, PAGE) == first  # within the lag: the counts and page computed before
+    assert len(seen) == 1 and "WHERE assets.id IN" in seen[0]  # only the page's own rows were read
+
+    _lagging(monkeypatch, -1)  # the lag has passed: counted again, with the page
+    answer = index_search(catalog, PAGE)
+    assert answer == _fresh(catalog, PAGE) and _counts(answer)["format"]["json"] == 1
+
+    _lagging(monkeypatch, 3600)
+    index_search(catalog, PAGE)  # cached again (_fresh emptied the cache)
+    crawl.publish(_table(SALES, "returns", 2))
+    assert _counts(index_search(catalog, PAGE)) == _counts(answer)  # lagging again
+    crawl.commit()  # the crawl's end: seen at once, however long the lag
+    answer = index_search(catalog, PAGE)
+    assert answer == _fresh(catalog, PAGE) and _counts(answer)["type"]["Table"] == 5
 
 
 def test_counts_follow_edits(catalog: sa.Engine, other: sa.Engine) -> None:
@@ -187,20 +218,22 @@ def test_counts_follow_edits(catalog: sa.Engine, other: sa.Engine) -> None:
 def test_the_generation_is_shared_by_every_slot(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         slots = conn.execute(sa.select(catalog_generation.c.slot).order_by(catalog_generation.c.slot)).scalars()
-        assert list(slots) == list(range(SLOTS)) and current_generation(conn) == 0
-    for _ in range(40):
+        assert list(slots) == list(range(SLOTS)) and current_generation(conn) == (0, 0)
+    for i in range(40):
         with engine.begin() as conn:
-            bump_generation(conn)
+            bump_generation(conn, crawl_page=i % 4 == 0)
     with engine.connect() as conn:
-        assert current_generation(conn) == 40
+        assert current_generation(conn) == (30, 10)
     with engine.begin() as conn:  # a catalog with fewer slots than the code expects still counts every bump
         conn.execute(catalog_generation.delete().where(catalog_generation.c.slot > 0))
         before = current_generation(conn)
     for _ in range(5):
         with engine.begin() as conn:
             bump_generation(conn)
+        with engine.begin() as conn:
+            bump_generation(conn, crawl_page=True)
     with engine.connect() as conn:
-        assert current_generation(conn) == before + 5
+        assert current_generation(conn) == (before.settled + 5, before.pages + 5)
 
 
 def test_what_is_not_cached_and_the_bound() -> None:

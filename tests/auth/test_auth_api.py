@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -209,6 +210,29 @@ def test_tokens_are_stored_only_hashed(engine: sa.Engine) -> None:
     assert principal.username == "service-account-secretive" and principal.is_admin
     with engine.connect() as conn:
         assert conn.execute(sa.select(api_tokens.c.last_used_at)).scalar() is not None
+
+
+def test_a_tokens_use_is_written_once_a_minute_by_one_request(engine: sa.Engine) -> None:
+    token = service.create_token(engine, "busy")
+    writes: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
+            writes.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        service.authenticate(engine, Settings(), token)
+        assert len(writes) == 1
+        # Requests in flight together all read the use as over a minute old; only the first writes it.
+        with engine.begin() as conn:
+            conn.execute(api_tokens.update().values(last_used_at=datetime.now(UTC) - timedelta(minutes=5)))
+        writes.clear()
+        for _ in range(5):
+            assert service.authenticate(engine, Settings(), token).username == "service-account-busy"
+        assert writes == []
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def test_token_and_user_validation(engine: sa.Engine) -> None:

@@ -155,16 +155,17 @@ class Publisher:
             self._write(conn, inserts, updates, gone)
 
     @contextmanager
-    def _begin(self) -> Iterator[Connection]:
+    def _begin(self, *, final: bool = False) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             if self._fence is not None:
                 self._fence(conn)
             writes = self.writes
             yield conn
-            if self.writes != writes:
+            if final or self.writes != writes:
                 # Last in the transaction: each page is visible to searches once it commits, before the crawl
-                # ends, and a search's cached facets must not outlive it (see gazetteer.store.generation).
-                bump_generation(conn)
+                # ends; cached facets may lag an undoable crawl's pages briefly, never its end (see
+                # gazetteer.store.generation).
+                bump_generation(conn, crawl_page=self.undoable and not final)
 
     def _existing(self, conn: Connection, names: Sequence[str], parents: Sequence[str]) -> dict[str, dict]:
         cols = (assets.c.id, assets.c.guid, assets.c.qualified_name, assets.c.status, assets.c.content_hash,
@@ -277,7 +278,7 @@ class Publisher:
     def commit(self) -> None:
         """Keep everything written so far: drop the undo log (an unchanged crawl wrote none, and writes none)."""
         if self.undoable and self.writes:
-            with self._begin() as conn:
+            with self._begin(final=True) as conn:
                 conn.execute(crawl_undo.delete().where(crawl_undo.c.crawl == self.actor))
 
     def unchanged_sources(self, digests: dict[str, str]) -> dict[str, int]:

@@ -165,15 +165,16 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
 
     A search with aggregations keeps its facets, total and page in this process's `search_cache` under the
     catalog's generation: the same search again costs one read of the generation (a few rows) and the
-    page's rows, until a crawl or an edit commits (then it is computed afresh, as it always was before).
+    page's rows, until a crawl ends or an edit commits (then it is computed afresh), or a running crawl's
+    pages are older than `search_cache.CRAWL_LAG`.
     """
     request, dsl, wanted, related = _parse(body)
     key = request_key(request)
     cache = cache_for(engine) if key is not None else None
     with engine.connect() as conn, _prefix_indexes(conn):
         # The generation first, before any asset is read: what is computed below is then at least as new.
-        generation = current_generation(conn) if cache is not None else None
-        counted = cache.get((generation, key)) if cache is not None else None
+        generation, pages = current_generation(conn) if cache is not None else (None, 0)
+        counted = cache.get((generation, key), pages) if cache is not None else None
         fields = AssetFields(conn)
         split = _split(request.query)
         ranked = split is not None and request.sort in ((), (SortField("_score", "desc"),)) \
@@ -184,10 +185,10 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
         where = compile_query(request.query, fields)
         if not ranked:
             page_key = (generation, key, request.from_, request.size, repr(request.sort))
-            cached_ids = cache.get(page_key) if cache is not None and request.size else None
+            cached_ids = cache.get(page_key, pages) if cache is not None and request.size else None
             ids = cached_ids if cached_ids is not None else _page_ids(conn, fields, request, where)
             if cache is not None and request.size and cached_ids is None:
-                cache.put(page_key, ids)
+                cache.put(page_key, ids, pages)
         # Cached: the facets, and the COUNT of the matches if one was needed (the page may tell the total).
         aggregations, counted_total = counted if counted is not None else \
             (terms_aggregations(conn, fields, request.aggregations, where), None)
@@ -202,8 +203,10 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
                 counted_total = _counted(conn, request,
                                          sa.select(assets.c.id).where(_page_where(fields, request, where)))
             total = counted_total
-        if cache is not None and (counted is None or counted[1] != counted_total) and worth_keeping(aggregations):
-            cache.put((generation, key), (aggregations, counted_total))
+        if cache is not None and counted is None and worth_keeping(aggregations):
+            cache.put((generation, key), (aggregations, counted_total), pages)
+        elif cache is not None and counted is not None and counted[1] != counted_total:
+            cache.amend((generation, key), (aggregations, counted_total))  # the count it lacked
         rows = _rows(conn, ids)
         names = [name for name in wanted if name in RELATIONSHIP_NAMES]
         relations = relationships_of(conn, rows, names, related) if names and rows else {}

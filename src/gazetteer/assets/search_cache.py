@@ -5,7 +5,10 @@ page sorted by name: a pass over the whole catalog (seconds at a million assets)
 answer that only changes when a crawl or an edit commits. So each API process keeps, per engine, the last
 `SIZE` such answers (least recently used first out), keyed by the catalog's generation (see
 `gazetteer.store.generation`) and by what the search asks: a request is served from here only if nothing
-that can change a search was committed since the answer was computed, in this process or any other.
+that can change a search was committed since the answer was computed, in this process or any other, except
+the pages of a crawl still running: an answer is served for up to `CRAWL_LAG` seconds after one of those
+commits, so that a long crawl costs each process one recount per search every few seconds, not one per
+request. Its end, its rollback and every edit are seen at once.
 
 Only searches with aggregations use it (the search page, its facet counts, API clients asking for facets):
 they are the ones that read whole match sets. Other searches (lookups by name or guid, ranked full-text
@@ -18,6 +21,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -26,12 +30,15 @@ from sqlalchemy.engine import Engine
 
 from gazetteer.search import DateMath, SearchRequest
 
-__all__ = ["SIZE", "MAX_KEPT_BUCKETS", "SearchCache", "cache_for", "request_key", "worth_keeping"]
+__all__ = ["SIZE", "CRAWL_LAG", "MAX_KEPT_BUCKETS", "SearchCache", "cache_for", "request_key", "worth_keeping"]
 
 SIZE = 256
 # Facets with more buckets than this between them are not kept (the search page has 5 × 25 at most): with
 # aggregations of up to 10,000 buckets each, SIZE entries could otherwise hold hundreds of megabytes.
 MAX_KEPT_BUCKETS = 2000
+# Seconds an answer may lag the pages of a running crawl: the search page's counts catch up within this while
+# a crawl publishes (bench/load.py: recounting at every page cost 3-4x the cached search).
+CRAWL_LAG = 5.0
 
 
 class SearchCache:
@@ -42,21 +49,34 @@ class SearchCache:
         self._entries: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Any) -> Any | None:
+    def get(self, key: Any, pages: int = 0) -> Any | None:
+        """The value kept for `key` if computed at `pages` (a running crawl's page count), or `CRAWL_LAG`
+        seconds ago at most."""
         with self._lock:
-            value = self._entries.get(key)
-            if value is None:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            value, computed_pages, computed_at = entry
+            if computed_pages != pages and time.monotonic() - computed_at > CRAWL_LAG:
                 return None
             self._entries.move_to_end(key)
         return copy.deepcopy(value)  # callers may change the answer they get (buckets are plain dicts)
 
-    def put(self, key: Any, value: Any) -> None:
+    def put(self, key: Any, value: Any, pages: int = 0) -> None:
         value = copy.deepcopy(value)
         with self._lock:
-            self._entries[key] = value
+            self._entries[key] = (value, pages, time.monotonic())
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def amend(self, key: Any, value: Any) -> None:
+        """Replace the value kept for `key`, if any, keeping when it was computed (it must not look newer)."""
+        value = copy.deepcopy(value)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries[key] = (value, *entry[1:])
 
     def clear(self) -> None:
         with self._lock:

@@ -15,34 +15,54 @@ waiting for another lock (no deadlock: the generation row is always the last loc
 with `SLOTS` rows, each transaction bumping one at random, two concurrent writers rarely want the same row
 at all. The generation is the sum over the slots: every bump adds one, so the sum grows with every commit.
 On SQLite (one writer at a time anyway) it is one more row write in a transaction that writes already.
+
+Why two counters: a crawl commits a page every few hundred assets, and a facet count recomputed after every
+page is a scan of the catalog per search for as long as the crawl runs. So a running crawl's pages move
+`pages` instead, and only its end (or its rollback) moves `generation`. A cache may serve an answer older
+than `pages` for a few seconds (`gazetteer.assets.search_cache.CRAWL_LAG`), never one older than `generation`:
+counts lag a running crawl by seconds at most, and are exact once it ends and after every edit.
 """
 
 from __future__ import annotations
 
 import random
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gazetteer.store.schema import catalog_generation
 
-__all__ = ["SLOTS", "bump_generation", "current_generation"]
+__all__ = ["SLOTS", "Generation", "bump_generation", "current_generation"]
 
 SLOTS = 16  # migration 0008 creates slots 0..SLOTS-1
 _slots = random.Random()
 
-_BUMP = (catalog_generation.update().where(catalog_generation.c.slot == sa.bindparam("pick"))
-         .values(generation=catalog_generation.c.generation + 1))
-_READ = sa.select(sa.func.coalesce(sa.func.sum(catalog_generation.c.generation), 0))
+_BUMP = {column: (catalog_generation.update().where(catalog_generation.c.slot == sa.bindparam("pick"))
+                  .values({column: catalog_generation.c[column] + 1}))
+         for column in ("generation", "pages")}
+_READ = sa.select(*(sa.func.coalesce(sa.func.sum(catalog_generation.c[column]), 0)
+                    for column in ("generation", "pages")))
 
 
-def bump_generation(conn: Connection) -> None:
-    """Mark the catalog changed. Call it last in every transaction that writes `assets`, just before commit."""
-    if conn.execute(_BUMP, {"pick": _slots.randrange(SLOTS)}).rowcount != 1:
+class Generation(NamedTuple):
+    """The catalog's two counters: every write but a running crawl's pages, and those pages."""
+
+    settled: int
+    pages: int
+
+
+def bump_generation(conn: Connection, *, crawl_page: bool = False) -> None:
+    """Mark the catalog changed. Call it last in every transaction that writes `assets`, just before commit.
+
+    `crawl_page`: the write is a page of a crawl that has not ended (its end or rollback bumps without it)."""
+    statement = _BUMP["pages" if crawl_page else "generation"]
+    if conn.execute(statement, {"pick": _slots.randrange(SLOTS)}).rowcount != 1:
         # A catalog with fewer slots than this code expects (a later change of SLOTS): slot 0 always exists.
-        conn.execute(_BUMP, {"pick": 0})
+        conn.execute(statement, {"pick": 0})
 
 
-def current_generation(conn: Connection) -> int:
+def current_generation(conn: Connection) -> Generation:
     """The catalog's generation as of now (read it before reading the assets a cached result depends on)."""
-    return int(conn.execute(_READ).scalar_one())
+    settled, pages = conn.execute(_READ).one()
+    return Generation(int(settled), int(pages))

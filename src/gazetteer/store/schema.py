@@ -102,4 +102,5 @@ catalog_generation = sa.Table(
     metadata,
     sa.Column("slot", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("pages", sa.BigInteger, nullable=False, server_default="0"),
 )
