@@ -14,7 +14,7 @@ exact up to N when `track_total_hits` is the number N, and exact when it is `tru
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,9 +23,9 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.facets import terms_aggregations
-from gazetteer.assets.fulltext import Tier
+from gazetteer.assets.fulltext import Tier, in_id_order
 from gazetteer.assets.render import RELATIONSHIP_NAMES, entity_header, relationships_of
-from gazetteer.assets.search_cache import cache_for, request_key, worth_keeping
+from gazetteer.assets.search_cache import cache_for, count_key, request_key, worth_keeping
 from gazetteer.assets.search_fields import AssetFields, canonical_types
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import (
@@ -133,7 +133,7 @@ def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, n
         if len(found) >= wanted:
             break
         # Up to `wanted` ids this tier has not seen yet (those of better tiers come back too).
-        for (asset_id,) in conn.execute(_tier_query(tier, rest, everything, postgresql, wanted + len(found))):
+        for (asset_id,) in _tier_rows(conn, tier, rest, everything, postgresql, wanted + len(found)):
             if asset_id not in seen:
                 seen.add(asset_id)
                 found.append(asset_id)
@@ -141,15 +141,26 @@ def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, n
     if len(found) < wanted:  # every tier was read to its end: the hits are all here
         return page, len(found)
     if everything:  # from the full-text index alone
-        return page, _counted(conn, request, match.ids())
-    return page, _counted(conn, request, sa.select(assets.c.id).where(match.predicate(), rest))
+        cap = request.track_total_hits
+        if not isinstance(cap, bool) and fields.matcher.at_least(match) >= 2 * cap:
+            return page, cap  # what counting would say, by statistics that say twice as many (see `at_least`)
+        return page, _count(conn, request, match.ids())
+    return page, _count(conn, request, sa.select(assets.c.id).where(match.predicate(), rest))
 
 
-def _tier_query(tier: Tier, rest: Any, everything: bool, postgresql: bool, limit: int) -> Select[Any]:
+def _tier_rows(conn: Connection, tier: Tier, rest: Any, everything: bool, postgresql: bool,
+               limit: int) -> Sequence[Any]:
     """A tier's first `limit` ids in its order, with the rest of the query applied."""
     if tier.ids is not None and everything:  # nothing else to check: the full-text index alone
-        (column,) = tier.ids.selected_columns
-        return tier.ids.order_by(column).limit(limit)
+        for query in in_id_order(tier.ids, limit, postgresql):
+            rows = conn.execute(query).all()
+            if len(rows) >= limit:
+                break
+        return rows
+    return conn.execute(_tier_query(tier, rest, postgresql, limit)).all()
+
+
+def _tier_query(tier: Tier, rest: Any, postgresql: bool, limit: int) -> Select[Any]:
     if tier.ids is not None and postgresql:
         # Ordered by the index's ids, not the assets': with `assets.id IN (...) ORDER BY assets.id` the planner
         # may merge-join the whole primary key (a million entries) with the handful of hits, hoping to stop early.
@@ -174,7 +185,7 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
     with engine.connect() as conn, _prefix_indexes(conn):
         # The generation first, before any asset is read: what is computed below is then at least as new.
         generation, pages = current_generation(conn) if cache is not None else (None, 0)
-        counted = cache.get((generation, key), pages) if cache is not None else None
+        cached = cache.get((generation, key), pages) if cache is not None else None
         fields = AssetFields(conn)
         split = _split(request.query)
         ranked = split is not None and request.sort in ((), (SortField("_score", "desc"),)) \
@@ -189,9 +200,10 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
             ids = cached_ids if cached_ids is not None else _page_ids(conn, fields, request, where)
             if cache is not None and request.size and cached_ids is None:
                 cache.put(page_key, ids, pages)
-        # Cached: the facets, and the COUNT of the matches if one was needed (the page may tell the total).
-        aggregations, counted_total = counted if counted is not None else \
-            (terms_aggregations(conn, fields, request.aggregations, where), None)
+        # The facets (cached), then the total: from the facets, the page, or a COUNT (cached too).
+        aggregations = cached if cached is not None else terms_aggregations(conn, fields, request.aggregations, where)
+        if cache is not None and cached is None and worth_keeping(aggregations):
+            cache.put((generation, key), aggregations, pages)
         for agg in request.aggregations:
             result = aggregations[agg.name]
             if total is None and agg.field in _NEVER_NULL and request.post_filter is None:
@@ -199,14 +211,7 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
         if total is None:
             total = _short_count(request, len(ids))
         if total is None:
-            if counted_total is None:
-                counted_total = _counted(conn, request,
-                                         sa.select(assets.c.id).where(_page_where(fields, request, where)))
-            total = counted_total
-        if cache is not None and counted is None and worth_keeping(aggregations):
-            cache.put((generation, key), (aggregations, counted_total), pages)
-        elif cache is not None and counted is not None and counted[1] != counted_total:
-            cache.amend((generation, key), (aggregations, counted_total))  # the count it lacked
+            total = _count(conn, request, sa.select(assets.c.id).where(_page_where(fields, request, where)))
         rows = _rows(conn, ids)
         names = [name for name in wanted if name in RELATIONSHIP_NAMES]
         relations = relationships_of(conn, rows, names, related) if names and rows else {}
@@ -255,6 +260,22 @@ def _short_count(request: SearchRequest, returned: int) -> int | None:
     if request.track_total_hits is False:
         return request.from_ + returned
     return None
+
+
+def _count(conn: Connection, request: SearchRequest, ids: Select[Any]) -> int:
+    """`_counted`, kept in this process's search cache under the catalog's generation: pyatlan asks for the
+    exact total (`track_total_hits: true`) with every page it reads, and a common word's total at 1M assets is
+    a count of 100,000 hits (tens of milliseconds) that only a write can change."""
+    key = count_key(request)
+    if key is None:
+        return _counted(conn, request, ids)
+    cache = cache_for(conn.engine)
+    generation, pages = current_generation(conn)  # before counting: the count is then at least as new
+    found = cache.get((generation, key), pages)
+    if found is None:
+        found = _counted(conn, request, ids)
+        cache.put((generation, key), found, pages)
+    return found
 
 
 def _counted(conn: Connection, request: SearchRequest, ids: Select[Any]) -> int:

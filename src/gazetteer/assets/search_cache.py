@@ -1,4 +1,4 @@
-"""Search results worth keeping between requests: facet counts, totals and pages of searches with facets.
+"""Search results worth keeping between requests: facet counts, totals, and pages of searches with facets.
 
 What for: the search page with no text asks for five facets counted over every active asset, and its first
 page sorted by name: a pass over the whole catalog (seconds at a million assets) on every load, for an
@@ -10,10 +10,11 @@ the pages of a crawl still running: an answer is served for up to `CRAWL_LAG` se
 commits, so that a long crawl costs each process one recount per search every few seconds, not one per
 request. Its end, its rollback and every edit are seen at once.
 
-Only searches with aggregations use it (the search page, its facet counts, API clients asking for facets):
-they are the ones that read whole match sets. Other searches (lookups by name or guid, ranked full-text
-pages) are fast already and read no generation. Queries with date math relative to "now" are not cached,
-as their match set moves with the clock.
+Facets and pages are kept for searches with aggregations (the search page, API clients asking for facets):
+they are the ones that read whole match sets. Totals are kept for any search that has to count its matches
+(a page that does not tell the total by itself): pyatlan asks for the exact total with every page it reads.
+Other searches (lookups by name or guid, ranked full-text pages, short pages) are fast already and read no
+generation. Queries with date math relative to "now" are not cached, as their match set moves with the clock.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from sqlalchemy.engine import Engine
 
 from gazetteer.search import DateMath, SearchRequest
 
-__all__ = ["SIZE", "CRAWL_LAG", "MAX_KEPT_BUCKETS", "SearchCache", "cache_for", "request_key", "worth_keeping"]
+__all__ = ["SIZE", "CRAWL_LAG", "MAX_KEPT_BUCKETS", "SearchCache", "cache_for", "count_key", "request_key",
+           "worth_keeping"]
 
 SIZE = 256
 # Facets with more buckets than this between them are not kept (the search page has 5 × 25 at most): with
@@ -70,14 +72,6 @@ class SearchCache:
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
 
-    def amend(self, key: Any, value: Any) -> None:
-        """Replace the value kept for `key`, if any, keeping when it was computed (it must not look newer)."""
-        value = copy.deepcopy(value)
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries[key] = (value, *entry[1:])
-
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -115,11 +109,18 @@ def _relative_to_now(node: Any) -> bool:
 
 
 def request_key(request: SearchRequest) -> str | None:
-    """What the match set, its facets and its total depend on, or None when the request is not cached.
+    """What the match set and its facets depend on, or None when the request's facets are not cached.
 
     The repr of the parsed clauses: it leaves out where in the body a clause was (`at`), and keeps value
     types apart (the term `true` is not the term `1`), which dataclass equality would not.
     """
     if not request.aggregations or _relative_to_now((request.query, request.post_filter)):
         return None
-    return repr((request.query, request.post_filter, request.aggregations, request.track_total_hits))
+    return repr(("facets", request.query, request.post_filter, request.aggregations))
+
+
+def count_key(request: SearchRequest) -> str | None:
+    """What the request's total depends on, or None when it is not cached (relative to the clock)."""
+    if _relative_to_now((request.query, request.post_filter)):
+        return None
+    return repr(("count", request.query, request.post_filter, request.track_total_hits))
