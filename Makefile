@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-scale serve clean
+.PHONY: demo test lint bench bench-scale serve clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ demo: $(BIN)/.installed
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# What CI checks besides the tests: ruff, and mypy --strict over src/ (configured in pyproject.toml).
+lint: $(BIN)/.installed
+	$(BIN)/python -m ruff check src tests bench
+	$(BIN)/python -m mypy
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/crawl.py

@@ -9,11 +9,16 @@ import typer
 from sqlalchemy.engine import Engine
 
 from gazetteer import console
+from gazetteer.assets.render import entity_header
+from gazetteer.assets.text_search import best_matches
 from gazetteer.cli_secrets import secrets_app
 from gazetteer.cli_token import token_app
 from gazetteer.cli_workflow import workflow_app
+from gazetteer.credentials.vault import Vault
 from gazetteer.errors import GazetteerError, InvalidRequest
 from gazetteer.settings import get_settings
+from gazetteer.store import open_engine
+from gazetteer.workflows.leases import worker_name
 
 # Locals stay out of tracebacks: they can hold credentials.
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
@@ -26,8 +31,6 @@ app.add_typer(workflow_app, name="workflow", help="List, run, re-run, stop and i
 
 
 def _engine() -> Engine:
-    from gazetteer.store import open_engine
-
     return open_engine(get_settings().effective_database_url)
 
 
@@ -68,6 +71,7 @@ def crawl_glue(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object")] = False,
 ) -> None:
     """Crawl an AWS Glue Data Catalog into the catalog, then print the run report."""
+    # boto3 and the Glue package (a fifth of a second) load only for the command that crawls.
     from gazetteer.packages.glue.config import parse_config
     from gazetteer.packages.glue.crawl import crawl
 
@@ -96,19 +100,12 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print the assets as JSON")] = False,
 ) -> None:
     """Find crawled assets, best matches first (the same ranked search as the API and the web UI)."""
-    from gazetteer.assets.search import index_search
-
-    filters: list[dict[str, Any]] = [{"term": {"__state": "ACTIVE"}}]
-    if type_name:
-        filters.append({"term": {"__typeName.keyword": type_name}})
-    body = {"dsl": {"from": 0, "size": limit, "query": {"bool": {
-        "must": [{"multi_match": {"query": text, "fields": ["name", "description", "columns"]}}],
-        "filter": filters}}},
-        "attributes": ["description", "userDescription", "qualifiedName", "name"]}
     try:
-        entities = index_search(_engine(), body).get("entities", [])
+        rows = best_matches(_engine(), text, type_name=type_name, limit=limit)
     except GazetteerError as error:
         raise _fail(error) from None
+    # The assets as the API's search shows them: one output format for scripts, whichever way they ask.
+    entities = [entity_header(row, ["description", "userDescription", "qualifiedName", "name"]) for row in rows]
     if as_json:
         console.print_json(entities)
     else:
@@ -124,6 +121,7 @@ def serve(
     """Run the API server (OpenAPI docs at /docs); without a broker it runs the workflows itself."""
     import uvicorn
 
+    # The whole FastAPI app (half a second) loads only for the command that serves it.
     from gazetteer.web.app import create_app
 
     try:
@@ -151,10 +149,9 @@ def worker(
     """Execute workflow runs from the broker (GAZETTEER_BROKER_URL) against the shared catalog database."""
     import logging
 
-    from gazetteer.credentials.vault import Vault
+    # Celery and the packages' crawlers (boto3) load only for the command that runs crawls off a broker.
     from gazetteer.packages.registry import check_settings
     from gazetteer.workflows.celery_app import celery_app, serve_runs
-    from gazetteer.workflows.leases import worker_name
     from gazetteer.workflows.runner import Runner
 
     try:
@@ -193,6 +190,7 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Keep serving after the crawl, until Ctrl-C")] = True,
 ) -> None:
     """Start a local Glue holding a sample catalog and the server, crawl through the workflow API, show it all."""
+    # The demo's server, local Glue and client load only for the demo.
     from gazetteer.demo import run_demo
 
     try:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from gazetteer import console
+from gazetteer.credentials.keys import LEGACY_FORMAT
+from gazetteer.credentials.rotation import UnreadableCredentials, key_uses
+from gazetteer.credentials.rotation import rotate as rotate_vault
+from gazetteer.credentials.vault import Vault
 from gazetteer.errors import GazetteerError
 from gazetteer.settings import get_settings
-
-if TYPE_CHECKING:
-    from gazetteer.credentials.vault import Vault
+from gazetteer.store import open_engine
 
 __all__ = ["secrets_app"]
 
@@ -22,9 +24,6 @@ secrets_app = typer.Typer(no_args_is_help=True, add_completion=False,
 
 
 def _vault() -> Vault:
-    from gazetteer.credentials.vault import Vault
-    from gazetteer.store import open_engine
-
     settings = get_settings()
     return Vault(open_engine(settings.effective_database_url), settings)
 
@@ -45,9 +44,6 @@ def _key_label(key: int | None) -> str:
 @secrets_app.command("status")
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print the credentials as JSON")] = False) -> None:
     """Show which key opens each stored credential (ids, names and keys' positions; never a secret)."""
-    from gazetteer.credentials.keys import LEGACY_FORMAT
-    from gazetteer.credentials.rotation import key_uses
-
     try:
         uses = key_uses(_vault())
     except GazetteerError as error:
@@ -79,9 +75,6 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print the crede
 @secrets_app.command("rotate")
 def rotate() -> None:
     """Re-encrypt every stored credential with the current key, in one transaction (all or nothing)."""
-    from gazetteer.credentials.rotation import UnreadableCredentials
-    from gazetteer.credentials.rotation import rotate as rotate_vault
-
     try:
         done = rotate_vault(_vault())
     except UnreadableCredentials as error:

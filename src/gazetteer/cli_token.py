@@ -12,8 +12,10 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from gazetteer import console
+from gazetteer.auth.service import create_token, list_tokens, revoke_token
 from gazetteer.errors import GazetteerError
 from gazetteer.settings import get_settings
+from gazetteer.store import open_engine
 
 __all__ = ["token_app"]
 
@@ -22,8 +24,6 @@ token_app = typer.Typer(no_args_is_help=True, add_completion=False,
 
 
 def _engine() -> Engine:
-    from gazetteer.store import open_engine
-
     return open_engine(get_settings().effective_database_url)
 
 
@@ -44,8 +44,6 @@ def create(
     role: Annotated[str, typer.Option(help="Role of the token: $admin, $member or $guest")] = "$admin",
 ) -> None:
     """Create a token and print it (only the token, on stdout: it is shown this once)."""
-    from gazetteer.auth.service import create_token
-
     try:
         token = create_token(_engine(), name, role)
     except GazetteerError as error:
@@ -64,8 +62,6 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print the tokens as JSON")] = False,
 ) -> None:
     """Show the tokens (names, roles, use; never the tokens themselves)."""
-    from gazetteer.auth.service import list_tokens
-
     try:
         records = list_tokens(_engine()).records
     except GazetteerError as error:
@@ -88,8 +84,6 @@ def list_(
 @token_app.command("revoke")
 def revoke(name: Annotated[str, typer.Argument(help="Name of the token to refuse from now on")]) -> None:
     """Revoke a token: requests carrying it are refused from now on."""
-    from gazetteer.auth.service import revoke_token
-
     try:
         revoke_token(_engine(), name)
     except GazetteerError as error:

@@ -68,28 +68,6 @@ def _phase_text(phase: str | None) -> str:
     return f"[{colour}]{phase or '-'}[/]"
 
 
-def _print_report(report: dict[str, Any]) -> None:
-    """The crawl report of a run, tolerant of keys a server leaves out."""
-    line = [f"report [bold]{report.get('status', '-')}[/]"]
-    if report.get("duration_seconds") is not None:
-        line.append(f"{float(report['duration_seconds']):.1f} s")
-    if report.get("api_calls") is not None:
-        line.append(f"{report['api_calls']} Glue calls ({report.get('throttled', 0)} throttled)")
-    console.out.print(" · ".join(line))
-    for title, key in (("Found  ", "counts"), ("Changes", "changes")):
-        if isinstance(report.get(key), dict) and report[key]:
-            console.out.print(f"{title} " + " · ".join(f"[bold]{n:,}[/] {k}" if isinstance(n, int) else f"{n} {k}"
-                                                       for k, n in report[key].items()))
-    warnings = report.get("warnings") or []
-    if warnings:
-        console.out.print(f"[yellow]{report.get('warnings_total', len(warnings))} warning(s):[/]")
-        for warning in warnings:
-            if isinstance(warning, dict):
-                where = ".".join(str(warning[k]) for k in ("database", "table") if warning.get(k))
-                warning = f"{where + ': ' if where else ''}{warning.get('message', warning)}"
-            console.out.print(f"  [yellow]•[/] {escape(str(warning))}")
-
-
 def _print_run(hit: dict[str, Any]) -> None:
     status = documents.status_of(hit)
     console.out.print(_status_line(hit))
@@ -99,7 +77,7 @@ def _print_run(hit: dict[str, Any]) -> None:
         console.out.print(" · ".join(times))
     report = documents.report_of(hit)
     if report:
-        _print_report(report)
+        console.print_report(report)
 
 
 def _wait(client: GazetteerClient, response: dict[str, Any], timeout: float | None,

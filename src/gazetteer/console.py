@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -42,19 +43,36 @@ def print_json(value: Any) -> None:
 
 
 def print_report(report: dict[str, Any]) -> None:
-    ok = report["status"] == "Succeeded"
-    out.print(f"[bold {'green' if ok else 'red'}]{report['status']}[/] · connection "
-              f"[cyan]{report['connection_qualified_name']}[/] · {report['duration_seconds']:.1f} s · "
-              f"{report['api_calls']} Glue calls ({report['throttled']} throttled)")
+    """A crawl report, from a local crawl or a workflow run on a server: tolerant of keys a server leaves out,
+    and every value escaped, as messages and warnings quote Glue names that may hold rich markup ([...])."""
+    status = str(report.get("status") or "-")
+    colour = {"Succeeded": "green", "Failed": "red", "Error": "red"}.get(status, "yellow")
+    line = [f"[bold {colour}]{escape(status)}[/]"]
+    if report.get("connection_qualified_name"):
+        line.append(f"connection [cyan]{escape(str(report['connection_qualified_name']))}[/]")
+    if report.get("duration_seconds") is not None:
+        line.append(f"{float(report['duration_seconds']):.1f} s")
+    if report.get("api_calls") is not None:
+        line.append(f"{report['api_calls']} Glue calls ({report.get('throttled') or 0} throttled)")
+    out.print(" · ".join(line))
     if report.get("message"):
-        out.print(f"[red]{report['message']}[/]")
-    out.print("Found   " + " · ".join(f"[bold]{n:,}[/] {key}" for key, n in report["counts"].items()))
-    out.print("Changes " + " · ".join(f"[bold]{n:,}[/] {key}" for key, n in report["changes"].items()))
-    if report["warnings"]:
-        out.print(f"[yellow]{report['warnings_total']} warning(s):[/]")
-        for warning in report["warnings"]:
-            where = ".".join(str(warning[k]) for k in ("database", "table") if warning.get(k))
-            out.print(f"  [yellow]•[/] {where + ': ' if where else ''}{warning['message']}")
+        out.print(f"[red]{escape(str(report['message']))}[/]")
+    for title, key in (("Found  ", "counts"), ("Changes", "changes")):
+        if isinstance(report.get(key), dict) and report[key]:
+            out.print(f"{title} " + " · ".join(_figure(n, k) for k, n in report[key].items()))
+    warnings = report.get("warnings") or []
+    if warnings:
+        out.print(f"[yellow]{report.get('warnings_total') or len(warnings)} warning(s):[/]")
+        for warning in warnings:
+            if isinstance(warning, dict):
+                where = ".".join(str(warning[k]) for k in ("database", "table") if warning.get(k))
+                warning = f"{where + ': ' if where else ''}{warning.get('message', warning)}"
+            out.print(f"  [yellow]•[/] {escape(str(warning))}")
+
+
+def _figure(count: Any, what: str) -> str:
+    shown = f"[bold]{count:,}[/]" if isinstance(count, int) else escape(str(count))
+    return f"{shown} {escape(str(what))}"
 
 
 def print_assets(entities: list[dict[str, Any]]) -> None:

@@ -7,6 +7,7 @@ import secrets
 import socket
 import threading
 import time
+from typing import Any, cast
 
 import sqlalchemy as sa
 import uvicorn
@@ -14,10 +15,14 @@ from pydantic import SecretStr
 from rich.tree import Tree
 
 from gazetteer import console
+from gazetteer.client import GazetteerClient, GlueCrawler, documents
+from gazetteer.devtools.local_glue import LocalGlue
+from gazetteer.devtools.sample_catalog import seed_sample_catalog
 from gazetteer.errors import InvalidRequest
 from gazetteer.packages.glue.names import DEFAULT_CATALOG
 from gazetteer.settings import Settings, get_settings
-from gazetteer.store import assets
+from gazetteer.store import assets, open_engine
+from gazetteer.web.app import create_app
 
 __all__ = ["run_demo", "DEMO_CONNECTION", "DEMO_REGION"]
 
@@ -56,12 +61,10 @@ def _port(wanted: int) -> int:
             probe.bind(("127.0.0.1", wanted))
         except OSError:
             probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return cast(int, probe.getsockname()[1])
 
 
 def _start_server(settings: Settings, port: int) -> tuple[uvicorn.Server, str]:
-    from gazetteer.web.app import create_app
-
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, name="gazetteer-server", daemon=True).start()
     deadline = time.monotonic() + 30
@@ -72,15 +75,14 @@ def _start_server(settings: Settings, port: int) -> tuple[uvicorn.Server, str]:
     return server, f"http://127.0.0.1:{port}"
 
 
-def _submit(client) -> tuple[dict, bool]:
+def _submit(client: GazetteerClient) -> tuple[dict[str, Any], bool]:
     """Re-run the demo workflow when it exists (creating it again would duplicate its assets), else create it."""
-    from gazetteer.client import GlueCrawler, documents
-
     for hit in client.workflow.find_by_type(max_results=50):
         if documents.connection_of(hit).get("name") == DEMO_CONNECTION:
             return client.workflow.rerun(hit), False
     crawler = (GlueCrawler(connection_name=DEMO_CONNECTION,
-                           admin_roles=[client.role_cache.get_id_for_name("$admin")])
+                           # The server always has the built-in $admin role, so the id is never None.
+                           admin_roles=[client.role_cache.get_id_for_name("$admin")])  # type: ignore[list-item]
                .iam_user_auth(access_key="demo-access-key", secret_key="demo-secret-key")
                .direct(region=DEMO_REGION))
     return client.workflow.run(crawler.to_workflow()), True
@@ -88,11 +90,6 @@ def _submit(client) -> tuple[dict, bool]:
 
 def run_demo(*, port: int = 8000, serve: bool = True) -> None:
     """Start a local Glue and the server, crawl through the workflow API, show the result, keep serving."""
-    from gazetteer.client import GazetteerClient, documents
-    from gazetteer.devtools.local_glue import LocalGlue
-    from gazetteer.devtools.sample_catalog import seed_sample_catalog
-    from gazetteer.store import open_engine
-
     base = get_settings()
     token = base.admin_token.get_secret_value() if base.admin_token else f"gzt_demo_{secrets.token_urlsafe(18)}"
     settings = base.model_copy(update={"admin_token": SecretStr(token)})
@@ -109,7 +106,9 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
             console.out.print(f"{verb} run of [cyan]{workflow_name}[/]")
             with console.err.status("Crawling the sample catalog…"):
                 phase = client.workflow.monitor(response, poll_seconds=0.5, timeout=600)
-            run = client.workflow.find_latest_run(documents.template_name_of(response) or documents.name_of(response))
+            # A run the server just accepted always has a name (and a template name).
+            run = client.workflow.find_latest_run(
+                documents.template_name_of(response) or documents.name_of(response))  # type: ignore[arg-type]
         report = documents.report_of(run)
         console.out.print(f"The run ended: [bold]{phase}[/]")
         if report:

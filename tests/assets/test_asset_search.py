@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from gazetteer.api.asset_search import index_search
 from gazetteer.assets.entities import bulk_upsert, get_entity, update_curated
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
-from gazetteer.assets.search import MAX_PAGE, index_search
+from gazetteer.assets.search import MAX_PAGE
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import InvalidRequest, NotFound, PermissionDenied
 from gazetteer.store import assets

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from gazetteer.api.asset_search import index_search
 from gazetteer.assets.curation import update_curated
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
-from gazetteer.assets.search import index_search
 from gazetteer.assets.search_cache import cache_for
 from gazetteer.auth.principal import Principal
 

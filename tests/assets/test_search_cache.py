@@ -11,17 +11,18 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from gazetteer.api.asset_search import index_search
 from gazetteer.assets.curation import bulk_upsert, update_curated
 from gazetteer.assets.publish import Publisher, roll_back
 from gazetteer.assets.records import AssetRecord
-from gazetteer.assets.search import index_search
 from gazetteer.assets.search_cache import SearchCache, cache_for, request_key
+from gazetteer.assets.text_search import FACET_FIELDS
 from gazetteer.auth.principal import Principal
 from gazetteer.search import parse_search_request
 from gazetteer.store import open_engine
 from gazetteer.store.generation import SLOTS, bump_generation, current_generation
 from gazetteer.store.schema import catalog_generation
-from gazetteer.web.ui.search_page import run_search, search_body
+from gazetteer.web.ui.search_page import run_search
 
 C = "default/glue/1000000001"
 DB = f"{C}/AwsDataCatalog"
@@ -64,14 +65,25 @@ def other(catalog: sa.Engine) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-PAGE = search_body("", {})  # the search page with no text: five facets over every active asset
+def _page(text: str = "", **selected: list[str]) -> dict:
+    """What the search page asks for: its words, the ticked facets' filters, the other facets' counts."""
+    must = [{"multi_match": {"query": text, "operator": "and"}}] if text else []
+    filters = [{"terms": {FACET_FIELDS[name]: values}} for name, values in selected.items()]
+    query = {"bool": {"must": must, "filter": [{"term": {"__state": "ACTIVE"}}, *filters]}}
+    dsl = {"from": 0, "size": 20, "query": query,
+           "aggregations": {name: {"terms": {"field": field, "size": 25}} for name, field in FACET_FIELDS.items()
+                            if name not in selected}}
+    return {"dsl": dsl if text else {**dsl, "sort": [{"name.keyword": {"order": "asc"}}]}}
+
+
+PAGE = _page()  # the search page with no text: five facets over every active asset
 FACETS_ONLY = {"dsl": {**PAGE["dsl"], "size": 0}}
 BODIES = [
     PAGE,
     FACETS_ONLY,
-    search_body("", {"type": ["Table"], "format": ["parquet"]}, 1),  # facets without "type": a COUNT total
-    search_body("orders", {}),  # full text, ranked
-    search_body("c1", {"schema": [SALES]}),
+    _page(type=["Table"], format=["parquet"]),  # facets without "type": a COUNT total
+    _page("orders"),  # full text, ranked
+    _page("c1", schema=[SALES]),
     {"dsl": {"size": 2, "track_total_hits": 3, "query": {"term": {"__state": "ACTIVE"}},
              "aggregations": {"f": {"terms": {"field": "externalLocationFormat"}}},
              "post_filter": {"term": {"__typeName.keyword": "Column"}}, "sort": [{"name.keyword": "desc"}]}},
@@ -130,7 +142,7 @@ def test_a_second_identical_search_does_not_scan_again(catalog: sa.Engine) -> No
         index_search(catalog, PAGE)
     assert len(seen) == 1 and "WHERE assets.id IN" in seen[0]  # only the page's own rows
 
-    selected = search_body("", {"type": ["Table"]})
+    selected = _page(type=["Table"])
     run_search(catalog, "", {"type": ["Table"]}, 1)  # the page, and a count-only search for the "type" facet
     with _statements_on_assets(catalog) as seen:
         run_search(catalog, "", {"type": ["Table"]}, 1)

@@ -1,4 +1,4 @@
-"""The identity endpoints over a real catalog, as pyatlan calls them (see the wire contract, §3.3)."""
+"""The identity endpoints over a real catalog, as pyatlan calls them (docs/design.md, Atlan contract §2)."""
 
 from __future__ import annotations
 

@@ -135,7 +135,7 @@ def test_same_requests_as_pyatlan(pyatlan_calls: tuple[Any, list[Call]],
 
 
 def test_contract_bodies_verbatim(our_calls: tuple[GazetteerClient, list[Call]]) -> None:
-    """The bodies quoted in the wire contract §3.3, independent of pyatlan."""
+    """The bodies of docs/design.md, Atlan contract §3, checked independently of pyatlan."""
     client, sent = our_calls
     client.workflow.find_by_type("atlan-glue", max_results=5)
     client.workflow.rerun(_workflow_hit())

@@ -21,11 +21,11 @@ from gazetteer.search import (
     apply_search,
     compile_query,
     compile_terms_agg,
-    install_sqlite_functions,
     parse_query,
     parse_search_request,
     terms_agg_result,
 )
+from gazetteer.store.sqlite_functions import install_sqlite_functions
 
 PG_SKIP = "set GAZETTEER_TEST_POSTGRES_URL=postgresql+psycopg://USER@HOST:PORT/DB to run the PostgreSQL tests"
 NOW = datetime.now(UTC).replace(microsecond=0)

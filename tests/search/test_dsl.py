@@ -32,7 +32,7 @@ from gazetteer.search import (
     parse_sort,
     query_fields,
 )
-from gazetteer.search.regex import compiled_regex
+from gazetteer.store.sqlite_functions import compiled_regex
 
 CREATION_SORT = [{"metadata.creationTimestamp": {"order": "desc", "nested": {"path": "metadata"}}}]
 

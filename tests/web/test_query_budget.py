@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from gazetteer.api.asset_search import index_search
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
-from gazetteer.assets.search import index_search
 from gazetteer.errors import InvalidRequest
 from gazetteer.store import assets, open_engine
 from gazetteer.store.budget import QueryBudget, query_budget, refusal

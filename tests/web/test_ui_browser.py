@@ -160,6 +160,8 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, a
 
     # Search: "/" focuses the box, results come while typing, facets narrow them.
     page.click("nav >> text=Search")
+    page.wait_for_url(server.url + "/")  # the key must reach the search page, not the one being left
+    page.wait_for_load_state("load")
     page.keyboard.press("/")
     page.keyboard.type("orders")
     results = page.locator("#result-list")

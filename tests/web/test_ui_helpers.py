@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from gazetteer.web.ui.datatypes import parse_type, type_events
+from gazetteer.assets.datatypes import is_nested
+from gazetteer.packages.glue.mapping import CrawlScope, map_table
+from gazetteer.web.ui.datatypes import type_events
 from gazetteer.web.ui.formatting import highlight_sql, human_bytes, human_count, snippet
 from gazetteer.web.ui.routing import safe_next
 
@@ -46,18 +46,8 @@ def test_uniontype_and_spaces_and_backtick_escapes() -> None:
         "uniontype", "  member 1: int", "  member 2: struct", "    a`b: string"]
 
 
-@pytest.mark.parametrize("text", ["struct<a:int", "struct<a int>", "map<string>", "array<int,int>", "struct<>",
-                                  "weird<int>", "int>", "decimal(1,2", "", "struct<a:int>>"])
-def test_malformed_types_are_one_leaf_with_the_raw_text(text: str) -> None:
-    node = parse_type(text)
-    assert node.kind == "" and node.text == text and not node.children
-
-
-def test_deep_types_never_recurse_and_are_capped() -> None:
-    depth = sys.getrecursionlimit() * 3
-    text = "struct<f:" * depth + "int" + ">" * depth
-    node = parse_type(text)
-    assert node.kind == "struct"
+def test_deep_types_are_capped_in_depth() -> None:
+    text = "struct<f:" * 100 + "int" + ">" * 100
     events = type_events(text, max_depth=32)
     opens = [e for e in events if e.action == "open"]
     closes = [e for e in events if e.action == "close"]
@@ -71,6 +61,28 @@ def test_wide_types_are_capped_in_nodes() -> None:
     events = type_events(text, max_nodes=100)
     assert sum(e.action == "leaf" for e in events) == 99
     assert [e.action for e in events][-2:] == ["more", "close"]
+
+
+def test_presto_row_is_a_tree_of_fields() -> None:
+    assert _tree(type_events("row(a int, b varchar)")) == ["row", "  a: int", "  b: varchar"]
+    assert _tree(type_events("array(row(a int, m map(varchar, int)))")) == [
+        "array", "  element: row", "    a: int", "    m: map", "      key: varchar", "      value: int"]
+
+
+def test_malformed_type_is_one_leaf() -> None:
+    events = type_events("struct<a int>")
+    assert [(e.action, e.text) for e in events] == [("leaf", "struct<a int>")]
+
+
+@pytest.mark.parametrize("raw", ["row(a int, b varchar)", "struct < a : int >", "array<int>", "map(varchar, int)",
+                                 "uniontype<int,string>", "int", "decimal(12, 2)", "timestamp(3) with time zone"])
+def test_crawl_and_asset_page_agree_on_nested_types(raw: str) -> None:
+    """The crawl's isNested and the page's expandable tree come from one rule (gazetteer.assets.datatypes)."""
+    table = {"Name": "t", "DatabaseName": "sales", "StorageDescriptor": {"Columns": [{"Name": "c", "Type": raw}]}}
+    column = map_table(CrawlScope("default/glue/1", "production", "AwsDataCatalog"), "sales", table, None).columns[0]
+    data_type = column.attributes["dataType"]
+    expands = type_events(data_type)[0].action == "open"
+    assert column.attributes["isNested"] is is_nested(data_type) is expands
 
 
 def test_sql_is_escaped_and_highlighted() -> None:

@@ -1,4 +1,5 @@
-"""The seed page's Python snippets, run unmodified with the real pyatlan 10.0.0 against a live server."""
+"""The Python snippets of Atlan's Glue assets package page, run unmodified with the real pyatlan 10.0.0 against a
+live server."""
 
 from __future__ import annotations
 

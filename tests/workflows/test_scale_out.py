@@ -382,7 +382,7 @@ def test_a_stop_sent_to_server_a_ends_the_run_on_a_worker_and_rolls_it_back(shar
     assert asset_rows(topology, "default/glue/1790000501") == before and undo_entries(topology, run) == 0
 
 
-# -- 6. the seed page's pyatlan snippets --------------------------------------------------------------------
+# -- 6. the Glue package page's pyatlan snippets --------------------------------------------------------------------
 
 @pytest.mark.postgres
 def test_the_page_pyatlan_snippets_pass_against_server_b(shared_topology, glue, monkeypatch):

@@ -1,4 +1,4 @@
-"""The workflow REST API at the HTTP level: the seed page's raw calls, bad input, secrets, restarts."""
+"""The workflow REST API at the HTTP level: the Glue package page's raw calls, bad input, secrets, restarts."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ REGION = "eu-west-1"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYSECRETKEY"
 ACCESS_KEY = "AKIAGAZETTEERTESTKEY"
 
-# The seed page's two raw REST bodies, verbatim (its "// (1)" annotations removed).
+# The two raw REST bodies of Atlan's Glue assets package page, verbatim (its "// (1)" annotations removed).
 PAGE_INDEXSEARCH = {
     "from": 0, "size": 5,
     "query": {"bool": {"filter": [{"nested": {"path": "metadata", "query": {

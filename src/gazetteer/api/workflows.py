@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from gazetteer.api.workflow_documents import cron_document, run_document, workflow_document
+from gazetteer.api.workflow_search import search_runs, search_workflows
+from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.web.deps import EngineDep, PrincipalDep
 from gazetteer.web.openapi import errors
-from gazetteer.workflows.search import search_runs, search_workflows
+from gazetteer.workflows import views
 from gazetteer.workflows.service import WorkflowService
 
 __all__ = ["router"]
@@ -26,12 +29,28 @@ OWNER_BODY = {"required": False, "content": {"application/json": {"schema": {
 
 
 def _service(request: Request) -> WorkflowService:
-    return request.app.state.workflows
+    return cast(WorkflowService, request.app.state.workflows)
+
+
+def _written(workflow: views.WorkflowView) -> dict[str, Any]:
+    """A created or changed workflow as Heracles answers: the template with an empty payload (never the secret)."""
+    return {**workflow_document(workflow), "payload": []}
+
+
+def _resource_name(body: dict[str, Any]) -> str:
+    """The workflow a submit body names: {"namespace", "resourceKind": "WorkflowTemplate", "resourceName"}."""
+    if not isinstance(body.get("resourceName"), str):
+        raise InvalidRequest('Send {"namespace": "default", "resourceKind": "WorkflowTemplate", '
+                             '"resourceName": "<workflow name>"}')
+    kind = body.get("resourceKind", "WorkflowTemplate")
+    if kind != "WorkflowTemplate":
+        raise InvalidRequest(f"resourceKind {kind!r} is not supported: use WorkflowTemplate")
+    return cast(str, body["resourceName"])
 
 
 @router.post("/workflows/indexsearch")
 def workflows_indexsearch(body: JsonObject, engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
-    """Search workflow templates with an Elasticsearch query (the seed page's first raw REST call)."""
+    """Search workflow templates with an Elasticsearch query (find_by_type; docs/design.md, Atlan contract §3)."""
     return search_workflows(engine, body)
 
 
@@ -42,27 +61,31 @@ def runs_indexsearch(body: JsonObject, engine: EngineDep, _: PrincipalDep) -> di
 
 
 @router.get("/runs/cron")
-def schedules(request: Request, _: PrincipalDep) -> dict[str, Any]:
+def schedules(engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
     """Every scheduled workflow (pyatlan's get_all_scheduled_runs)."""
-    return {"items": _service(request).schedules()}
+    return {"items": [cron_document(workflow) for workflow in views.scheduled_workflows(engine)]}
 
 
 @router.get("/runs/cron/{cron_name}", responses=errors(404))
-def schedule(cron_name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
+def schedule(cron_name: str, engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
     """One workflow's schedule, by `<workflow>-cron` (pyatlan's get_scheduled_run)."""
-    return _service(request).schedule(cron_name)
+    name = cron_name.removesuffix("-cron")
+    found = cron_document(views.workflow(engine, name))
+    if found is None:
+        raise NotFound(f"Workflow {name!r} has no schedule")
+    return found
 
 
 @router.get("/runs/{run_name}", responses=errors(404))
-def get_run(run_name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
+def get_run(run_name: str, engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
     """One run, with its phase, progress and crawl report."""
-    return _service(request).get_run(run_name)
+    return run_document(views.run(engine, run_name))
 
 
 @router.post("/runs/{run_name}/stop", responses=errors(403, 404))
 def stop_run(run_name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
     """Stop a run; the answer still shows it Running until the crawl reaches its next page."""
-    return _service(request).stop(run_name, principal)
+    return run_document(_service(request).stop(run_name, principal))
 
 
 for family in FAMILIES:
@@ -71,22 +94,23 @@ for family in FAMILIES:
     def create(body: JsonObject, request: Request, principal: PrincipalDep,
                submit: Annotated[bool, Query()] = False) -> dict[str, Any]:
         """Create the workflow GlueCrawler(...).to_workflow() builds, and start it when submit=true."""
-        return _service(request).create(body, principal, submit=submit)
+        return _written(_service(request).create(body, principal, submit=submit))
 
     @router.post(f"/{family}/submit", name=f"submit-{family}", responses=errors(403, 404))
     def submit(body: JsonObject, request: Request, principal: PrincipalDep) -> dict[str, Any]:
         """Re-run a workflow by {"namespace", "resourceKind", "resourceName"} (the page's second raw call)."""
-        return _service(request).submit(body, principal)
+        return run_document(_service(request).rerun(_resource_name(body), principal))
 
     @router.get(f"/{family}/{{name}}", name=f"get-{family}", responses=errors(404))
-    def get(name: str, request: Request, _: PrincipalDep) -> dict[str, Any]:
+    def get(name: str, engine: EngineDep, _: PrincipalDep) -> dict[str, Any]:
         """One workflow template."""
-        return _service(request).get_workflow(name)
+        return workflow_document(views.workflow(engine, name))
 
     @router.post(f"/{family}/{{name}}/archive", name=f"archive-{family}", responses=errors(403, 404))
     def archive(name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
         """Archive a workflow; its connection's assets stay."""
-        return _service(request).archive(name, principal)
+        archived = _service(request).archive(name, principal)
+        return {"metadata": {"name": archived.name, "namespace": archived.namespace}, "status": "archived"}
 
     @router.post(f"/{family}/{{name}}/changeownership", name=f"owner-{family}", responses=errors(403, 404),
                  openapi_extra={"requestBody": OWNER_BODY})
@@ -99,9 +123,9 @@ for family in FAMILIES:
                 username = json.loads(body).get("username") if body else None
             except (ValueError, AttributeError):
                 username = None
-        return await run_in_threadpool(_service(request).change_owner, name, username, principal)
+        return _written(await run_in_threadpool(_service(request).change_owner, name, username, principal))
 
     @router.post(f"/{family}/{{name}}", name=f"update-{family}", responses=errors(403, 404))
     def update(name: str, body: JsonObject, request: Request, principal: PrincipalDep) -> dict[str, Any]:
         """Update a workflow (schedules live in metadata.annotations)."""
-        return _service(request).update(name, body, principal)
+        return _written(_service(request).update(name, body, principal))

@@ -9,8 +9,6 @@ Who may: see `auth.permissions` (EDIT_ASSET, CREATE_ASSET, CREATE_CONNECTION).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -19,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.assets.records import ASSET_TYPES
+from gazetteer.assets.records import ASSET_TYPES, content_hash
 from gazetteer.assets.render import ENUMS, RELATIONSHIP_NAMES, entity_header, epoch_ms, full_entity
 from gazetteer.assets.search_fields import CURATED_ATTRIBUTES
 from gazetteer.assets.service import connection_attributes
@@ -62,7 +60,7 @@ def _check_value(key: str, value: Any, where: str) -> Any:
     return value
 
 
-def _apply(curated: Mapping[str, Any] | None, changes: Mapping[str, Any], who: str, where: str) -> dict:
+def _apply(curated: Mapping[str, Any] | None, changes: Mapping[str, Any], who: str, where: str) -> dict[str, Any]:
     """The curated document after `changes` (None removes a value), with certificate/announcement stamps."""
     out = dict(curated or {})
     stamped: set[str] = set()
@@ -172,13 +170,13 @@ def _create(conn: Connection, entity: Mapping[str, Any], principal: Principal, w
         _authorise(conn, principal, Action.CREATE_ASSET, connection_qn)
         owned = {**owned, **_inherited(parent)}
     curated = _apply({}, editable, principal.username, where)
+    parent_qn = parent.qualified_name if parent is not None else None
     now = datetime.now(UTC)
-    digest = hashlib.blake2b(json.dumps([name, owned], sort_keys=True, default=str).encode(), digest_size=16)
     conn.execute(assets.insert().values(
         guid=str(uuid.uuid4()), type_name=type_name, qualified_name=qualified_name, name=name, status="ACTIVE",
         connection_qualified_name=connection_qn, schema_qualified_name=schema_qn,
-        parent_qualified_name=parent.qualified_name if parent is not None else None, attributes=owned,
-        curated=curated or None, content_hash=digest.hexdigest(), created_at=now, updated_at=now,
+        parent_qualified_name=parent_qn, attributes=owned, curated=curated or None,
+        content_hash=content_hash(name, parent_qn, None, owned), created_at=now, updated_at=now,
         created_by=principal.username, updated_by=principal.username))
     return conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).one()
 

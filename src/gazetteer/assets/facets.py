@@ -12,7 +12,8 @@ with no text costs this pass once per crawl page or edit, not on every load.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,12 +21,44 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Connection
 
 from gazetteer.errors import InvalidRequest
-from gazetteer.search import FieldResolver, TermsAgg, compile_terms_agg, terms_agg_result
+from gazetteer.search import FieldResolver, TermsAgg, compile_terms_agg
 from gazetteer.store.schema import assets
 
-__all__ = ["terms_aggregations", "MAX_GROUPS"]
+__all__ = ["Bucket", "Facet", "terms_aggregations", "MAX_GROUPS"]
 
 MAX_GROUPS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    key: Any  # the value as the store holds it: a str, number, bool or datetime
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    """One terms aggregation's result: its top buckets, most frequent first (ties by key), and how many hits
+    hold a value outside them."""
+
+    buckets: tuple[Bucket, ...]
+    other: int
+
+    @property
+    def total(self) -> int:
+        """The hits with a value."""
+        return sum(bucket.count for bucket in self.buckets) + self.other
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Facet:
+        return self  # immutable all through: the search cache's copy of each value it hands out needs none
+
+
+def _facet(rows: Iterable[Sequence[Any]]) -> Facet:
+    """A facet from `(key, doc_count, total_count)` rows, as `gazetteer.search.compile_terms_agg` gives them."""
+    buckets, total = [], 0
+    for key, doc_count, total_count in rows:
+        total = int(total_count)
+        buckets.append(Bucket(key, int(doc_count)))
+    return Facet(tuple(buckets), total - sum(bucket.count for bucket in buckets))
 
 
 def _key(value: Any) -> tuple[str, Any]:
@@ -33,11 +66,10 @@ def _key(value: Any) -> tuple[str, Any]:
 
 
 def terms_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[TermsAgg],
-                       where: ColumnElement[bool]) -> dict[str, dict[str, Any]]:
-    """ES terms-aggregation results by name, for the assets matching `where`."""
-    def one_by_one() -> dict[str, dict[str, Any]]:
-        return {agg.name: terms_agg_result(conn.execute(compile_terms_agg(agg, fields, assets, where)).all())
-                for agg in aggs}
+                       where: ColumnElement[bool]) -> dict[str, Facet]:
+    """The facets by name, in the order of `aggs`, of the assets matching `where`."""
+    def one_by_one() -> dict[str, Facet]:
+        return {agg.name: _facet(conn.execute(compile_terms_agg(agg, fields, assets, where)).all()) for agg in aggs}
 
     if len(aggs) < 2:
         return one_by_one()
@@ -64,5 +96,5 @@ def terms_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[T
                 counts[group[i]] += group[-1]
         total = sum(counts.values())
         top = sorted(counts.items(), key=lambda item: (-item[1], _key(item[0])))[:agg.size]
-        out[agg.name] = terms_agg_result([(key, count, total) for key, count in top])
+        out[agg.name] = _facet([(key, count, total) for key, count in top])
     return out

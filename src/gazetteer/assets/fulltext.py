@@ -27,6 +27,7 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +148,7 @@ class Match:
             active = assets.c.status.concat("") == "ACTIVE"
             out += [Tier(6, sa.and_(name == text, active), (assets.c.id,)) for text in texts]
             for text in texts:
+                starts: ColumnElement[bool]
                 if self.postgresql:  # in byte order, which the ((lower(name) COLLATE "C"), id) index holds
                     starts = ordered_name.like(re.sub(r"([\\%_])", r"\\\1", text) + "%", escape="\\")
                 else:  # a range, which the (lower(name), ...) index serves; LIKE could not use it
@@ -246,6 +248,7 @@ class FullTextMatcher:
 
     def _close_words(self, word: str) -> list[str]:
         limit = _fuzziness(word)
+        pool: Sequence[Any]
         if self.postgresql:
             pool = self._pg_name_words(word)
         else:

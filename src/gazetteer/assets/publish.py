@@ -12,8 +12,6 @@ back as it was, now or after a restart.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import secrets
 import uuid
@@ -26,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.assets.records import AssetRecord
+from gazetteer.assets.records import AssetRecord, content_hash
 from gazetteer.store.generation import bump_generation
 from gazetteer.store.schema import assets, crawl_undo
 
@@ -41,12 +39,6 @@ _CRAWLED = ("type_name", "name", "status", "connection_qualified_name", "schema_
             "parent_qualified_name", "attributes", "content_hash", "source_hash")
 _STAMPS = ("updated_at", "updated_by")
 _guids = random.Random(secrets.randbits(256))
-
-
-def _digest(record: AssetRecord, attributes: dict[str, Any]) -> str:
-    payload = json.dumps([record.name, record.parent_qualified_name, record.source_hash, attributes],
-                         sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
 def _new_guid() -> str:
@@ -167,10 +159,10 @@ class Publisher:
                 # gazetteer.store.generation).
                 bump_generation(conn, crawl_page=self.undoable and not final)
 
-    def _existing(self, conn: Connection, names: Sequence[str], parents: Sequence[str]) -> dict[str, dict]:
+    def _existing(self, conn: Connection, names: Sequence[str], parents: Sequence[str]) -> dict[str, dict[str, Any]]:
         cols = (assets.c.id, assets.c.guid, assets.c.qualified_name, assets.c.status, assets.c.content_hash,
                 assets.c.parent_qualified_name)
-        found: dict[str, dict] = {}
+        found: dict[str, dict[str, Any]] = {}
         for chunk in _chunks(list(names)):
             for row in conn.execute(sa.select(*cols).where(assets.c.qualified_name.in_(chunk))).mappings():
                 found[row["qualified_name"]] = dict(row)
@@ -180,20 +172,21 @@ class Publisher:
                 found.setdefault(row["qualified_name"], dict(row))
         return found
 
-    def _plan(self, conn: Connection, records: Sequence[AssetRecord], existing: dict[str, dict]):
+    def _plan(self, conn: Connection, records: Sequence[AssetRecord],
+              existing: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         now = self._clock()
-        inserts: list[dict] = []
-        updates: list[dict] = []
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for record in records:
             attributes = _known(record.attributes.items())
             row = existing.get(record.qualified_name)
-            digest = _digest(record, attributes)
+            digest = content_hash(record.name, record.parent_qualified_name, record.source_hash, attributes)
             if row is not None and digest != row["content_hash"] and len(attributes) < len(record.attributes):
                 # Some attributes are unknown this time: keep the stored values rather than dropping them.
                 stored = conn.execute(sa.select(assets.c.attributes).where(assets.c.id == row["id"])).scalar_one()
                 unknown = [key for key, value in record.attributes.items() if value is None and key in stored]
                 attributes.update({key: stored[key] for key in unknown})
-                digest = _digest(record, attributes)
+                digest = content_hash(record.name, record.parent_qualified_name, record.source_hash, attributes)
             if row is None:
                 inserts.append(self._row(record, attributes, digest, now, guid=_new_guid(), created=True))
                 self.changes["created"] += 1
@@ -207,9 +200,9 @@ class Publisher:
                 self.changes["unchanged"] += 1
         return inserts, updates
 
-    def _row(self, record: AssetRecord, attributes: dict, digest: str, now: datetime, *,
-             guid: str | None = None, row_id: int | None = None, created: bool = False) -> dict:
-        row = {
+    def _row(self, record: AssetRecord, attributes: dict[str, Any], digest: str, now: datetime, *,
+             guid: str | None = None, row_id: int | None = None, created: bool = False) -> dict[str, Any]:
+        row: dict[str, Any] = {
             "type_name": record.type_name,
             "name": record.name,
             "status": "ACTIVE",
@@ -228,7 +221,8 @@ class Publisher:
             row["row_id"] = row_id
         return row
 
-    def _write(self, conn: Connection, inserts: list[dict], updates: list[dict], gone: list[int]) -> None:
+    def _write(self, conn: Connection, inserts: list[dict[str, Any]], updates: list[dict[str, Any]],
+               gone: list[int]) -> None:
         if inserts:
             self._insert(conn, inserts)
         if updates:
@@ -239,7 +233,7 @@ class Publisher:
             self._archive_ids(conn, gone)
         self.writes += len(inserts) + len(updates) + len(gone)
 
-    def _insert(self, conn: Connection, rows: list[dict]) -> None:
+    def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if not self.undoable:
             conn.execute(assets.insert(), rows)
             return

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AssetRecord", "ASSET_TYPES"]
+__all__ = ["AssetRecord", "ASSET_TYPES", "content_hash"]
 
 # Atlan's type names, from the top of the hierarchy down.
 ASSET_TYPES = ("Connection", "Database", "Schema", "Table", "View", "Column")
@@ -39,3 +41,16 @@ class AssetRecord:
             return self.qualified_name
         value = self.attributes.get("schemaQualifiedName")
         return str(value) if value else None
+
+
+def content_hash(name: str, parent_qualified_name: str | None, source_hash: str | None,
+                 attributes: Mapping[str, Any]) -> str:
+    """The `assets.content_hash` of a row: a digest of what a crawl owns in it (see store.schema).
+
+    One recipe whoever writes the row, a crawl or the API creating an asset, so a crawl that later finds an
+    asset created through the API compares like with like: unchanged only if it would write exactly what is
+    stored. Changing the recipe makes every crawl rewrite every asset once.
+    """
+    payload = json.dumps([name, parent_qualified_name, source_hash, attributes],
+                         sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()

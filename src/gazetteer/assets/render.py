@@ -2,7 +2,7 @@
 
 What for: the search results, the entity endpoints and the mutation answers all describe assets the same
 way. Attributes are the crawled ones overlaid with the curated ones; values pyatlan validates as enums are
-left out unless valid (wire contract, pitfall 15), and tag lists are always empty (pitfall 14).
+left out unless valid, and tag lists are always empty (docs/design.md, Atlan contract §5).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from gazetteer.store.schema import assets
 
 __all__ = ["RELATIONSHIPS", "ENUMS", "attributes_of", "entity_header", "full_entity", "reference",
-           "relationships_of", "epoch_ms"]
+           "related_rows", "relationships_of", "epoch_ms"]
 
 # Enum-typed attributes and the values pyatlan accepts.
 ENUMS: dict[str, frozenset[str]] = {
@@ -105,9 +105,9 @@ def reference(row: Any, wanted: Sequence[str] = ()) -> dict[str, Any]:
             "uniqueAttributes": {"qualifiedName": row.qualified_name}, "attributes": attributes}
 
 
-def relationships_of(conn: Connection, rows: Sequence[Any], names: Iterable[str] | None,
-                     wanted: Sequence[str] = ()) -> dict[int, dict[str, Any]]:
-    """For each row id, the relationship attributes among `names` (None: all) that apply to its type.
+def related_rows(conn: Connection, rows: Sequence[Any], names: Iterable[str] | None) -> dict[int, dict[str, Any]]:
+    """For each row id, the related rows under the relationship attributes among `names` (None: all) that apply
+    to its type: the parent's row, or the active children's rows in Atlas's order (`order`, then name).
 
     One query for all parents and one for all children, whatever the number of rows.
     """
@@ -131,12 +131,20 @@ def relationships_of(conn: Connection, rows: Sequence[Any], names: Iterable[str]
         if kind == "parent":
             parent = next(iter(parents.get(row.parent_qualified_name, ())), None)
             if parent is not None and parent.type_name in types:
-                out[row_id][name] = reference(parent, wanted)
+                out[row_id][name] = parent
         else:
             kids = [kid for kid in children.get(row.qualified_name, []) if kid.type_name in types]
             kids.sort(key=lambda kid: (int((kid.attributes or {}).get("order") or 0), kid.name))
-            out[row_id][name] = [reference(kid, wanted) for kid in kids]
+            out[row_id][name] = kids
     return out
+
+
+def relationships_of(conn: Connection, rows: Sequence[Any], names: Iterable[str] | None,
+                     wanted: Sequence[str] = ()) -> dict[int, dict[str, Any]]:
+    """`related_rows` as Atlas shows them: references (with the `wanted` attributes), a list for children."""
+    return {row_id: {name: [reference(kid, wanted) for kid in value] if isinstance(value, list)
+                     else reference(value, wanted) for name, value in related.items()}
+            for row_id, related in related_rows(conn, rows, names).items()}
 
 
 def _rows_by(conn: Connection, column: Any, values: set[str], *, active: bool = False) -> dict[str, list[Any]]:

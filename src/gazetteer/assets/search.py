@@ -1,14 +1,14 @@
-"""Atlan's asset search (POST /api/meta/search/indexsearch) over the catalog store.
+"""The asset search: a parsed `SearchRequest` in, the page of `assets` rows, the total and the facets out.
 
-What for: pyatlan's FluentSearch, find_connections_by_name, get_by_*(attributes=...) and the web UI all
-send `{attributes, dsl: {from, size, query, sort, aggregations, track_total_hits}, relationAttributes}`.
-The DSL goes through the shared compiler (`gazetteer.search`) with `AssetFields`; full text is ranked by
-`gazetteer.assets.fulltext`. Without a sort, full-text hits come best first (see its tiers), other hits
-in storage order; `_score` may also be named in `sort`. `from`/`size` are honoured exactly (size is
-capped at `MAX_PAGE`), and a page past the end has no `entities` key, as Atlas answers. The count is
-exact up to N when `track_total_hits` is the number N, and exact when it is `true` (pyatlan always sends
-`true`), as in Elasticsearch; without it, Elasticsearch's default N = 10,000 applies (see
-`gazetteer.search.dsl`): an exact count costs a pass over every match on PostgreSQL.
+What for: the Atlan search endpoint (`gazetteer.api.asset_search`, for pyatlan's FluentSearch,
+find_connections_by_name, get_by_*(attributes=...)) and the web UI's and CLI's searches
+(`gazetteer.assets.text_search`, `gazetteer.assets.browse`) all come here. The query goes through the shared
+compiler (`gazetteer.search`) with `AssetFields`; full text is ranked by `gazetteer.assets.fulltext`. Without a
+sort, full-text hits come best first (see its tiers), other hits in storage order; `_score` may also be named
+in `sort`. `from_`/`size` are honoured exactly (callers cap size at `MAX_PAGE`). The count is exact up to N
+when `track_total_hits` is the number N, and exact when it is `True` (pyatlan always asks for that), as in
+Elasticsearch; the default N is Elasticsearch's 10,000 (see `gazetteer.search.dsl`): an exact count costs a
+pass over every match on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Select
+from sqlalchemy import Row, Select
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.assets.facets import terms_aggregations
+from gazetteer.assets.facets import Facet, terms_aggregations
 from gazetteer.assets.fulltext import Tier, in_id_order
-from gazetteer.assets.render import RELATIONSHIP_NAMES, entity_header, relationships_of
+from gazetteer.assets.render import relationships_of
 from gazetteer.assets.search_cache import cache_for, count_key, request_key, worth_keeping
 from gazetteer.assets.search_fields import AssetFields, canonical_types
-from gazetteer.errors import InvalidRequest
 from gazetteer.search import (
     Bool,
     FullText,
@@ -38,12 +38,11 @@ from gazetteer.search import (
     Term,
     compile_query,
     compile_sort,
-    parse_search_request,
 )
 from gazetteer.store.generation import current_generation
 from gazetteer.store.schema import assets
 
-__all__ = ["index_search", "MAX_PAGE"]
+__all__ = ["SearchResult", "search_assets", "MAX_PAGE"]
 
 MAX_PAGE = 1000
 _ACTIVE = Term("__state", "ACTIVE")
@@ -52,26 +51,15 @@ _NEVER_NULL = frozenset({"__typeName", "__typeName.keyword", "__state", "__guid"
                          "__qualifiedName", "name", "name.keyword", "connectionQualifiedName"})
 
 
-def _names(value: Any, what: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InvalidRequest(f"malformed {what!r}: expected a list of attribute names")
-    return value
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """What a search found: the total (exact up to `track_total_hits`), the page's `assets` rows in order,
+    the relationships asked for by row id (see `render.relationships_of`) and the facets by name."""
 
-
-def _parse(body: Any) -> tuple[SearchRequest, dict[str, Any], list[str], list[str]]:
-    if not isinstance(body, Mapping):
-        raise InvalidRequest("malformed search request: expected a JSON object with a 'dsl' object")
-    dsl = body.get("dsl", {})
-    if not isinstance(dsl, Mapping):
-        raise InvalidRequest("malformed 'dsl': expected an object")
-    request = parse_search_request(dsl, max_size=MAX_PAGE)
-    request = dataclasses.replace(
-        request, query=canonical_types(request.query),
-        post_filter=None if request.post_filter is None else canonical_types(request.post_filter))
-    return request, dict(dsl), _names(body.get("attributes"), "attributes"), \
-        _names(body.get("relationAttributes"), "relationAttributes")
+    total: int
+    rows: tuple[Row[Any], ...]
+    relationships: Mapping[int, dict[str, Any]]
+    facets: Mapping[str, Facet]
 
 
 @contextmanager
@@ -104,7 +92,8 @@ def _split(query: Query) -> tuple[FullText, Query] | None:
     for key in ("must", "filter"):
         for i, clause in enumerate(getattr(query, key)):
             if isinstance(clause, FullText):
-                kept = {k: tuple(c for c in getattr(query, k) if c != _ACTIVE) for k in ("must", "filter")}
+                kept: dict[str, Any] = {k: tuple(c for c in getattr(query, k) if c != _ACTIVE)
+                                        for k in ("must", "filter")}
                 kept[key] = tuple(c for j, c in enumerate(getattr(query, key)) if j != i and c != _ACTIVE)
                 return clause, dataclasses.replace(query, **kept)
     return None
@@ -128,6 +117,7 @@ def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, n
         rest = sa.and_(rest, compile_query(request.post_filter, fields))
     everything = _rest_is_everything(rest_query) and request.post_filter is None
     postgresql = conn.dialect.name == "postgresql"
+    found: list[int]
     wanted, found, seen = request.from_ + request.size, [], set()
     for tier in match.tiers():
         if len(found) >= wanted:
@@ -171,15 +161,19 @@ def _tier_query(tier: Tier, rest: Any, postgresql: bool, limit: int) -> Select[A
     return sa.select(assets.c.id).where(tier.condition, rest).order_by(*tier.order).limit(limit)
 
 
-def index_search(engine: Engine, body: Any) -> dict[str, Any]:
-    """The answer to POST /api/meta/search/indexsearch: matching assets, their count and facets.
+def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequence[str] = (),
+                  related_attributes: Sequence[str] = ()) -> SearchResult:
+    """The page of assets matching `request`, their count, the facets it asks for, and the page's
+    `relationships` (Atlas references carrying `related_attributes`).
 
     A search with aggregations keeps its facets, total and page in this process's `search_cache` under the
     catalog's generation: the same search again costs one read of the generation (a few rows) and the
     page's rows, until a crawl ends or an edit commits (then it is computed afresh), or a running crawl's
     pages are older than `search_cache.CRAWL_LAG`.
     """
-    request, dsl, wanted, related = _parse(body)
+    request = dataclasses.replace(
+        request, query=canonical_types(request.query),
+        post_filter=None if request.post_filter is None else canonical_types(request.post_filter))
     key = request_key(request)
     cache = cache_for(engine) if key is not None else None
     with engine.connect() as conn, _prefix_indexes(conn):
@@ -192,6 +186,7 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
             and request.from_ + request.size <= MAX_PAGE
         total = None
         if ranked:
+            assert split is not None  # `ranked` implies it
             ids, total = _ranked_ids(conn, fields, request, *split)
         where = compile_query(request.query, fields)
         if not ranked:
@@ -201,30 +196,19 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
             if cache is not None and request.size and cached_ids is None:
                 cache.put(page_key, ids, pages)
         # The facets (cached), then the total: from the facets, the page, or a COUNT (cached too).
-        aggregations = cached if cached is not None else terms_aggregations(conn, fields, request.aggregations, where)
-        if cache is not None and cached is None and worth_keeping(aggregations):
-            cache.put((generation, key), aggregations, pages)
+        facets = cached if cached is not None else terms_aggregations(conn, fields, request.aggregations, where)
+        if cache is not None and cached is None and worth_keeping(sum(len(facet.buckets) for facet in facets.values())):
+            cache.put((generation, key), facets, pages)
         for agg in request.aggregations:
-            result = aggregations[agg.name]
             if total is None and agg.field in _NEVER_NULL and request.post_filter is None:
-                total = sum(b["doc_count"] for b in result["buckets"]) + result["sum_other_doc_count"]
+                total = facets[agg.name].total
         if total is None:
             total = _short_count(request, len(ids))
         if total is None:
             total = _count(conn, request, sa.select(assets.c.id).where(_page_where(fields, request, where)))
         rows = _rows(conn, ids)
-        names = [name for name in wanted if name in RELATIONSHIP_NAMES]
-        relations = relationships_of(conn, rows, names, related) if names and rows else {}
-    answer: dict[str, Any] = {
-        "queryType": "INDEX",
-        "searchParameters": {"attributes": wanted, "relationAttributes": related, "dsl": dsl},
-        "approximateCount": total,
-    }
-    if rows:
-        answer["entities"] = [entity_header(row, wanted, relations.get(row.id)) for row in rows]
-    if aggregations:
-        answer["aggregations"] = aggregations
-    return answer
+        related = relationships_of(conn, rows, relationships, related_attributes) if relationships and rows else {}
+    return SearchResult(total, tuple(rows), related, facets)
 
 
 def _page_where(fields: AssetFields, request: SearchRequest, where: Any) -> Any:

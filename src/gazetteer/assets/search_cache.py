@@ -93,9 +93,9 @@ def cache_for(engine: Engine) -> SearchCache:
         return cache
 
 
-def worth_keeping(aggregations: dict[str, dict[str, Any]]) -> bool:
-    """Whether these aggregation results are small enough to keep."""
-    return sum(len(result["buckets"]) for result in aggregations.values()) <= MAX_KEPT_BUCKETS
+def worth_keeping(buckets: int) -> bool:
+    """Whether facets with this many buckets between them are small enough to keep."""
+    return buckets <= MAX_KEPT_BUCKETS
 
 
 def _relative_to_now(node: Any) -> bool:

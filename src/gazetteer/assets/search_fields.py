@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement
@@ -90,14 +90,14 @@ def canonical_types(query: Query) -> Query:
     `tableQualifiedName` / `viewQualifiedName` (only columns have them) becomes one on the parent.
     """
     if isinstance(query, Bool):
-        kids = {key: tuple(canonical_types(q) for q in getattr(query, key))
+        kids: dict[str, Any] = {key: tuple(canonical_types(q) for q in getattr(query, key))
                 for key in ("must", "filter", "should", "must_not")}
         return dataclasses.replace(query, **kids)
     if isinstance(query, Nested):
         return dataclasses.replace(query, query=canonical_types(query.query))
     field = getattr(query, "field", None)
     if field in _TYPE_FIELDS and isinstance(query, (Term, Terms)):
-        values = (query.value,) if isinstance(query, Term) else query.values
+        values: tuple[Any, ...] | set[str] = (query.value,) if isinstance(query, Term) else query.values
         return Terms("__typeName", tuple(_type_name(v) for v in values), at=query.at)
     if field in _TYPE_FIELDS and isinstance(query, (Prefix, Wildcard, Regexp)):
         return dataclasses.replace(query, field="__typeName", case_insensitive=True)
@@ -180,7 +180,7 @@ class AssetFields:
 
     def _json_text(self, column: Any, key: str) -> ColumnElement[Any]:
         if self.postgresql:
-            return column.op("->>")(sa.literal_column(f"'{key}'")).self_group()
+            return cast(ColumnElement[Any], column.op("->>")(sa.literal_column(f"'{key}'")).self_group())
         return sa.func.json_extract(column, f'$."{key}"', type_=sa.Text)
 
     def _raw(self, key: str) -> ColumnElement[Any]:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -233,7 +233,7 @@ def _text(field: str, value: Any) -> str:
 
 def _condition(column: Any, field: str, value: Any) -> sa.ColumnElement[bool]:
     if not isinstance(value, Mapping):
-        return column == _text(field, value)
+        return cast(sa.ColumnElement[bool], column == _text(field, value))
     if not value:
         raise InvalidRequest(f"The filter on {field!r} has no operator; use $eq, $ilike or $in.")
     parts = []

@@ -1,4 +1,7 @@
-"""Gazetteer's Python client: the seed page's Glue package and workflow API over plain HTTP (no pyatlan needed).
+"""Gazetteer's Python client: pyatlan's Glue package builder and workflow API, over plain HTTP.
+
+No pyatlan needed; the calls of Atlan's Glue assets package page work as written (docs/design.md, Atlan
+contract §1):
 
     from gazetteer.client import GazetteerClient, GlueCrawler
 

@@ -1,4 +1,4 @@
-"""`GazetteerClient`: the seed page's API over plain HTTP, for users who do not want pyatlan."""
+"""`GazetteerClient`: the workflow API pyatlan calls (docs/design.md, Atlan contract), for users without pyatlan."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class GazetteerClient:
 
 
 class RoleCache:
-    """Role name → id lookups (GET /api/service/roles), as `client.role_cache` on the seed page."""
+    """Role name → id lookups (GET /api/service/roles), as pyatlan's `client.role_cache`."""
 
     def __init__(self, client: GazetteerClient) -> None:
         self._client = client

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "source_of",
@@ -42,10 +42,10 @@ def template_name_of(document: dict[str, Any] | None) -> str | None:
     source = source_of(document)
     ref = (source.get("spec") or {}).get("workflowTemplateRef") or {}
     if ref.get("name"):
-        return ref["name"]
+        return cast(str, ref["name"])
     stored = (source.get("status") or {}).get("storedWorkflowTemplateSpec") or {}
     if (stored.get("workflowTemplateRef") or {}).get("name"):
-        return stored["workflowTemplateRef"]["name"]
+        return cast(str, stored["workflowTemplateRef"]["name"])
     labels = (source.get("metadata") or {}).get("labels") or {}
     return labels.get("workflows.argoproj.io/workflow-template")
 

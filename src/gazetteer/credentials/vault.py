@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -90,7 +90,7 @@ def _create_key_file(path: Path) -> None:
 
 def _metadata(body: dict[str, Any]) -> dict[str, Any]:
     # pyatlan sends camelCase (authType, connectorConfigName); its Python objects use snake_case.
-    extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
+    extra = cast(dict[str, Any], body.get("extra")) if isinstance(body.get("extra"), dict) else {}
     return {
         "auth_type": body.get("authType", body.get("auth_type")),
         "connector_config_name": body.get("connectorConfigName", body.get("connector_config_name")),
@@ -154,7 +154,7 @@ class Vault:
         opened = self.keys.open(row.ciphertext)
         if opened is None:
             raise VaultKeyError(self.unreadable_message(f"credential {guid} ({row.name!r})"))
-        return json.loads(opened.plain)
+        return cast(dict[str, Any], json.loads(opened.plain))
 
     def unreadable_message(self, what: str) -> str:
         """What to do when no configured key opens `what`."""

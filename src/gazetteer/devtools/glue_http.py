@@ -41,6 +41,7 @@ def read_body(environ: dict[str, Any]) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
+    raw: bytes
     if length > 0:
         raw = stream.read(length)
     elif environ.get("wsgi.input_terminated"):

@@ -19,7 +19,7 @@ import uuid
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from gazetteer.devtools.glue_faults import FaultSet
@@ -32,6 +32,7 @@ from gazetteer.devtools.glue_http import (
     read_body,
     region_of,
 )
+from gazetteer.devtools.glue_synthetic import seed_synthetic
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -200,7 +201,7 @@ class LocalGlueMiddleware:
                 if isinstance(fetched, tuple):  # moto failed (e.g. EntityNotFoundException): pass it on
                     status, headers, chunks = fetched
                     start_response(status, headers)
-                    return chunks
+                    return cast(Iterable[bytes], chunks)
                 snapshot = fetched
                 # Only a listing with a next page needs keeping: thousands of one-page GetPartitions
                 # answers would otherwise push out the snapshots that multi-page listings still page through.
@@ -316,8 +317,6 @@ class LocalGlueMiddleware:
                 self._counts.clear()
             return {"ok": True}
         if route == "seed-synthetic" and method == "POST":
-            from gazetteer.devtools.glue_synthetic import seed_synthetic
-
             self.invalidate()
             try:
                 return seed_synthetic(**(payload or {}))

@@ -33,7 +33,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
+
+from gazetteer.devtools.glue_middleware import LocalGlueMiddleware
 
 READY_PREFIX = "LOCAL_GLUE_URL="
 DUMMY_KEY = "testing"
@@ -161,19 +163,19 @@ class LocalGlue:
 
     def set_faults(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Replace the fault rules (see ``glue_faults.FaultRule``); returns them as the server holds them."""
-        return self._call("POST", "/_local_glue/faults", rules)["rules"]
+        return cast(list[dict[str, Any]], self._call("POST", "/_local_glue/faults", rules)["rules"])
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/_local_glue/faults")
 
     def faults(self) -> list[dict[str, Any]]:
         """The active rules, each with ``fired`` (how often it fired) and the remaining ``times``."""
-        return self._call("GET", "/_local_glue/faults")["rules"]
+        return cast(list[dict[str, Any]], self._call("GET", "/_local_glue/faults")["rules"])
 
     def requests(self, operation: str | None = None) -> list[dict[str, Any]]:
         """Logged Glue requests, oldest first: seq, time, operation, region, body, page, status, fault."""
         query = f"?operation={operation}" if operation else ""
-        return self._call("GET", f"/_local_glue/requests{query}")["requests"]
+        return cast(list[dict[str, Any]], self._call("GET", f"/_local_glue/requests{query}")["requests"])
 
     def clear_requests(self) -> None:
         """Forget logged requests and reset the per-operation counters."""
@@ -181,11 +183,11 @@ class LocalGlue:
 
     def request_counts(self) -> dict[str, int]:
         """How many requests each Glue operation received (cheaper than ``requests()``)."""
-        return self._call("GET", "/_local_glue/stats")["counts"]
+        return cast(dict[str, int], self._call("GET", "/_local_glue/stats")["counts"])
 
     def seed_synthetic(self, **kwargs: Any) -> dict[str, Any]:
         """Fill the catalog in-process; see ``glue_synthetic.seed_synthetic`` for the arguments."""
-        return self._call("POST", "/_local_glue/seed-synthetic", kwargs)
+        return cast(dict[str, Any], self._call("POST", "/_local_glue/seed-synthetic", kwargs))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -259,8 +261,6 @@ def main(argv: list[str] | None = None) -> None:
     # Imported here so that importing LocalGlue in a test process does not load moto.
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
-
-    from gazetteer.devtools.glue_middleware import LocalGlueMiddleware
 
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)
     app = LocalGlueMiddleware(

@@ -294,7 +294,7 @@ def _analytics_tables() -> list[dict[str, Any]]:
 
 def seed_sample_catalog(glue_client: Any) -> dict[str, Any]:
     """Create the demo catalog with ``glue_client`` and return a summary of what was created."""
-    databases = [
+    databases: list[dict[str, Any]] = [
         {"Name": "sales", "Description": "Orders, customers and clickstream of the web shop",
          "LocationUri": f"{LAKE}/sales/", "Parameters": {"owner_team": "sales-engineering"}},
         {"Name": "analytics", "Description": "Curated views and modelled tables",

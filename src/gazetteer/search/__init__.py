@@ -15,7 +15,6 @@ from gazetteer.search.compile import (
     compile_query,
     compile_sort,
     compile_terms_agg,
-    install_sqlite_functions,
     terms_agg_result,
 )
 from gazetteer.search.dsl import parse_query, parse_search_request, parse_sort, query_fields
@@ -64,7 +63,6 @@ __all__ = [
     "compile_query",
     "compile_sort",
     "compile_terms_agg",
-    "install_sqlite_functions",
     "lucene_regex",
     "parse_datetime",
     "parse_query",

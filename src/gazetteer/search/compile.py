@@ -8,7 +8,7 @@ rows on SQLite and PostgreSQL:
 * term/terms: ``=`` / ``IN`` (``lower()`` on both sides for case-insensitive fields or clauses);
 * prefix/wildcard: ``LIKE ... ESCAPE '\\'`` plus an exactness guard, because SQLite's LIKE ignores ASCII
   case (a ``substr`` comparison for prefix, on SQLite only; the anchored regex for wildcard);
-* regexp: ``regexp_match`` (PostgreSQL ``~``, SQLite ``REGEXP``, see `install_sqlite_functions`);
+* regexp: ``regexp_match`` (PostgreSQL ``~``, SQLite ``REGEXP``, see `gazetteer.store.sqlite_functions`);
 * must_not: ``NOT COALESCE(x, false)`` so documents without the field are kept, as in ES;
 * long AND/OR lists: balanced trees (see `_balanced`), which SQLite's parser can take.
 """
@@ -22,12 +22,13 @@ import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, FromClause, Select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from gazetteer.errors import InvalidRequest
 from gazetteer.search.limits import check_number
@@ -52,7 +53,6 @@ from gazetteer.search.nodes import (
     TermsAgg,
     Wildcard,
 )
-from gazetteer.search.regex import compiled_regex
 
 Kind = Literal["text", "number", "datetime", "bool"]
 
@@ -85,23 +85,6 @@ class FieldResolver(Protocol):
     def full_text(self, node: FullText) -> ColumnElement[bool]:
         """A predicate for ``match``/``multi_match``; may raise `InvalidRequest` when unsupported."""
         ...
-
-
-def _sqlite_regexp(pattern: str | None, value: Any) -> bool | None:
-    if pattern is None or value is None:
-        return None
-    # UTF-8 bytes: RE2 reports byte offsets, which for a str it would convert back to characters on every row.
-    return compiled_regex(pattern).search(str(value).encode()) is not None
-
-
-def install_sqlite_functions(dbapi_connection: Any, connection_record: Any = None) -> None:
-    """Register REGEXP (RE2: linear time, cached, newline-matching like PostgreSQL) on a raw sqlite3 connection.
-
-    Use as ``sa.event.listen(engine, "connect", install_sqlite_functions)``; it replaces the REGEXP that
-    SQLAlchemy's pysqlite dialect installs (Python's backtracking ``re``, recompiling every pattern, whose ``.``
-    skips newlines).
-    """
-    dbapi_connection.create_function("regexp", 2, _sqlite_regexp, deterministic=True)
 
 
 def compile_query(
@@ -342,10 +325,10 @@ def _balanced(combine: Any, items: Sequence[ColumnElement[Any]]) -> ColumnElemen
     deep; halves keep each list's depth logarithmic, so 1,024 clauses 20 levels deep stay far from it.
     """
     if len(items) <= _FLAT:
-        return combine(*items)
+        return cast(ColumnElement[Any], combine(*items))
     half = len(items) // 2
-    return combine(_Parenthesised(_balanced(combine, items[:half])),
-                   _Parenthesised(_balanced(combine, items[half:])))
+    return cast(ColumnElement[Any], combine(_Parenthesised(_balanced(combine, items[:half])),
+                   _Parenthesised(_balanced(combine, items[half:]))))
 
 
 _LIKE = {"any": "%", "one": "_"}
@@ -374,7 +357,7 @@ class _Parenthesised(sa.ColumnElement[Any]):
 
 
 @compiles(_Parenthesised)
-def _parenthesised(element: _Parenthesised, compiler: Any, **kw: Any) -> str:
+def _parenthesised(element: _Parenthesised, compiler: SQLCompiler, **kw: Any) -> str:
     return "(" + compiler.process(element.inner, **kw) + ")"
 
 
@@ -387,18 +370,19 @@ class _ExactPrefix(sa.ColumnElement[bool]):
 
     type = sa.Boolean()
     inherit_cache = False  # holds a plain Python value, so statements using it are not cached
+    like: ColumnElement[bool]  # type: ignore[assignment]  # an attribute here, shadowing ColumnOperators.like
 
     def __init__(self, like: ColumnElement[bool], expr: ColumnElement[Any], prefix: str) -> None:
         self.like, self.expr, self.prefix = like, expr, prefix
 
 
 @compiles(_ExactPrefix)
-def _exact_prefix(element: _ExactPrefix, compiler: Any, **kw: Any) -> str:
+def _exact_prefix(element: _ExactPrefix, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.like, **kw)
 
 
 @compiles(_ExactPrefix, "sqlite")
-def _exact_prefix_sqlite(element: _ExactPrefix, compiler: Any, **kw: Any) -> str:
+def _exact_prefix_sqlite(element: _ExactPrefix, compiler: SQLCompiler, **kw: Any) -> str:
     exact = sa.func.substr(element.expr, 1, len(element.prefix)) == sa.literal(element.prefix, sa.String())
     return compiler.process(sa.and_(element.like, exact), **kw)
 
@@ -414,13 +398,13 @@ class _ArrayHas(sa.ColumnElement[bool]):
 
 
 @compiles(_ArrayHas)
-def _array_has_postgresql(element: _ArrayHas, compiler: Any, **kw: Any) -> str:
+def _array_has_postgresql(element: _ArrayHas, compiler: SQLCompiler, **kw: Any) -> str:
     array = sa.cast(element.expr, JSONB)
     return compiler.process(sa.or_(*(array.contains([v]) for v in element.values)), **kw)
 
 
 @compiles(_ArrayHas, "sqlite")
-def _array_has_sqlite(element: _ArrayHas, compiler: Any, **kw: Any) -> str:
+def _array_has_sqlite(element: _ArrayHas, compiler: SQLCompiler, **kw: Any) -> str:
     items = sa.func.json_each(element.expr).table_valued("value")
     return compiler.process(sa.exists().select_from(items).where(items.c.value.in_(element.values)), **kw)
 
@@ -432,6 +416,5 @@ __all__ = [
     "compile_query",
     "compile_sort",
     "compile_terms_agg",
-    "install_sqlite_functions",
     "terms_agg_result",
 ]

@@ -11,7 +11,7 @@ match (``boost``, ``_name``, ``rewrite``, ``score_mode``, ``_source``...). Sizes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal
 
 from gazetteer.errors import InvalidRequest
@@ -396,8 +396,9 @@ def _full_text(kind: Literal["match", "multi_match"], body: Any, at: str) -> Que
     return FullText(text, names, operator, kind, mtype, at=at)  # type: ignore[arg-type]
 
 
-_COMPOUND: dict[str, Any] = {"bool": _bool, "nested": _nested}  # parsers that recurse, given the depth
-_PARSERS: dict[str, Any] = {
+# parsers that recurse, given the depth
+_COMPOUND: dict[str, Callable[[Any, str, int], Query]] = {"bool": _bool, "nested": _nested}
+_PARSERS: dict[str, Callable[[Any, str], Query]] = {
     "term": _term,
     "terms": _terms,
     "ids": _ids,

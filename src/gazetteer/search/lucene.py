@@ -1,7 +1,7 @@
 """Lucene and Elasticsearch syntaxes that live inside query values: regexps, dates and date math.
 
 What for: a ``regexp`` clause's value is translated once, at parse time, to a regex that RE2 (SQLite's
-REGEXP, see `gazetteer.search.regex`) and PostgreSQL ``~`` read alike; ``range`` bounds may be ISO-8601
+REGEXP, see `gazetteer.store.sqlite_functions`) and PostgreSQL ``~`` read alike; ``range`` bounds may be ISO-8601
 dates, epoch milliseconds or date math (``now-2h``, ``now/d``, ``2024-01-01||+1M``), split here at parse time
 and resolved at compile time.
 """

@@ -1,33 +1,18 @@
-"""The regex engine of SQLite's REGEXP: RE2, whose matching time grows linearly with the text.
+"""Regexps a search may carry: only those the catalog's regex engines accept.
 
-What for: Python's `re` backtracks, so a pattern like ``(.|.)*X`` takes exponential time on a long value, and
-SQLite runs REGEXP inside the query while holding the GIL: one search would stop the whole server. RE2 has
-no backtracking. Every regexp a search carries is also compiled here once at parse time (`check_regex`), so a
-pattern RE2 refuses (too large, such as ``a{255}{255}``) is a 400 on SQLite and PostgreSQL alike.
+What for: on SQLite a regexp runs on RE2 (`gazetteer.store.sqlite_functions`), which refuses patterns whose
+program would be too large (such as ``a{255}{255}``). Every regexp is compiled there once at parse time, so
+such a pattern is a 400 naming the clause, on SQLite and PostgreSQL alike, instead of an error mid-query.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
-import re2  # type: ignore[import-untyped]
+import re2
 
 from gazetteer.errors import InvalidRequest
+from gazetteer.store.sqlite_functions import compiled_regex
 
-__all__ = ["check_regex", "compiled_regex"]
-
-_OPTIONS = re2.Options()
-_OPTIONS.dot_nl = True  # PostgreSQL's `.` matches a newline too
-_OPTIONS.log_errors = False  # a refused pattern is the caller's 400, not a line on the server's stderr
-
-
-# SQLite calls REGEXP once per row and regexp clause. The re2 module keeps its own 128 compiled patterns
-# (each at most 8 MiB, program and lazily built DFA); this cache in front skips its per-call option handling.
-@functools.lru_cache(maxsize=64)
-def compiled_regex(pattern: str) -> Any:
-    """`pattern` compiled by RE2; raises ``re2.error`` when RE2 refuses it."""
-    return re2.compile(pattern, _OPTIONS)
+__all__ = ["check_regex"]
 
 
 def check_regex(pattern: str, what: str) -> None:

@@ -4,13 +4,14 @@ read replica's engine, never migrated (a hot standby is read-only: the primary's
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 from gazetteer.errors import InvalidRequest
-from gazetteer.search.compile import install_sqlite_functions
 from gazetteer.store.budget import install_budget
+from gazetteer.store.sqlite_functions import install_sqlite_functions
 
 __all__ = ["open_engine", "open_read_engine"]
 
@@ -18,7 +19,7 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x67617A6D  # "gazm": any constant the catalog's processes agree on
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the web UI read while a crawl writes; NORMAL sync is durable across app crashes in WAL mode.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -59,7 +60,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        # The search compiler's REGEXP (PostgreSQL has `~` built in).
+        # REGEXP on RE2, for the searches' regexp clauses (PostgreSQL has `~` built in).
         sa.event.listen(engine, "connect", install_sqlite_functions)
     elif parsed.get_backend_name() == "postgresql":
         engine = _postgresql_engine(parsed)
@@ -71,7 +72,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
     return engine
 
 
-def _read_only(dbapi_connection, _record) -> None:
+def _read_only(dbapi_connection: Any, _record: Any) -> None:
     # A hot standby refuses writes by itself; this makes any other server named as the replica (in the tests,
     # a second schema of the primary's server) refuse them too, so a write routed here fails loudly.
     cursor = dbapi_connection.cursor()

@@ -1,4 +1,4 @@
-"""The FastAPI application: the Atlan-compatible API, the workflow service and (later) the UI."""
+"""The FastAPI application: the Atlan-compatible API, the workflow service and the web UI."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from gazetteer import __version__
+from gazetteer.api.assets import router as assets_router
+from gazetteer.api.auth import router as auth_router
+from gazetteer.api.workflows import router as workflows_router
+from gazetteer.credentials.vault import Vault
 from gazetteer.packages.registry import check_settings
 from gazetteer.settings import Settings, get_settings
 from gazetteer.store import open_engine
@@ -20,6 +24,12 @@ from gazetteer.web.health import health_checks
 from gazetteer.web.limits import BodySizeLimit
 from gazetteer.web.openapi import install_openapi
 from gazetteer.web.requests import RequestHygiene
+from gazetteer.web.ui import router as ui_router
+from gazetteer.workflows.executors import start_executor
+from gazetteer.workflows.housekeeping import Housekeeping
+from gazetteer.workflows.leases import worker_name
+from gazetteer.workflows.schedules import Scheduler
+from gazetteer.workflows.service import WorkflowService
 
 __all__ = ["create_app"]
 
@@ -30,17 +40,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     `read_engine` (else one opened on GAZETTEER_READ_DATABASE_URL, else the primary `engine`) answers searches
     and the UI's asset pages; everything else uses `engine` (docs/scale-out.md, "Read replicas")."""
-    from gazetteer.api.assets import router as assets_router
-    from gazetteer.api.auth import router as auth_router
-    from gazetteer.api.workflows import router as workflows_router
-    from gazetteer.credentials.vault import Vault
-    from gazetteer.web.ui import router as ui_router
-    from gazetteer.workflows.executors import start_executor
-    from gazetteer.workflows.housekeeping import Housekeeping
-    from gazetteer.workflows.leases import worker_name
-    from gazetteer.workflows.schedules import Scheduler
-    from gazetteer.workflows.service import WorkflowService
-
     settings = settings or get_settings()
     check_settings()  # the packages' own (this process may run crawls; a worker checks them too)
     if settings.broker_url:

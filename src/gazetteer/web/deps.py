@@ -7,28 +7,27 @@ asset searches and lookups."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
 from gazetteer.auth.principal import Principal
+from gazetteer.auth.service import authenticate
 from gazetteer.errors import Unauthenticated
 
 __all__ = ["EngineDep", "ReadEngineDep", "PrincipalDep"]
 
 
 def _engine(request: Request) -> Engine:
-    return request.app.state.engine
+    return cast(Engine, request.app.state.engine)
 
 
 def _read_engine(request: Request) -> Engine:
-    return request.app.state.read_engine
+    return cast(Engine, request.app.state.read_engine)
 
 
 def _principal(request: Request) -> Principal:
-    from gazetteer.auth.service import authenticate
-
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

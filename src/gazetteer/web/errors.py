@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +28,7 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 _PARAMETER_PLACES = ("query", "path", "header", "cookie")
 
 
-def _describe(errors: list[dict]) -> str:
+def _describe(errors: list[dict[str, Any]]) -> str:
     """Parameter problems named as the routes name them ("query parameter 'x' ..."), then body problems."""
     parameters, body = [], []
     for error in errors[:10]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Celery  # type: ignore[import-untyped]
+from celery import Celery
 
 from gazetteer.workflows.leases import pending_workflows
 from gazetteer.workflows.runner import Runner
@@ -76,7 +76,7 @@ def _advance(task: Any, workflow_name: str) -> int:
 def serve_runs(app: Celery, runner: Runner, concurrency: int) -> None:
     """Be a worker until told to stop: take `advance` messages and run their workflows with `runner`."""
     global _runner
-    from celery.signals import worker_shutting_down  # type: ignore[import-untyped]
+    from celery.signals import worker_shutting_down
 
     _runner = runner
 

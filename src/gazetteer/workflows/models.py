@@ -43,7 +43,7 @@ runs = sa.Table(
     sa.Column("name", sa.String(255), nullable=False, unique=True),
     sa.Column("uid", sa.String(36), nullable=False, unique=True),
     sa.Column("workflow_name", sa.String(255), nullable=False, index=True),
-    # [workflow name, run name]: what a search on spec.workflowTemplateRef.name matches (see workflows.search).
+    # [workflow name, run name]: what a search on spec.workflowTemplateRef.name matches (see api.workflow_search).
     sa.Column("template_refs", Json, nullable=False),
     sa.Column("namespace", sa.String(63), nullable=False, server_default="default"),
     sa.Column("phase", sa.String(16), nullable=False),

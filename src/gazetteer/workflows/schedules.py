@@ -12,14 +12,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from croniter import croniter  # type: ignore[import-untyped]
+from croniter import croniter
 from sqlalchemy.engine import Engine
 
 from gazetteer.errors import InvalidRequest
-from gazetteer.workflows.documents import argo_time
 from gazetteer.workflows.models import ACTIVE_PHASES, runs, workflows
 
-__all__ = ["SCHEDULE", "TIMEZONE", "schedule_of", "Scheduler", "cron_document"]
+__all__ = ["SCHEDULE", "TIMEZONE", "schedule_of", "Scheduler"]
 
 SCHEDULE = "orchestration.atlan.com/schedule"
 TIMEZONE = "orchestration.atlan.com/timezone"
@@ -38,21 +37,6 @@ def schedule_of(document: dict[str, Any]) -> tuple[str, ZoneInfo] | None:
         return cron, ZoneInfo(str(zone))
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidRequest(f"Time zone {zone!r} is unknown: use an IANA name such as Europe/Paris") from None
-
-
-def cron_document(row: Any) -> dict[str, Any] | None:
-    """A workflow's schedule in the CronWorkflow shape of GET /api/service/runs/cron."""
-    found = schedule_of(row.document)
-    if found is None:
-        return None
-    cron, zone = found
-    return {
-        "metadata": {"name": f"{row.name}-cron", "namespace": row.namespace,
-                     "creationTimestamp": argo_time(row.updated_at)},
-        "spec": {"schedule": cron, "timezone": zone.key, "concurrencyPolicy": "Forbid",
-                 "workflowSpec": {"workflowTemplateRef": {"name": row.name}}},
-        "workflowMetadata": {"name": row.name, "namespace": row.namespace},
-    }
 
 
 class Scheduler:

@@ -1,10 +1,14 @@
-"""Workflow operations: create, submit (re-run), stop, update, archive, and restart recovery."""
+"""Workflow operations: create (from a document or a Glue crawler's settings), re-run, stop, update, archive.
+
+Each hands back the core's typed views (`gazetteer.workflows.views`); the API renders them as Argo documents.
+"""
 
 from __future__ import annotations
 
 import copy
 import secrets
 import string
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -19,15 +23,18 @@ from gazetteer.auth.principal import Principal
 from gazetteer.credentials.vault import Vault
 from gazetteer.errors import Conflict, InvalidRequest, NotFound
 from gazetteer.packages.base import CREDENTIAL_PLACEHOLDER, WorkflowSpec
+from gazetteer.packages.glue.workflow import GlueCrawlerSettings, glue_workflow_document
 from gazetteer.packages.registry import package_for, package_named
-from gazetteer.workflows.documents import run_document, workflow_document
 from gazetteer.workflows.executors import Executor
 from gazetteer.workflows.models import ACTIVE_PHASES, runs, workflows
-from gazetteer.workflows.schedules import cron_document, schedule_of
+from gazetteer.workflows.schedules import schedule_of
+from gazetteer.workflows.views import RunView, WorkflowView, run, run_row, workflow, workflow_row, workflow_view
 
 __all__ = ["WorkflowService"]
 
 _SUFFIX = string.ascii_lowercase + string.digits
+# Crawler names are atlan-glue-<epoch>: one made in the same second as another takes the next free second.
+_CRAWLER_NAME_ATTEMPTS = 6
 
 
 def _now() -> datetime:
@@ -58,43 +65,7 @@ class WorkflowService:
         self.vault = vault
         self.executor = executor
 
-    # -- reading -----------------------------------------------------------------------------------
-
-    def _workflow_row(self, name: str) -> Any:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(workflows).where(workflows.c.name == name,
-                                                          workflows.c.archived.is_(False))).first()
-        if row is None:
-            raise NotFound(f"Workflow {name!r} does not exist "
-                           "(find yours with POST /api/service/workflows/indexsearch)")
-        return row
-
-    def _run_row(self, name: str) -> Any:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(runs).where(runs.c.name == name)).first()
-        if row is None:
-            raise NotFound(f"Run {name!r} does not exist")
-        return row
-
-    def get_run(self, name: str) -> dict[str, Any]:
-        return run_document(self._run_row(name))
-
-    def get_workflow(self, name: str) -> dict[str, Any]:
-        return workflow_document(self._workflow_row(name))
-
-    def schedules(self) -> list[dict[str, Any]]:
-        """Every scheduled workflow, as Argo CronWorkflows."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(workflows).where(workflows.c.archived.is_(False))
-                                .order_by(workflows.c.name)).all()
-        return [found for row in rows if (found := cron_document(row)) is not None]
-
-    def schedule(self, cron_name: str) -> dict[str, Any]:
-        """One workflow's schedule by its CronWorkflow name, `<workflow>-cron`."""
-        found = cron_document(self._workflow_row(cron_name.removesuffix("-cron")))
-        if found is None:
-            raise NotFound(f"Workflow {cron_name.removesuffix('-cron')!r} has no schedule")
-        return found
+    # -- permissions -------------------------------------------------------------------------------
 
     def _connection(self, row: Any) -> dict[str, Any]:
         """The workflow's connection as the catalog stores it (what its admins are checked against)."""
@@ -106,7 +77,7 @@ class WorkflowService:
 
     def may(self, principal: Principal, action: Action, workflow_name: str) -> bool:
         """Whether `principal` may do `action` to this workflow (what the UI asks before showing a button)."""
-        return may(principal, action, self._connection(self._workflow_row(workflow_name)))
+        return may(principal, action, self._connection(workflow_row(self.engine, workflow_name)))
 
     def _publish_connection(self, spec: WorkflowSpec, credential: dict[str, Any], actor: str) -> None:
         record = package_named(spec.package).connection_record(spec, credential)
@@ -114,7 +85,7 @@ class WorkflowService:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def create(self, document: Any, principal: Principal, *, submit: bool) -> dict[str, Any]:
+    def create(self, document: Any, principal: Principal, *, submit: bool) -> WorkflowView:
         """Store a new workflow: vault its credential, create its connection, optionally start a run.
 
         A workflow for a connection that exists already needs its admins' say-so (the stored admins, not
@@ -160,12 +131,23 @@ class WorkflowService:
             raise
         if existing is None:
             self._publish_connection(parsed, parsed.credential, principal.username)
-        answer = {**self.get_workflow(parsed.name), "payload": []}
+        answer = workflow(self.engine, parsed.name)
         if submit:
             self.start_run(parsed.name, principal.username)
         return answer
 
-    def start_run(self, workflow_name: str, creator: str) -> dict[str, Any]:
+    def create_crawler(self, settings: GlueCrawlerSettings, principal: Principal) -> WorkflowView:
+        """Create a Glue crawler and start its first run: the workflow pyatlan's GlueCrawler would submit."""
+        epoch = int(time.time())
+        for attempt in range(_CRAWLER_NAME_ATTEMPTS):
+            try:
+                return self.create(glue_workflow_document(settings, epoch=epoch + attempt), principal, submit=True)
+            except Conflict:
+                if attempt == _CRAWLER_NAME_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def start_run(self, workflow_name: str, creator: str) -> RunView:
         """Queue a new run of a workflow (the executor starts it when the workflow is free)."""
         name = f"{workflow_name}-{''.join(secrets.choice(_SUFFIX) for _ in range(5))}"
         with self.engine.begin() as conn:
@@ -173,42 +155,39 @@ class WorkflowService:
                                               template_refs=[workflow_name, name], phase="Pending", progress="0/1",
                                               created_at=_now(), dispatched_at=_now(), created_by=creator))
         self.executor.submit(workflow_name)
-        return self.get_run(name)
+        return run(self.engine, name)
 
-    def submit(self, body: Any, principal: Principal) -> dict[str, Any]:
-        """Re-run a workflow by name (`resourceName`); a run queued behind an active one stays Pending."""
-        if not isinstance(body, dict) or not isinstance(body.get("resourceName"), str):
-            raise InvalidRequest('Send {"namespace": "default", "resourceKind": "WorkflowTemplate", '
-                                 '"resourceName": "<workflow name>"}')
-        kind = body.get("resourceKind", "WorkflowTemplate")
-        if kind != "WorkflowTemplate":
-            raise InvalidRequest(f"resourceKind {kind!r} is not supported: use WorkflowTemplate")
-        row = self._workflow_row(body["resourceName"])
+    def rerun(self, workflow_name: str, principal: Principal) -> RunView:
+        """Start a new run of a workflow; one queued behind an active run stays Pending until it ends."""
+        row = workflow_row(self.engine, workflow_name)
         self._authorize(principal, Action.RUN_WORKFLOW, row)
         return self.start_run(row.name, principal.username)
 
-    def stop(self, run_name: str, principal: Principal) -> dict[str, Any]:
+    def stop(self, run_name: str, principal: Principal) -> RunView:
         """Stop a run: a Pending one ends at once as Failed, a Running one stops at its next page."""
-        run = self._run_row(run_name)
+        stopping = run_row(self.engine, run_name)
         with self.engine.connect() as conn:
-            workflow = conn.execute(sa.select(workflows).where(workflows.c.name == run.workflow_name)).first()
-        if workflow is None:  # a run whose workflow is gone has no connection admins: $admin only
+            owner = conn.execute(sa.select(workflows).where(workflows.c.name == stopping.workflow_name)).first()
+        if owner is None:  # a run whose workflow is gone has no connection admins: $admin only
             authorize(principal, Action.RUN_WORKFLOW, None, what=f"(run {run_name!r})")
         else:
-            self._authorize(principal, Action.RUN_WORKFLOW, workflow)
+            self._authorize(principal, Action.RUN_WORKFLOW, owner)
         with self.engine.begin() as conn:
             stopped = conn.execute(runs.update().where(runs.c.name == run_name, runs.c.phase == "Pending").values(
                 phase="Failed", message="Stopped before it started.", finished_at=_now(), stop_requested=True))
             if not stopped.rowcount:
                 conn.execute(runs.update().where(runs.c.name == run_name, runs.c.phase == "Running")
                              .values(stop_requested=True))
-        answer = self.get_run(run_name)
+        answer = run(self.engine, run_name)
         self.executor.request_stop(run_name)
         return answer
 
-    def archive(self, name: str, principal: Principal) -> dict[str, Any]:
-        """Archive a workflow (its runs and its connection's assets stay); active runs are stopped."""
-        row = self._workflow_row(name)
+    def archive(self, name: str, principal: Principal) -> WorkflowView:
+        """Archive a workflow (its runs and its connection's assets stay); active runs are stopped.
+
+        Returns the workflow as it was just before.
+        """
+        row = workflow_row(self.engine, name)
         self._authorize(principal, Action.CHANGE_WORKFLOW, row)
         with self.engine.begin() as conn:
             conn.execute(workflows.update().where(workflows.c.id == row.id).values(archived=True, updated_at=_now()))
@@ -216,13 +195,13 @@ class WorkflowService:
                 runs.c.workflow_name == name, runs.c.phase.in_(ACTIVE_PHASES))).scalars().all()
         for run_name in active:
             self.stop(run_name, principal)
-        return {"metadata": {"name": name, "namespace": row.namespace}, "status": "archived"}
+        return workflow_view(row)
 
-    def change_owner(self, name: str, username: Any, principal: Principal) -> dict[str, Any]:
+    def change_owner(self, name: str, username: Any, principal: Principal) -> WorkflowView:
         """Make another user the workflow's owner (pyatlan's update_owner)."""
         from gazetteer.auth.models import users
 
-        row = self._workflow_row(name)
+        row = workflow_row(self.engine, name)
         self._authorize(principal, Action.CHANGE_WORKFLOW, row)
         if not isinstance(username, str) or not username:
             raise InvalidRequest("Give the new owner as ?username=<user name>")
@@ -231,11 +210,11 @@ class WorkflowService:
                 raise NotFound(f"User {username!r} does not exist")
             conn.execute(workflows.update().where(workflows.c.id == row.id)
                          .values(created_by=username, updated_at=_now()))
-        return {**self.get_workflow(name), "payload": []}
+        return workflow(self.engine, name)
 
-    def update(self, name: str, document: Any, principal: Principal) -> dict[str, Any]:
+    def update(self, name: str, document: Any, principal: Principal) -> WorkflowView:
         """Replace a workflow's metadata and spec (schedules live in its annotations); the name stays."""
-        row = self._workflow_row(name)
+        row = workflow_row(self.engine, name)
         self._authorize(principal, Action.CHANGE_WORKFLOW, row)
         if not isinstance(document, dict) or (document.get("metadata") or {}).get("name") != name:
             raise InvalidRequest(f"The body must be the workflow JSON with metadata.name = {name!r}")
@@ -255,4 +234,4 @@ class WorkflowService:
                 document=_stored(document, row.credential_guid), generation=row.generation + 1, updated_at=_now()))
         # The connection's admins and settings take effect now, not at the next run: permissions read them.
         self._publish_connection(parsed, credential, principal.username)
-        return {**self.get_workflow(name), "payload": []}
+        return workflow(self.engine, name)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from gazetteer.api.asset_search import index_search
 from gazetteer.assets import publish
 from gazetteer.assets.publish import CHANGE_KINDS, roll_back
-from gazetteer.assets.search import index_search
 from gazetteer.client import GlueCrawler
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
 from gazetteer.errors import InvalidRequest

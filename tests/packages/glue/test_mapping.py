@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from gazetteer.assets.datatypes import normalise_type
 from gazetteer.packages.glue.mapping import (
     CrawlScope,
     MappedTable,
@@ -20,12 +21,7 @@ from gazetteer.packages.glue.mapping import (
     schema_qualified_name,
     table_qualified_name,
 )
-from gazetteer.packages.glue.types import (
-    SparkSchemaError,
-    normalise_type,
-    parse_spark_schema,
-    spark_type_to_hive,
-)
+from gazetteer.packages.glue.types import SparkSchemaError, parse_spark_schema, spark_type_to_hive
 from gazetteer.packages.glue.views import decode_view
 
 SCOPE = CrawlScope("default/glue/1795609922", "production", "AwsDataCatalog")
@@ -914,22 +910,6 @@ def test_needs_partition_count():
 
 
 # --- type strings: long, deep, spaced ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("array < struct < `user id`:bigint>>", "array<struct<`user id`:bigint>>"),
-        ("  bigint ", "bigint"),
-        ("map< string ,\n\tarray< int > >", "map<string,array<int>>"),
-        ("struct<`a  b` : int, `c``d` : string>", "struct<`a  b`:int,`c``d`:string>"),
-        ("decimal( 38 , 10 )", "decimal(38,10)"),
-        ("double precision", "double precision"),
-        ("struct<ts : timestamp  with local time zone>", "struct<ts:timestamp with local time zone>"),
-    ],
-)
-def test_normalise_type(raw, expected):
-    assert normalise_type(raw) == expected
 
 
 def test_type_of_131072_characters():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import botocore.exceptions as bce
@@ -66,19 +66,20 @@ class GlueReader:
         self.throttled = 0
         self._client.meta.events.register("response-received.glue.*", self._count)
 
-    def _count(self, parsed_response: dict | None = None, exception: Exception | None = None, **_: Any) -> None:
+    def _count(self, parsed_response: dict[str, Any] | None = None, exception: Exception | None = None,
+               **_: Any) -> None:
         code = ((parsed_response or {}).get("Error") or {}).get("Code")
         with self._lock:
             self.api_calls += 1
             if code in _THROTTLING:
                 self.throttled += 1
 
-    def _call(self, operation: str, **params: Any) -> dict:
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         if self.catalog_id:
             params["CatalogId"] = self.catalog_id
         method = getattr(self._client, _snake(operation))
         try:
-            return method(**params)
+            return cast(dict[str, Any], method(**params))
         except bce.ClientError as exc:
             error = exc.response.get("Error", {})
             raise GlueError(operation, error.get("Code") or "Unknown", error.get("Message") or str(exc)) from None
@@ -91,7 +92,7 @@ class GlueReader:
             raise GlueError(operation, "NoCredentials",
                             "no AWS credentials: give an access key and secret key") from None
 
-    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict]]:
+    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
         token: str | None = None
         while True:
             answer = self._call(operation, **params, **({"NextToken": token} if token else {}))
@@ -100,11 +101,11 @@ class GlueReader:
             if not token:
                 return
 
-    def databases(self) -> Iterator[list[dict]]:
+    def databases(self) -> Iterator[list[dict[str, Any]]]:
         """Every database the caller may see, shared ones included, a page at a time."""
         return self._pages("GetDatabases", "DatabaseList", MaxResults=_TABLES_PAGE, ResourceShareType="ALL")
 
-    def table_pages(self, database: str) -> Iterator[list[dict]]:
+    def table_pages(self, database: str) -> Iterator[list[dict[str, Any]]]:
         """The tables of one database, a page at a time (never SearchTables: it stops near 10,000 hits)."""
         return self._pages("GetTables", "TableList", DatabaseName=database, MaxResults=_TABLES_PAGE)
 

@@ -101,9 +101,10 @@ class GlueCrawlConfig(BaseModel):
         return self
 
     def wants(self, database: str) -> bool:
-        """The seed page's filter rule: include None = every database, exclude None = none, exclude wins.
+        """Atlan's filter rule: include None = every database, exclude None = none, exclude wins.
 
-        An empty include list means the same as None: pyatlan sends both as the filter "{}".
+        An empty include list means the same as None: pyatlan sends both as the filter "{}" (docs/design.md,
+        Glue facts §3).
         """
         if self.exclude and database in self.exclude:
             return False

@@ -45,13 +45,13 @@ _TABLE_TYPES = ("Table", "View")
 class _DatabaseState:
     """What a crawl remembers of one database while its pages stream in: names only, never the tables."""
 
-    glue: dict
+    glue: dict[str, Any]
     tables: int = 0
     views: int = 0
     seen: set[str] = field(default_factory=set)
 
 
-def source_digest(table: dict, partition_count: int | None) -> str:
+def source_digest(table: dict[str, Any], partition_count: int | None) -> str:
     """A digest of everything a table's assets are mapped from; equal digests mean nothing to write."""
     payload = json.dumps([MAPPING_VERSION, table, partition_count], sort_keys=True, default=str,
                          separators=(",", ":"))
@@ -195,7 +195,7 @@ class _Crawl:
         self.publisher.publish([map_database(self.scope, len(states))])
         self._archive(set(states))
 
-    def _databases(self) -> list[dict] | None:
+    def _databases(self) -> list[dict[str, Any]] | None:
         try:
             listed = [db for page in self.reader.databases() for db in page]
         except GlueError as error:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.mapping import needs_partition_count
@@ -24,7 +25,7 @@ class TablePage:
     """One GetTables page of a database, with the partition count of each partitioned table (None: unknown)."""
 
     database: str
-    tables: tuple[dict, ...]
+    tables: tuple[dict[str, Any], ...]
     partition_counts: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -51,7 +52,7 @@ _DONE = object()
 
 def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int) -> Iterator[Event]:
     """Yield every table page of `databases`, then a DatabaseDone for each, as they arrive."""
-    events: queue.Queue = queue.Queue(maxsize=workers * 2)
+    events: queue.Queue[object] = queue.Queue(maxsize=workers * 2)
     stop = threading.Event()
 
     def put(item: object) -> None:
@@ -100,7 +101,7 @@ def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int
             item = events.get()
             if item is _DONE:
                 return
-            yield item
+            yield cast(Event, item)
     finally:
         stop.set()
         producer.join(timeout=30)

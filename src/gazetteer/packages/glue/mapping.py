@@ -13,14 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gazetteer.assets.datatypes import is_nested, normalise_type
 from gazetteer.assets.records import AssetRecord
-from gazetteer.packages.glue.types import (
-    SparkSchemaError,
-    is_nested_type,
-    normalise_type,
-    read_spark_schema,
-    storage_format,
-)
+from gazetteer.packages.glue.types import SparkSchemaError, read_spark_schema, storage_format
 from gazetteer.packages.glue.views import decode_view
 
 __all__ = [
@@ -44,7 +39,7 @@ CONNECTOR_NAME = "glue"
 MAPPING_VERSION = 1
 _VIEW_TABLE_TYPE = "VIRTUAL_VIEW"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Crawler-set statistics parameters (field notes, fact 10) and the attribute each one feeds.
+# Crawler-set statistics parameters (docs/design.md, Glue facts §11) and the attribute each one feeds.
 _STATISTICS = {
     "recordCount": "rowCount",
     "sizeKey": "sizeBytes",
@@ -98,7 +93,7 @@ def table_qualified_name(scope: CrawlScope, glue_database_name: str, glue_table_
 
 
 def is_resource_link(glue_table: Mapping[str, Any]) -> bool:
-    """A resource link carries TargetTable and no StorageDescriptor (field notes, fact 5)."""
+    """A resource link carries TargetTable and no StorageDescriptor (docs/design.md, Glue facts §4)."""
     return isinstance(glue_table.get("TargetTable"), Mapping)
 
 
@@ -138,7 +133,7 @@ def map_schema(
     parameters = _mapping(glue_database.get("Parameters"))
     if parameters:
         attributes["parameters"] = dict(parameters)
-    # Shared databases come back as links with TargetDatabase (field notes, fact 5). False is stated
+    # Shared databases come back as links with TargetDatabase (Glue facts §4). False is stated
     # outright so that a link later replaced by a real database does not keep the flag.
     target = _mapping(glue_database.get("TargetDatabase"))
     attributes["isResourceLink"] = bool(target)
@@ -194,7 +189,7 @@ def map_table(
         _put(attributes, "viewDialect", text.dialect)
         specs = glue_columns + partition_keys
         if not glue_columns and text.columns:
-            # Athena may leave the StorageDescriptor empty; the encoded JSON lists the columns (fact 8).
+            # Athena may leave the StorageDescriptor empty; the encoded JSON lists the columns (Glue facts §6).
             view_columns = [_ColumnSpec(c.name, c.data_type, None, {}, False) for c in text.columns]
             specs = view_columns + partition_keys
     else:
@@ -227,10 +222,10 @@ def _put_table_attributes(
         _put(attributes, attribute, _count(parameters.get(parameter)))
     if _is_iceberg(parameters):
         # Atlan's tableType enum only has TEMPORARY/ICEBERG/KUDU and clients reject other values
-        # (wire contract, pitfall 15); Glue's own TableType goes to glueTableType instead.
+        # (docs/design.md, Atlan contract §5); Glue's own TableType goes to glueTableType instead.
         attributes["tableType"] = "ICEBERG"
         _put(attributes, "icebergMetadataLocation", _text(parameters.get("metadata_location")))
-    # Partition projection lives in `projection.*` parameters (fact 11): Athena computes partitions.
+    # Partition projection lives in `projection.*` parameters (Glue facts §10): Athena computes partitions.
     attributes["partitionProjection"] = (
         str(parameters.get("projection.enabled", "")).strip().lower() == "true"
     )
@@ -243,7 +238,7 @@ def _spark_specs(
     label: str,
     warnings: list[str],
 ) -> list[_ColumnSpec] | None:
-    """The columns from the Spark schema parameters when Glue only shows Spark's placeholder (fact 7)."""
+    """The columns from the Spark schema parameters when Glue only shows Spark's placeholder (Glue facts §7)."""
     placeholder = not glue_columns or (
         len(glue_columns) == 1
         and glue_columns[0].name == "col"
@@ -280,7 +275,7 @@ def _spark_specs(
 
 
 def _current_columns(specs: list[_ColumnSpec], parameters: Mapping[str, Any]) -> list[_ColumnSpec]:
-    """Iceberg keeps dropped columns, marked `iceberg.field.current = false` (fact 6); they are not shown."""
+    """Iceberg keeps dropped columns, marked `iceberg.field.current = false` (Glue facts §8); they are not shown."""
     if not _is_iceberg(parameters):
         return specs
     return [s for s in specs if str(s.parameters.get("iceberg.field.current", "")).strip().lower() != "false"]
@@ -321,7 +316,7 @@ def _column_records(
         if spec.is_partition:
             partition_order += 1
             attributes["partitionOrder"] = partition_order
-        attributes["isNested"] = is_nested_type(data_type) if data_type else False
+        attributes["isNested"] = is_nested(data_type)
         if spec.parameters:
             attributes["parameters"] = dict(spec.parameters)
         records.append(

@@ -1,7 +1,7 @@
-"""Glue type strings, storage formats and Spark schemas, turned into what a catalog shows.
+"""Glue storage formats and Spark schemas, turned into what a catalog shows.
 
-Everything here is iterative: Glue type strings run up to 131,072 characters and nest deeply
-(field notes, fact 9), and nested STRUCTs are what crash other crawlers (OpenMetadata#26129).
+Column type strings themselves (normalising, nesting, parsing) are not Glue's: see `assets.datatypes`.
+Everything here is iterative: a Spark schema nests as deeply as the types it describes (docs/design.md, Glue facts §9).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ __all__ = [
     "SparkField",
     "SparkSchema",
     "SparkSchemaError",
-    "is_nested_type",
-    "normalise_type",
     "parse_spark_schema",
     "read_spark_schema",
     "spark_partition_columns",
@@ -26,9 +24,6 @@ __all__ = [
     "storage_format",
 ]
 
-_BETWEEN_WORDS = re.compile(r"(?<=\w)\s+(?=\w)")
-_NOT_BETWEEN_WORDS = re.compile(r"(?<!\w)\s+|\s+(?!\w)")
-_NESTED_PREFIXES = ("struct<", "array<", "map<", "uniontype<", "row(", "array(", "map(")
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 # Spark's JSON names for the types whose Hive/Glue spelling differs; the rest are spelled alike.
@@ -61,35 +56,6 @@ _SCHEMA_NUM_PARTS = "spark.sql.sources.schema.numParts"
 _SCHEMA_PART = "spark.sql.sources.schema.part.{}"
 _NUM_PART_COLS = "spark.sql.sources.schema.numPartCols"
 _PART_COL = "spark.sql.sources.schema.partCol.{}"
-
-
-def normalise_type(raw: str) -> str:
-    """`raw` without whitespace outside backtick-quoted names: 'array < int >' -> 'array<int>'.
-
-    Glue accepts spaces anywhere in a type (datahub#6157); inside backticks they belong to a field name.
-    A run of whitespace between two word characters becomes one space instead of vanishing, because
-    there it is part of the type: `double precision`, `timestamp with local time zone`, Presto's
-    `row(a varchar)`.
-    """
-    if "`" not in raw:
-        return _squeeze(raw)
-    # Splitting on backticks leaves the quoted names at the odd positions. An escaped backtick (``)
-    # yields an empty even segment, so it needs no special case.
-    parts = raw.split("`")
-    for index in range(0, len(parts), 2):
-        parts[index] = _squeeze(parts[index])
-    return "`".join(parts).strip()
-
-
-def _squeeze(text: str) -> str:
-    # Both passes are single regex scans, linear in the length of the text.
-    text = _BETWEEN_WORDS.sub(" ", text)
-    return _NOT_BETWEEN_WORDS.sub("", text)
-
-
-def is_nested_type(type_string: str) -> bool:
-    """Whether a Hive (struct/array/map) or Presto (row/array/map) type string is a complex type."""
-    return type_string.lstrip().lower().startswith(_NESTED_PREFIXES)
 
 
 def storage_format(parameters: Mapping[str, Any], storage: Mapping[str, Any]) -> str | None:
@@ -154,7 +120,7 @@ def spark_schema_text(parameters: Mapping[str, Any]) -> str | None:
     """The Spark schema JSON kept in the table parameters, or None if there is none.
 
     Spark writes it whole (`spark.sql.sources.schema`) or, past the metastore's 4,000-character
-    parameter limit, in `numParts` pieces (field notes, fact 7). Raises SparkSchemaError on a gap.
+    parameter limit, in `numParts` pieces (docs/design.md, Glue facts §7). Raises SparkSchemaError on a gap.
     """
     whole = parameters.get(_SCHEMA)
     if isinstance(whole, str) and whole.strip():

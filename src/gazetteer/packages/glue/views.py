@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["ViewColumn", "ViewText", "decode_view"]
 
 # Athena writes `/* Presto View: <base64 JSON> */` into ViewOriginalText and a bare `/* Presto View */`
-# into ViewExpandedText (field notes, fact 8). Trino's Hive connector writes the same envelope.
+# into ViewExpandedText (docs/design.md, Glue facts §6). Trino's Hive connector writes the same envelope.
 _ENCODED_VIEW = re.compile(
     r"\s*/\*\s*(?:Presto|Trino) View:\s*(?P<payload>.*?)\s*\*/\s*", re.DOTALL | re.IGNORECASE
 )

@@ -1,26 +1,178 @@
-"""The Glue package as a workflow: reading and checking what `GlueCrawler(...).to_workflow()` sends.
+"""The Glue package as a workflow: building, reading and checking what `GlueCrawler(...).to_workflow()` sends.
 
 The workflow carries the crawl's settings as Argo parameters (JSON strings) and the credential in
-`payload`; this module turns them into a GlueCrawlConfig, refusing anything a crawl could not run with.
+`payload`; this module builds that document from typed settings (what the browser form creates) and turns a
+submitted one into a GlueCrawlConfig, refusing anything a crawl could not run with.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
 
 from gazetteer import jsontext
 from gazetteer.errors import InvalidRequest
+from gazetteer.packages.base import CREDENTIAL_PLACEHOLDER
 from gazetteer.packages.glue.config import GlueCrawlConfig, parse_config
+from gazetteer.packages.glue.names import DEFAULT_CATALOG, PACKAGE, PREFIX
 
-__all__ = ["GlueWorkflow", "parse_glue_workflow", "crawl_config"]
+__all__ = ["GlueCrawlerSettings", "GlueWorkflow", "connection_json", "credential_body", "crawl_config", "filter_value",
+           "glue_workflow_document", "parse_glue_workflow", "temporary_guid", "workflow_document"]
 
 # Kubernetes names, as Argo requires for workflow names and namespaces: a DNS label of at most 63 characters.
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _CONNECTION_QN = re.compile(r"^default/glue/\d{10}$")
+
+_SOURCE = "glue"
+_LOGO = "https://atlan-public.s3.eu-west-1.amazonaws.com/atlan/logos/aws-glue.png"
+_MARKETPLACE = f"https://packages.atlan.com/-/web/detail/{PACKAGE}"
+
+
+@dataclass(frozen=True)
+class GlueCrawlerSettings:
+    """A new Glue crawler: its connection and admins, the IAM user's keys, the region and the filters.
+
+    The fields and defaults are pyatlan's GlueCrawler's (admins are role ids, group names, user names).
+    """
+
+    connection_name: str
+    region: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    admin_roles: tuple[str, ...] = ()
+    admin_groups: tuple[str, ...] = ()
+    admin_users: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    allow_query: bool = False
+    allow_query_preview: bool = False
+    row_limit: int = 0
+
+
+def temporary_guid() -> str:
+    """A negative temporary guid, as pyatlan's `@init_guid` makes them."""
+    return str(-int(random.random() * 10000000000000000))  # noqa: S311 - an id, not a secret
+
+
+def filter_value(databases: Iterable[str]) -> str:
+    """An include/exclude filter parameter's value: `{"AwsDataCatalog": {db: {}}}`, or `{}` for none."""
+    databases = list(databases)
+    return json.dumps({DEFAULT_CATALOG: {database: {} for database in databases}}) if databases else "{}"
+
+
+def credential_body(epoch: int, access_key: str, secret_key: str, region: str) -> dict[str, Any]:
+    """The IAM user credential in the workflow's payload, with pyatlan's field order and aliases."""
+    return {"name": f"default-{_SOURCE}-{epoch}-0", "authType": "iam", "username": access_key,
+            "password": secret_key, "extra": {"region": region}, "connectorConfigName": f"atlan-connectors-{_SOURCE}"}
+
+
+def connection_json(epoch: int, name: str, admins: tuple[Iterable[str], Iterable[str], Iterable[str]], *,
+                    allow_query: bool, allow_query_preview: bool, row_limit: int, guid: str) -> str:
+    """The new connection, as the `connection` parameter carries it: a JSON *string*, so pyatlan's key order
+    and json.dumps' default separators are part of the contract. `admins`: users, groups, roles (duplicates
+    dropped, order kept: pyatlan's sets make its own order change from one process to the next)."""
+    users, groups, roles = (list(dict.fromkeys(names)) for names in admins)
+    connection = {
+        "typeName": "Connection",
+        "attributes": {
+            "qualifiedName": f"default/{_SOURCE}/{epoch}",
+            "name": name,
+            "adminUsers": users,
+            "adminGroups": groups,
+            "connectorName": _SOURCE,
+            "isDiscoverable": True,
+            "isEditable": False,
+            "adminRoles": roles,
+            "category": "lake",
+            "allowQuery": allow_query,
+            "allowQueryPreview": allow_query_preview,
+            "rowLimit": row_limit,
+            "defaultCredentialGuid": CREDENTIAL_PLACEHOLDER,
+            "sourceLogo": _LOGO,
+        },
+        "guid": guid,
+    }
+    return json.dumps(connection)
+
+
+def _metadata(epoch: int) -> dict[str, Any]:
+    title = _SOURCE.capitalize()
+    return {
+        "annotations": {
+            "orchestration.atlan.com/allowSchedule": "true",
+            "orchestration.atlan.com/dependentPackage": "",
+            "orchestration.atlan.com/docsUrl": "https://ask.atlan.com/hc/en-us/articles/6335637665681",
+            "orchestration.atlan.com/emoji": "\U0001f680",
+            "orchestration.atlan.com/icon": _LOGO,
+            "orchestration.atlan.com/logo": _LOGO,
+            "orchestration.atlan.com/marketplaceLink": _MARKETPLACE,
+            "orchestration.atlan.com/name": f"{title} Assets",
+            "orchestration.atlan.com/usecase": "crawling,auto-classifications",
+            "package.argoproj.io/author": "Atlan",
+            "package.argoproj.io/description":
+                f"Package to crawl AWS {title} assets and publish to Atlan for discovery.",
+            "package.argoproj.io/homepage": _MARKETPLACE,
+            "package.argoproj.io/keywords": '["lake","connector","crawler","glue","aws","s3"]',
+            "package.argoproj.io/name": PACKAGE,
+            "package.argoproj.io/registry": "https://packages.atlan.com",
+            "package.argoproj.io/repository": "git+https://github.com/atlanhq/marketplace-packages.git",
+            "package.argoproj.io/support": "support@atlan.com",
+            "orchestration.atlan.com/atlanName": f"{PREFIX}-default-{_SOURCE}-{epoch}",
+        },
+        "labels": {
+            "orchestration.atlan.com/certified": "true",
+            "orchestration.atlan.com/source": _SOURCE,
+            "orchestration.atlan.com/sourceCategory": "lake",
+            "orchestration.atlan.com/type": "connector",
+            "orchestration.atlan.com/verified": "true",
+            "package.argoproj.io/installer": "argopm",
+            "package.argoproj.io/name": f"a-t-ratlans-l-a-s-h{_SOURCE}",
+            "package.argoproj.io/registry": "httpsc-o-l-o-ns-l-a-s-hs-l-a-s-hpackages.atlan.com",
+            f"orchestration.atlan.com/default-{_SOURCE}-{epoch}": "true",
+            "orchestration.atlan.com/atlan-ui": "true",
+        },
+        "name": f"{PREFIX}-{epoch}",
+        "namespace": "default",
+    }
+
+
+def workflow_document(epoch: int, filters: Iterable[dict[str, str]], connection: str,
+                      credential: dict[str, Any] | None) -> dict[str, Any]:
+    """The workflow document pyatlan 10.0.0 submits: `filters` are its include/exclude parameters in the order
+    they were given, `connection` the `connection_json`, `credential` the payload's body (None: no payload)."""
+    parameters = [dict(item) for item in filters] + [
+        {"name": "credentials-fetch-strategy", "value": "credential_guid"},
+        {"name": "credential-guid", "value": CREDENTIAL_PLACEHOLDER},
+        {"name": "connection", "value": connection},
+        {"name": "publish-mode", "value": "production"},
+        {"name": "atlas-auth-type", "value": "internal"},
+    ]
+    task = {"name": "run", "arguments": {"parameters": parameters},
+            "templateRef": {"name": PREFIX, "template": "main", "clusterScope": True}}
+    spec = {"entrypoint": "main", "templates": [{"name": "main", "dag": {"tasks": [task]}}],
+            "workflowMetadata": {"annotations": {"package.argoproj.io/name": PACKAGE}}}
+    payload = [] if credential is None else [{"parameter": "credentialGuid", "type": "credential", "body": credential}]
+    return {"metadata": _metadata(epoch), "spec": spec, "payload": payload}
+
+
+def glue_workflow_document(settings: GlueCrawlerSettings, *, epoch: int, guid: str | None = None) -> dict[str, Any]:
+    """The workflow pyatlan 10.0.0 submits for these settings: `GlueCrawler(...).iam_user_auth(...)
+    .direct(region).include(...).exclude(...).to_workflow()`. `epoch` names the workflow, its credential and its
+    connection (`default/glue/<epoch>`); `guid` is the connection's temporary guid (pyatlan's random one)."""
+    filters = [{"name": "include-filter", "value": filter_value(settings.include)},
+               {"name": "exclude-filter", "value": filter_value(settings.exclude)}]
+    connection = connection_json(epoch, settings.connection_name,
+                                 (settings.admin_users, settings.admin_groups, settings.admin_roles),
+                                 allow_query=settings.allow_query, allow_query_preview=settings.allow_query_preview,
+                                 row_limit=settings.row_limit, guid=guid or temporary_guid())
+    return workflow_document(epoch, filters, connection,
+                             credential_body(epoch, settings.access_key, settings.secret_key, settings.region))
 
 
 @dataclass(frozen=True)

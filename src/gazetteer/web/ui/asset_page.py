@@ -6,85 +6,57 @@ something); the editor and the save read the primary, as they lead to a write.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 
+from gazetteer.assets.browse import ancestors_of, children_of, columns_of
+from gazetteer.assets.datatypes import is_nested
 from gazetteer.assets.entities import get_entity, update_curated
-from gazetteer.assets.search import index_search
 from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
-from gazetteer.web.ui.datatypes import is_nested, type_events
+from gazetteer.web.ui.datatypes import type_events
 from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, read_engine, render, role_names, router
+from gazetteer.workflows.views import ListedWorkflow, workflows_by_connection
 
 __all__ = ["asset_context"]
 
 CHILDREN_PAGE = 100
-_COLUMN_ATTRIBUTES = ["dataType", "description", "userDescription", "order", "isPartition", "partitionOrder",
-                      "isNested"]
-_CHILD_ATTRIBUTES = ["description", "userDescription", "rowCount", "sizeBytes", "columnCount",
-                     "externalLocationFormat", "isPartitioned", "tableCount", "viewsCount", "schemaCount",
-                     "isResourceLink"]
-_ADMIN_ATTRIBUTES = ["adminUsers", "adminGroups", "adminRoles"]
-# The ancestors an asset names, in breadcrumb order.
-_ANCESTORS = (("Connection", "connectionQualifiedName"), ("Database", "databaseQualifiedName"),
-              ("Schema", "schemaQualifiedName"), ("Table", "tableQualifiedName"), ("View", "viewQualifiedName"))
+# What the children `browse.children_of` lists are called, by the parent's type.
+_CHILDREN_TITLES = {"Connection": "Schemas", "Database": "Schemas", "Schema": "Tables and views"}
 _FIELDS = ("description", "owners")
 
 
-def _search(engine: Engine, query: dict[str, Any], *, size: int = 1000, start: int = 0,
-            attributes: list[str] | None = None, relation_attributes: list[str] | None = None,
-            sort: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    dsl: dict[str, Any] = {"from": start, "size": size, "query": query}
-    if sort:
-        dsl["sort"] = sort
-    return index_search(engine, {"dsl": dsl, "attributes": attributes or [],
-                                 "relationAttributes": relation_attributes or []})
-
-
-def _ancestors(engine: Engine, entity: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Breadcrumbs (type, name, guid) from the connection down to the asset, and the connection's admins."""
+def _ancestors(engine: Engine, entity: dict[str, Any]) -> tuple[list[dict[str, Any]], Mapping[str, Any]]:
+    """Breadcrumbs (type, name, guid) from the connection down to the asset, and the connection's attributes."""
     attributes = entity["attributes"]
-    wanted = [(kind, attributes.get(key)) for kind, key in _ANCESTORS
-              if attributes.get(key) and attributes.get(key) != attributes["qualifiedName"]]
-    found: dict[str, dict[str, Any]] = {}
-    if wanted:
-        answer = _search(engine, {"terms": {"qualifiedName": [qn for _, qn in wanted]}},
-                         attributes=_ADMIN_ATTRIBUTES)
-        found = {e["attributes"]["qualifiedName"]: e for e in answer.get("entities", [])}
-    crumbs = []
-    for kind, qualified_name in wanted:
-        hit = found.get(qualified_name)
-        name = hit["attributes"]["name"] if hit else qualified_name.rsplit("/", 1)[-1]
-        crumbs.append({"type": kind, "name": name, "guid": hit["guid"] if hit else None})
+    ancestors = ancestors_of(engine, attributes)
+    crumbs = [{"type": a.type_name, "name": a.asset.name if a.asset else a.qualified_name.rsplit("/", 1)[-1],
+               "guid": a.asset.guid if a.asset else None} for a in ancestors]
     if entity["typeName"] == "Connection":
-        connection = attributes
-    else:
-        hit = found.get(attributes.get("connectionQualifiedName") or "")
-        connection = hit["attributes"] if hit else {}
-    return crumbs, connection
+        return crumbs, attributes
+    connection = next((a.asset for a in ancestors if a.asset and a.qualified_name == attributes.get(
+        "connectionQualifiedName")), None)
+    return crumbs, connection.attributes if connection else {}
 
 
-def may_edit(principal: Principal, connection: dict[str, Any]) -> bool:
+def may_edit(principal: Principal, connection: Mapping[str, Any]) -> bool:
     """What update_curated allows (the connection here is the stored one, read by the page's search)."""
     return may(principal, Action.EDIT_ASSET, connection)
 
 
 def _columns(engine: Engine, entity: dict[str, Any]) -> list[dict[str, Any]]:
-    relation = "columns"
-    answer = _search(engine, {"term": {"__guid": entity["guid"]}}, size=1, attributes=[relation],
-                     relation_attributes=_COLUMN_ATTRIBUTES)
-    hits = answer.get("entities") or []
     columns = []
-    for reference in (hits[0]["attributes"].get(relation) or []) if hits else []:
-        attributes = reference.get("attributes") or {}
+    for column in columns_of(engine, entity["guid"]):
+        attributes = column.attributes
         data_type = attributes.get("dataType") or ""
         nested = bool(attributes.get("isNested")) or is_nested(data_type)
         columns.append({
-            "guid": reference["guid"], "name": attributes.get("name"), "type": data_type,
+            "guid": column.guid, "name": column.name, "type": data_type,
             "nested": nested, "events": type_events(data_type) if nested else [],
             "description": attributes.get("userDescription") or attributes.get("description"),
             "order": attributes.get("order"), "partition": bool(attributes.get("isPartition")),
@@ -95,30 +67,19 @@ def _columns(engine: Engine, entity: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _children(engine: Engine, entity: dict[str, Any], page: int) -> dict[str, Any] | None:
     """The assets one level down: a connection's and a database's schemas, a schema's tables and views."""
-    kind, qualified_name = entity["typeName"], entity["attributes"]["qualifiedName"]
-    if kind == "Connection":
-        title, types, field = "Schemas", ["Schema"], "connectionQualifiedName"
-    elif kind == "Database":
-        title, types, field = "Schemas", ["Schema"], "databaseQualifiedName"
-    elif kind == "Schema":
-        title, types, field = "Tables and views", ["Table", "View"], "schemaQualifiedName"
-    else:
+    kind = entity["typeName"]
+    found = children_of(engine, kind, entity["attributes"]["qualifiedName"], start=(page - 1) * CHILDREN_PAGE,
+                        size=CHILDREN_PAGE)
+    if found is None:
         return None
-    query = {"bool": {"filter": [{"terms": {"__typeName.keyword": types}}, {"term": {"__state": "ACTIVE"}},
-                                 {"term": {field: qualified_name}}]}}
-    answer = _search(engine, query, size=CHILDREN_PAGE, start=(page - 1) * CHILDREN_PAGE,
-                     attributes=_CHILD_ATTRIBUTES, sort=[{"name.keyword": {"order": "asc"}}])
-    total = int(answer.get("approximateCount") or 0)
-    items = [{"guid": e["guid"], "type": e["typeName"], "name": e["attributes"]["name"],
-              "description": e["attributes"].get("userDescription") or e["attributes"].get("description"),
-              "attributes": e["attributes"]} for e in answer.get("entities", [])]
-    return {"title": title, "items": items, "total": total, "page": page,
-            "pages": max(1, (total + CHILDREN_PAGE - 1) // CHILDREN_PAGE)}
+    items = [{"guid": asset.guid, "type": asset.type_name, "name": asset.name,
+              "description": asset.attributes.get("userDescription") or asset.attributes.get("description"),
+              "attributes": asset.attributes} for asset in found.assets]
+    return {"title": _CHILDREN_TITLES[kind], "items": items, "total": found.total, "page": page,
+            "pages": max(1, (found.total + CHILDREN_PAGE - 1) // CHILDREN_PAGE)}
 
 
-def _workflows(engine: Engine, connection_qn: str) -> list[dict[str, Any]]:
-    from gazetteer.web.ui.workflow_pages import workflows_by_connection
-
+def _workflows(engine: Engine, connection_qn: str) -> list[ListedWorkflow]:
     return workflows_by_connection(engine).get(connection_qn, [])
 
 

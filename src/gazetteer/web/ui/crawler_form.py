@@ -1,14 +1,12 @@
 """Creating a Glue crawler in the browser (`/workflows/new`).
 
-The form has the builder's fields; the workflow is built by `GlueCrawler(...).to_workflow()` and handed to
-`WorkflowService.create(..., submit=True)`, exactly what the API takes from pyatlan. "Preview databases"
-lists the databases the keys can see, to tick for include/exclude. The secret key is never sent back.
+The form has pyatlan's GlueCrawler's fields; `WorkflowService.create_crawler` stores the workflow GlueCrawler
+would submit and starts its first run. "Preview databases" lists the databases the keys can see, to tick for
+include/exclude. The secret key is never sent back.
 """
 
 from __future__ import annotations
 
-import itertools
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +18,13 @@ from gazetteer.assets.service import find_connection
 from gazetteer.auth.permissions import Action, authorize
 from gazetteer.auth.principal import ROLES, Principal
 from gazetteer.auth.service import list_groups, list_roles
-from gazetteer.client.glue_crawler import GlueCrawler
-from gazetteer.errors import Conflict, GazetteerError
+from gazetteer.errors import GazetteerError
 from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.config import known_regions, parse_config
 from gazetteer.packages.glue.settings import glue_settings
+from gazetteer.packages.glue.workflow import GlueCrawlerSettings
 from gazetteer.web.ui.routing import FormDep, UserDep, render, router
+from gazetteer.workflows.views import workflows_by_connection
 
 __all__ = ["CrawlerForm", "preview_databases"]
 
@@ -143,23 +142,12 @@ def _validate(request: Request, form: CrawlerForm, secret_key: str) -> int:
     return row_limit
 
 
-def _create(request: Request, user: Principal, form: CrawlerForm, secret_key: str, row_limit: int) -> str:
-    """Build the workflow as pyatlan would and create it with a first run; returns the workflow name."""
-    service = request.app.state.workflows
-    epoch = int(time.time())
-    for attempt in itertools.count():
-        crawler = (GlueCrawler(connection_name=form.connection_name, admin_roles=form.admin_roles,
-                               admin_groups=_names(form.admin_groups), admin_users=_names(form.admin_users),
-                               allow_query=form.allow_query, allow_query_preview=form.allow_query_preview,
-                               row_limit=row_limit, epoch=epoch + attempt)
-                   .iam_user_auth(access_key=form.access_key, secret_key=secret_key)
-                   .direct(region=form.region).include(form.include).exclude(form.exclude))
-        try:
-            return service.create(crawler.to_workflow(), user, submit=True)["metadata"]["name"]
-        except Conflict:
-            if attempt >= 5:  # names are atlan-glue-<epoch>: another crawler was made in the same second
-                raise
-    raise AssertionError("unreachable")
+def _settings(form: CrawlerForm, secret_key: str, row_limit: int) -> GlueCrawlerSettings:
+    return GlueCrawlerSettings(
+        connection_name=form.connection_name, region=form.region, access_key=form.access_key, secret_key=secret_key,
+        admin_roles=tuple(form.admin_roles), admin_groups=tuple(_names(form.admin_groups)),
+        admin_users=tuple(_names(form.admin_users)), include=tuple(form.include), exclude=tuple(form.exclude),
+        allow_query=form.allow_query, allow_query_preview=form.allow_query_preview, row_limit=row_limit)
 
 
 @router.post("/workflows/new")
@@ -174,18 +162,15 @@ def create_crawler(request: Request, user: UserDep, raw: FormDep) -> Response:
                                                              error_field=problem.field), status=400)
     existing = find_connection(request.app.state.engine, form.connection_name)
     if existing and not form.create_anyway:
-        from gazetteer.web.ui.workflow_pages import workflows_by_connection
-
-        workflows = workflows_by_connection(request.app.state.engine, with_runs=False).get(existing, [])
+        workflows = workflows_by_connection(request.app.state.engine).get(existing, [])
         return render(request, "new_crawler.html", _context(
             request, form, existing=existing, existing_workflows=workflows,
             error=f"A connection named {form.connection_name!r} already exists."), status=409)
     try:
-        name = _create(request, user, form, secret_key, row_limit)
-    except (GazetteerError, ValueError, TypeError) as exc:
-        message = exc.message if isinstance(exc, GazetteerError) else str(exc)
-        return render(request, "new_crawler.html", _context(request, form, error=message), status=400)
-    return RedirectResponse(f"/workflows/{name}?created=1", status_code=303)
+        created = request.app.state.workflows.create_crawler(_settings(form, secret_key, row_limit), user)
+    except GazetteerError as exc:
+        return render(request, "new_crawler.html", _context(request, form, error=exc.message), status=400)
+    return RedirectResponse(f"/workflows/{created.name}?created=1", status_code=303)
 
 
 def preview_databases(access_key: str, secret_key: str, region: str, max_attempts: int) -> list[dict[str, Any]]:

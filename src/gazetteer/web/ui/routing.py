@@ -11,7 +11,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -24,10 +24,11 @@ from sqlalchemy.engine import Engine
 from gazetteer import __version__
 from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
+from gazetteer.auth.service import authenticate, list_roles
 from gazetteer.errors import GazetteerError, NotFound, Unauthenticated
 from gazetteer.web.ui import formatting
 
-__all__ = ["router", "render", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "READ_PRIMARY_COOKIE", "is_htmx",
+__all__ = ["router", "routes_of", "render", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "READ_PRIMARY_COOKIE", "is_htmx",
            "FormDep", "safe_next", "SignInRequired", "read_engine"]
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def _defined(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-env.filters.update({name: _defined(function) for name, function in {
+env.filters.update({name: _defined(cast(Callable[..., Any], function)) for name, function in {
     "bytes": formatting.human_bytes, "count": formatting.human_count, "epoch": formatting.from_epoch_ms,
     "ago": formatting.relative_time, "argo": formatting.argo_time, "iso": formatting.iso,
     "sql": formatting.highlight_sql, "snippet": formatting.snippet, "duration": formatting.duration,
@@ -109,8 +110,8 @@ def read_engine(request: Request) -> Engine:
     """The engine of a read-only page: the read replica (the primary when there is none), or the primary
     for a browser that sent a form in the last READ_PRIMARY_SECONDS (it must see what it just changed)."""
     if READ_PRIMARY_COOKIE in request.cookies:
-        return request.app.state.engine
-    return request.app.state.read_engine
+        return cast(Engine, request.app.state.engine)
+    return cast(Engine, request.app.state.read_engine)
 
 
 def _remember_write(request: Request, response: Response) -> None:
@@ -165,8 +166,6 @@ FormDep = Annotated[dict[str, list[str]], Depends(form_data)]
 
 def current_user(request: Request) -> Principal:
     """The signed-in caller, from the HttpOnly cookie; SignInRequired or Unauthenticated otherwise."""
-    from gazetteer.auth.service import authenticate
-
     token = request.cookies.get(TOKEN_COOKIE)
     if not token:
         raise SignInRequired()
@@ -275,7 +274,13 @@ class UIRoute(APIRoute):
         return handler
 
 
+# Every UI module adds its routes here when imported; `gazetteer.web.ui` serves them in the order of its PAGES.
 router = APIRouter(include_in_schema=False, route_class=UIRoute)
+
+
+def routes_of(module: str) -> list[APIRoute]:
+    """The routes `module` (a dotted name) added to `router`, in the order it added them."""
+    return [route for route in router.routes if isinstance(route, APIRoute) and route.endpoint.__module__ == module]
 
 
 @router.get("/static/{name}")
@@ -292,6 +297,4 @@ def static_file(name: str, v: str | None = None) -> Response:
 
 def role_names(engine: Any) -> dict[str, str]:
     """Role id → name, to show the roles a connection names by id (as pyatlan sends them)."""
-    from gazetteer.auth.service import list_roles
-
     return {record["id"]: record["name"] for record in list_roles(engine).records}

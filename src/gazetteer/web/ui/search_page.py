@@ -1,8 +1,6 @@
-"""The search page (`/`): instant full-text results with facets, through the asset search API.
+"""The search page (`/`): instant full-text results with facets (`gazetteer.assets.text_search`).
 
-Facets are disjunctive, as people expect: the counts of one facet are those of the search with every
-*other* facet's selection applied, so ticking "Table" still shows how many Views there are. One search
-answers the page and the facets nobody picked; each facet with a selection costs one more count-only search.
+Facets are disjunctive: ticking "Table" still shows how many Views there are (see `faceted_search`).
 """
 
 from __future__ import annotations
@@ -14,80 +12,49 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.search import index_search
+from gazetteer.assets.browse import AssetView, active_connections
+from gazetteer.assets.text_search import FacetedQuery, faceted_search
 from gazetteer.web.ui.routing import UserDep, is_htmx, read_engine, render, router
 
-__all__ = ["Facet", "FACETS", "PAGE_SIZE", "search_body", "run_search"]
+__all__ = ["Facet", "FACETS", "PAGE_SIZE", "faceted_query", "run_search"]
 
 PAGE_SIZE = 20
 MAX_FROM = 10_000
-_FACET_SIZE = 25
-_ATTRIBUTES = ["description", "userDescription", "connectionName", "connectionQualifiedName", "databaseName",
-               "schemaName", "tableName", "viewName", "dataType", "externalLocationFormat", "isPartitioned",
-               "rowCount", "columnCount", "certificateStatus", "isPartition"]
 
 
 @dataclass(frozen=True)
 class Facet:
-    param: str
+    param: str  # its name in the URL and in `text_search.FACET_FIELDS`
     title: str
-    field: str
 
 
 FACETS = (
-    Facet("type", "Type", "__typeName.keyword"),
-    Facet("connection", "Connection", "connectionQualifiedName"),
-    Facet("schema", "Schema", "schemaQualifiedName"),
-    Facet("format", "Format", "externalLocationFormat"),
-    Facet("partitioned", "Partitioned", "isPartitioned"),
+    Facet("type", "Type"),
+    Facet("connection", "Connection"),
+    Facet("schema", "Schema"),
+    Facet("format", "Format"),
+    Facet("partitioned", "Partitioned"),
 )
 
 
-def _facet_filter(facet: Facet, values: list[str]) -> dict[str, Any] | None:
-    if facet.param == "partitioned":
-        flags = {value == "true" for value in values if value in ("true", "false")}
-        if len(flags) != 1:
-            return None  # both ticked, or nonsense: no restriction
-        return {"term": {facet.field: flags.pop()}}
-    return {"terms": {facet.field: values}} if values else None
+def _partitioned(values: list[str]) -> bool | None:
+    flags = {value == "true" for value in values if value in ("true", "false")}
+    return flags.pop() if len(flags) == 1 else None  # both ticked, or nonsense: no restriction
 
 
-def _query(text: str, filters: list[dict[str, Any]]) -> dict[str, Any]:
-    must = [{"multi_match": {"query": text, "operator": "and"}}] if text else []
-    return {"bool": {"must": must, "filter": [{"term": {"__state": "ACTIVE"}}, *filters]}}
-
-
-def search_body(text: str, selected: dict[str, list[str]], page: int = 1) -> dict[str, Any]:
-    """The indexsearch body of the results page: every selection applied, facets without a selection."""
-    filters = [f for facet in FACETS if (f := _facet_filter(facet, selected.get(facet.param, [])))]
-    dsl: dict[str, Any] = {
-        "from": min((page - 1) * PAGE_SIZE, MAX_FROM), "size": PAGE_SIZE, "query": _query(text, filters),
-        "aggregations": {facet.param: {"terms": {"field": facet.field, "size": _FACET_SIZE}}
-                         for facet in FACETS if _facet_filter(facet, selected.get(facet.param, [])) is None},
-    }
-    if not text:
-        dsl["sort"] = [{"name.keyword": {"order": "asc"}}]
-    return {"dsl": dsl, "attributes": _ATTRIBUTES}
-
-
-def _facet_body(text: str, selected: dict[str, list[str]], facet: Facet) -> dict[str, Any]:
-    filters = [f for other in FACETS if other is not facet
-               and (f := _facet_filter(other, selected.get(other.param, [])))]
-    return {"dsl": {"from": 0, "size": 0, "query": _query(text, filters),
-                    "aggregations": {facet.param: {"terms": {"field": facet.field, "size": _FACET_SIZE}}}}}
+def faceted_query(text: str, selected: dict[str, list[str]], page: int = 1) -> FacetedQuery:
+    """The search of the results page: the words, what is ticked in each facet, the page."""
+    return FacetedQuery(
+        text=text, types=tuple(selected.get("type", [])), connections=tuple(selected.get("connection", [])),
+        schemas=tuple(selected.get("schema", [])), formats=tuple(selected.get("format", [])),
+        partitioned=_partitioned(selected.get("partitioned", [])), start=min((page - 1) * PAGE_SIZE, MAX_FROM),
+        size=PAGE_SIZE)
 
 
 def _bucket_key(facet: Facet, key: Any) -> str:
     if facet.param == "partitioned":
         return "true" if key in (True, 1, "true", "1", "t") else "false"
     return str(key)
-
-
-def _connection_names(engine: Engine) -> dict[str, str]:
-    body = {"dsl": {"from": 0, "size": 1000, "query": {"bool": {"filter": [
-        {"term": {"__typeName.keyword": "Connection"}}, {"term": {"__state": "ACTIVE"}}]}}}}
-    return {e["attributes"]["qualifiedName"]: e["attributes"]["name"]
-            for e in index_search(engine, body).get("entities", [])}
 
 
 def _label(facet: Facet, key: str, connections: dict[str, str], several_connections: bool) -> str:
@@ -105,8 +72,8 @@ def _label(facet: Facet, key: str, connections: dict[str, str], several_connecti
     return key
 
 
-def _breadcrumb(entity: dict[str, Any]) -> list[str]:
-    attributes, kind = entity["attributes"], entity["typeName"]
+def _breadcrumb(asset: AssetView) -> list[str]:
+    attributes, kind = asset.attributes, asset.type_name
     path = [attributes.get("connectionName")]
     if kind not in ("Connection", "Database"):
         path.append(attributes.get("databaseName"))
@@ -119,39 +86,27 @@ def _breadcrumb(entity: dict[str, Any]) -> list[str]:
 
 def run_search(engine: Engine, text: str, selected: dict[str, list[str]], page: int) -> dict[str, Any]:
     """Everything the results template shows: hits, total, facets with counts, paging."""
-    answer = index_search(engine, search_body(text, selected, page))
-    aggregations = dict(answer.get("aggregations") or {})
-    for facet in FACETS:
-        if facet.param not in aggregations:
-            aggregations.update(index_search(engine, _facet_body(text, selected, facet)).get("aggregations") or {})
-    connections = _connection_names(engine)
+    found = faceted_search(engine, faceted_query(text, selected, page))
+    connections = {connection.qualified_name: connection.name for connection in active_connections(engine)}
     several = len(connections) > 1
     facets = []
     for facet in FACETS:
         chosen = selected.get(facet.param, [])
-        buckets = (aggregations.get(facet.param) or {}).get("buckets") or []
-        values = [{"key": _bucket_key(facet, b["key"]), "count": b["doc_count"]} for b in buckets
-                  if b.get("key") not in (None, "")]
+        counted = found.facets[facet.param]
+        values: list[dict[str, Any]] = [{"key": _bucket_key(facet, bucket.key), "count": bucket.count}
+                                        for bucket in counted.buckets if bucket.key not in (None, "")]
         seen = {v["key"] for v in values}
         values += [{"key": key, "count": 0} for key in chosen if key not in seen]
         for value in values:
             value["label"] = _label(facet, value["key"], connections, several)
             value["checked"] = value["key"] in chosen
         if values:
-            facets.append({"param": facet.param, "title": facet.title, "options": values,
-                           "other": (aggregations.get(facet.param) or {}).get("sum_other_doc_count") or 0})
-    total = int(answer.get("approximateCount") or 0)
-    results = []
-    for entity in answer.get("entities", []):
-        attributes = entity["attributes"]
-        results.append({
-            "guid": entity["guid"], "type": entity["typeName"], "name": attributes.get("name"),
-            "path": _breadcrumb(entity),
-            "description": attributes.get("userDescription") or attributes.get("description"),
-            "attributes": attributes,
-        })
-    pages = max(1, min((total + PAGE_SIZE - 1) // PAGE_SIZE, MAX_FROM // PAGE_SIZE + 1))
-    return {"results": results, "total": total, "facets": facets, "page": page, "pages": pages,
+            facets.append({"param": facet.param, "title": facet.title, "options": values, "other": counted.other})
+    results = [{"guid": asset.guid, "type": asset.type_name, "name": asset.name, "path": _breadcrumb(asset),
+                "description": asset.attributes.get("userDescription") or asset.attributes.get("description"),
+                "attributes": asset.attributes} for asset in found.assets]
+    pages = max(1, min((found.total + PAGE_SIZE - 1) // PAGE_SIZE, MAX_FROM // PAGE_SIZE + 1))
+    return {"results": results, "total": found.total, "facets": facets, "page": page, "pages": pages,
             "filtered": any(selected.values()), "connections": connections}
 
 

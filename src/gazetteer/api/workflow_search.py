@@ -1,17 +1,19 @@
-"""Elasticsearch-style searches over workflows and runs, through the shared query compiler."""
+"""Elasticsearch-style searches over workflows and runs (pyatlan's polls), through the shared query compiler."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from gazetteer.api.workflow_documents import run_document, search_answer, workflow_document
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import FieldResolver, FullText, ResolvedField, apply_search, parse_search_request
-from gazetteer.workflows.documents import run_document, search_answer, workflow_document
 from gazetteer.workflows.models import runs, workflows
+from gazetteer.workflows.views import run_view, workflow_view
 
 __all__ = ["search_workflows", "search_runs"]
 
@@ -64,7 +66,7 @@ _RUN_FIELDS = _ColumnResolver({
     "metadata.labels.workflows.argoproj.io/creator": _text(runs.c.created_by),
     "metadata.labels.workflows.argoproj.io/workflow-template": _text(runs.c.workflow_name),
     # A run's own name matches too: pyatlan's monitor(rerun_response) asks for the latest run "of" the run
-    # name it was handed, and the seed page promises that a re-run's response can be monitored.
+    # name it was handed, and Atlan's Glue package page promises that a re-run's response can be monitored.
     "spec.workflowTemplateRef.name": ResolvedField(runs.c.template_refs, is_array=True),
     "status.phase": _text(runs.c.phase),
     "status.startedAt": _time(runs.c.started_at),
@@ -73,7 +75,7 @@ _RUN_FIELDS = _ColumnResolver({
 
 
 def _search(engine: Engine, body: Any, table: sa.Table, resolver: FieldResolver, visible: Any,
-            to_document: Any, index: str) -> dict[str, Any]:
+            to_document: Callable[[Any], dict[str, Any]], index: str) -> dict[str, Any]:
     started = time.perf_counter()
     request = parse_search_request(body, max_size=MAX_PAGE)
     query = apply_search(sa.select(table).where(visible), request, resolver, tiebreakers=[table.c.id.desc()])
@@ -87,10 +89,11 @@ def _search(engine: Engine, body: Any, table: sa.Table, resolver: FieldResolver,
 
 def search_workflows(engine: Engine, body: Any) -> dict[str, Any]:
     """The answer to POST /workflows/indexsearch: workflow templates that are not archived."""
-    return _search(engine, body, workflows, _WORKFLOW_FIELDS, workflows.c.archived.is_(False), workflow_document,
-                   "workflow-templates")
+    return _search(engine, body, workflows, _WORKFLOW_FIELDS, workflows.c.archived.is_(False),
+                   lambda row: workflow_document(workflow_view(row)), "workflow-templates")
 
 
 def search_runs(engine: Engine, body: Any) -> dict[str, Any]:
     """The answer to POST /runs/indexsearch: runs, visible from the moment they are created."""
-    return _search(engine, body, runs, _RUN_FIELDS, sa.true(), run_document, "workflow-runs")
+    return _search(engine, body, runs, _RUN_FIELDS, sa.true(), lambda row: run_document(run_view(row)),
+                   "workflow-runs")

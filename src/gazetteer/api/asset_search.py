@@ -1,0 +1,59 @@
+"""Atlan's asset search on the wire (POST /api/meta/search/indexsearch): its body in, its answer out.
+
+What for: pyatlan's FluentSearch, find_connections_by_name and get_by_*(attributes=...) send
+`{attributes, dsl: {from, size, query, sort, aggregations, track_total_hits}, relationAttributes}`. The
+`dsl` is parsed into a `SearchRequest` (size capped at `MAX_PAGE`) for `gazetteer.assets.search`, and what
+it finds is answered as Atlas does: entity headers with the wanted attributes (and relationships), a page
+past the end without an `entities` key, facets in Elasticsearch's terms-aggregation shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from gazetteer.assets.facets import Facet
+from gazetteer.assets.render import RELATIONSHIP_NAMES, entity_header
+from gazetteer.assets.search import MAX_PAGE, search_assets
+from gazetteer.errors import InvalidRequest
+from gazetteer.search import parse_search_request, terms_agg_result
+
+__all__ = ["index_search"]
+
+
+def _names(value: Any, what: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidRequest(f"malformed {what!r}: expected a list of attribute names")
+    return value
+
+
+def _terms(facet: Facet) -> dict[str, Any]:
+    return terms_agg_result([(bucket.key, bucket.count, facet.total) for bucket in facet.buckets])
+
+
+def index_search(engine: Engine, body: Any) -> dict[str, Any]:
+    """The answer to POST /api/meta/search/indexsearch: matching assets, their count and facets."""
+    if not isinstance(body, Mapping):
+        raise InvalidRequest("malformed search request: expected a JSON object with a 'dsl' object")
+    dsl = body.get("dsl", {})
+    if not isinstance(dsl, Mapping):
+        raise InvalidRequest("malformed 'dsl': expected an object")
+    request = parse_search_request(dsl, max_size=MAX_PAGE)
+    wanted = _names(body.get("attributes"), "attributes")
+    related = _names(body.get("relationAttributes"), "relationAttributes")
+    result = search_assets(engine, request, relationships=[name for name in wanted if name in RELATIONSHIP_NAMES],
+                           related_attributes=related)
+    answer: dict[str, Any] = {
+        "queryType": "INDEX",
+        "searchParameters": {"attributes": wanted, "relationAttributes": related, "dsl": dict(dsl)},
+        "approximateCount": result.total,
+    }
+    if result.rows:
+        answer["entities"] = [entity_header(row, wanted, result.relationships.get(row.id)) for row in result.rows]
+    if result.facets:
+        answer["aggregations"] = {name: _terms(facet) for name, facet in result.facets.items()}
+    return answer

@@ -1,0 +1,68 @@
+"""The typed calls the web UI and the CLI use (`browse`, `text_search`): the same assets, in the same order, as
+the Atlan search answers for the equivalent Elasticsearch requests."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from gazetteer.api.asset_search import index_search
+from gazetteer.assets.browse import active_connections, ancestors_of, asset_named, children_of, columns_of
+from gazetteer.assets.publish import Publisher
+from gazetteer.assets.records import AssetRecord
+from gazetteer.assets.text_search import FacetedQuery, best_matches, faceted_search
+from tests.assets.test_asset_search import ANALYTICS, DB, SALES, C, _records
+
+
+@pytest.fixture()
+def catalog(engine: sa.Engine) -> sa.Engine:
+    Publisher(engine).publish([*_records(), AssetRecord("Table", f"{ANALYTICS}/legacy", "legacy", ANALYTICS, {
+        "connectionQualifiedName": C, "schemaQualifiedName": ANALYTICS})])
+    Publisher(engine).archive([f"{ANALYTICS}/legacy"])
+    return engine
+
+
+def _names(engine: sa.Engine, dsl: dict) -> list[str]:
+    return [e["attributes"]["qualifiedName"] for e in index_search(engine, {"dsl": dsl}).get("entities", [])]
+
+
+def test_children_ancestors_and_columns(catalog: sa.Engine) -> None:
+    page = children_of(catalog, "Schema", ANALYTICS, size=2)
+    assert page is not None and page.total == 3  # the archived "legacy" is left out
+    assert [(a.type_name, a.name) for a in page.assets] == [("Table", "daily_orders"), ("View", "daily_revenue")]
+    assert [a.name for a in children_of(catalog, "Schema", ANALYTICS, start=2, size=2).assets] == ["inventory"]
+    assert [a.name for a in children_of(catalog, "Connection", C).assets] == ["analytics", "sales"]
+    assert children_of(catalog, "Table", f"{SALES}/orders") is None
+
+    ancestors = ancestors_of(catalog, {"qualifiedName": f"{SALES}/orders/amount", "connectionQualifiedName": C,
+                                       "databaseQualifiedName": DB, "schemaQualifiedName": SALES,
+                                       "tableQualifiedName": f"{SALES}/orders", "viewQualifiedName": None})
+    assert [(a.type_name, a.asset and a.asset.name) for a in ancestors] == [
+        ("Connection", "production"), ("Database", "AwsDataCatalog"), ("Schema", "sales"), ("Table", "orders")]
+    assert ancestors[0].asset.attributes["adminUsers"] == ["alice"]
+    assert [a.asset for a in ancestors_of(catalog, {"qualifiedName": "x/y", "connectionQualifiedName": "x"})] == [None]
+
+    orders = asset_named(catalog, "Table", f"{SALES}/orders")
+    assert orders is not None and orders.attributes["rowCount"] == 500
+    assert [c.name for c in columns_of(catalog, orders.guid)] == ["order_id", "customer_id", "amount", "note"]
+    assert asset_named(catalog, "Connection", f"{SALES}/orders") is None
+    assert [c.name for c in active_connections(catalog)] == ["production"]
+
+
+def test_text_searches_answer_as_the_api(catalog: sa.Engine) -> None:
+    found = faceted_search(catalog, FacetedQuery(text="orders", types=("Table",), partitioned=False, size=5))
+    dsl = {"size": 5, "query": {"bool": {"must": [{"multi_match": {"query": "orders", "operator": "and"}}],
+                                         "filter": [{"term": {"__state": "ACTIVE"}},
+                                                    {"terms": {"__typeName.keyword": ["Table"]}},
+                                                    {"term": {"isPartitioned": False}}]}}}
+    assert [a.qualified_name for a in found.assets] == _names(catalog, dsl) and found.total == 1
+    assert list(found.facets) == ["type", "connection", "schema", "format", "partitioned"]
+    # Disjunctive: the type facet counts Views too, the partitioned one both flags.
+    assert {b.key: b.count for b in found.facets["type"].buckets} == {"Table": 1}
+    assert sorted(b.count for b in found.facets["partitioned"].buckets) == [1, 1]
+
+    rows = best_matches(catalog, "orders", type_name="Column", limit=3)
+    dsl = {"size": 3, "query": {"bool": {
+        "must": [{"multi_match": {"query": "orders", "fields": ["name", "description", "columns"]}}],
+        "filter": [{"term": {"__state": "ACTIVE"}}, {"term": {"__typeName.keyword": "Column"}}]}}}
+    assert [row.qualified_name for row in rows] == _names(catalog, dsl)
