@@ -6,11 +6,10 @@ be counted is kept until the next write."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from gazetteer.devtools.statements import statements
 
 from gazetteer.api.asset_search import index_search
 from gazetteer.assets.curation import update_curated
@@ -57,20 +56,6 @@ def _names(answer: dict) -> list[str]:
     return [entity["attributes"]["qualifiedName"] for entity in answer.get("entities", [])]
 
 
-@contextmanager
-def _statements(engine: sa.Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
 def _counts(statements: list[str]) -> list[str]:
     return [s for s in statements if re.search(r"\bcount\(", s, re.IGNORECASE)]
 
@@ -82,7 +67,7 @@ def test_a_rank_read_past_the_probe_keeps_the_order(catalog: sa.Engine, monkeypa
         pytest.skip("the probe is PostgreSQL's: SQLite's full-text index answers in id order by itself")
     whole = _names(_search(catalog, text))  # the probe covers the whole index of this small catalog
     monkeypatch.setattr("gazetteer.assets.fulltext._PROBE", 7)  # the first 7 entries: too few for any rank
-    with _statements(catalog) as seen:
+    with statements(catalog) as seen:
         past = _names(_search(catalog, text))
     assert past == whole and len(whole) >= 5
     assert any("asset_words.asset_id + " in s for s in seen)  # a rank was read from its own GIN index
@@ -91,13 +76,13 @@ def test_a_rank_read_past_the_probe_keeps_the_order(catalog: sa.Engine, monkeypa
 def test_a_common_words_capped_total_comes_from_statistics(catalog: sa.Engine) -> None:
     if catalog.dialect.name != "postgresql":
         pytest.skip("planner statistics are PostgreSQL's; SQLite's FTS5 counts a word's hits from its doclist")
-    with _statements(catalog) as seen:
+    with statements(catalog) as seen:
         answer = _search(catalog, "amber", track_total_hits=20)  # 120 hits: 40 names, 40 columns, their 40 tables
     assert answer["approximateCount"] == 20 and _counts(seen) == []
-    with _statements(catalog) as seen:  # statistics say 120 hits: not twice a cap of 70, so counted
+    with statements(catalog) as seen:  # statistics say 120 hits: not twice a cap of 70, so counted
         answer = _search(catalog, "amber", track_total_hits=70)
     assert answer["approximateCount"] == 70 and len(_counts(seen)) == 1
-    with _statements(catalog) as seen:  # both words are needed: statistics cannot tell, so counted
+    with statements(catalog) as seen:  # both words are needed: statistics cannot tell, so counted
         answer = _search(catalog, "amber birch", operator="and", track_total_hits=20)
     assert len(_counts(seen)) == 1
     assert answer["approximateCount"] == 20  # t0_amber has birch_id, and 39 more
@@ -107,14 +92,14 @@ def test_a_counted_total_is_kept_until_a_write(catalog: sa.Engine) -> None:
     cache_for(catalog).clear()
     first = _search(catalog, "cedar", track_total_hits=True)  # pyatlan asks for the exact total
     assert first["approximateCount"] == 120
-    with _statements(catalog) as seen:
+    with statements(catalog) as seen:
         second = _search(catalog, "cedar", track_total_hits=True, **{"from": 25})  # the next page
     assert _counts(seen) == [] and second["approximateCount"] == 120
     assert set(_names(first)).isdisjoint(_names(second))
 
     table = _search(catalog, "t2_cedar")["entities"][0]  # the exact name first
     update_curated(catalog, table["guid"], ADMIN, {"userDescription": "cedar cedar"})  # no new hit: recounted
-    with _statements(catalog) as seen:
+    with statements(catalog) as seen:
         assert _search(catalog, "cedar", track_total_hits=True)["approximateCount"] == 120
     assert len(_counts(seen)) == 1
     Publisher(catalog).archive([f"{SCHEMA}/t2_cedar"])  # one hit fewer (its column is delta_id)

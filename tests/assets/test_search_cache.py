@@ -4,12 +4,11 @@ running crawl's pages, and no re-scan when nothing changed."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
+from gazetteer.devtools.statements import statements
 
 from gazetteer.api.asset_search import index_search
 from gazetteer.assets.curation import bulk_upsert, update_curated
@@ -98,25 +97,13 @@ def _fresh(engine: sa.Engine, body: dict) -> dict:
     return answer
 
 
+# Statements on `assets` itself (not its full-text index, not the generation).
+ASSETS = r"\bassets\b"
+
+
 def _counts(answer: dict) -> dict:
     return {name: {b["key"]: b["doc_count"] for b in agg["buckets"]}
             for name, agg in answer.get("aggregations", {}).items()}
-
-
-@contextmanager
-def _statements_on_assets(engine: sa.Engine) -> Iterator[list[str]]:
-    """The SQL statements run against `assets` meanwhile (not its full-text index, not the generation)."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        if re.search(r"\bassets\b", statement):
-            seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("body", BODIES, ids=["page", "facets", "selected", "text", "text-selected", "post-filter"])
@@ -132,19 +119,19 @@ def test_the_cached_answer_is_the_fresh_one(catalog: sa.Engine, body: dict) -> N
 
 def test_a_second_identical_search_does_not_scan_again(catalog: sa.Engine) -> None:
     index_search(catalog, FACETS_ONLY)
-    with _statements_on_assets(catalog) as seen:
+    with statements(catalog, ASSETS) as seen:
         answer = index_search(catalog, FACETS_ONLY)
     assert seen == [] and answer["approximateCount"] == 14
     assert _counts(answer)["type"] == {"Column": 7, "Table": 3, "Schema": 2, "Connection": 1, "Database": 1}
 
     index_search(catalog, PAGE)
-    with _statements_on_assets(catalog) as seen:
+    with statements(catalog, ASSETS) as seen:
         index_search(catalog, PAGE)
     assert len(seen) == 1 and "WHERE assets.id IN" in seen[0]  # only the page's own rows
 
     selected = _page(type=["Table"])
     run_search(catalog, "", {"type": ["Table"]}, 1)  # the page, and a count-only search for the "type" facet
-    with _statements_on_assets(catalog) as seen:
+    with statements(catalog, ASSETS) as seen:
         run_search(catalog, "", {"type": ["Table"]}, 1)
     # The page's rows, and the connections' names (a lookup without facets, never cached: its ids, its rows).
     assert len(seen) == 3 and not any("count(" in statement.lower() for statement in seen)
@@ -195,7 +182,7 @@ def test_counts_lag_a_running_crawl_by_seconds_and_follow_its_end_at_once(
     first = index_search(catalog, PAGE)
     crawl = Publisher(other, actor="crawl-2", undoable=True)
     crawl.publish(_table(SALES, "refunds", 4, externalLocationFormat="json"))
-    with _statements_on_assets(catalog) as seen:
+    with statements(catalog, ASSETS) as seen:
         assert index_search(catalog, PAGE) == first  # within the lag: the counts and page computed before
     assert len(seen) == 1 and "WHERE assets.id IN" in seen[0]  # only the page's own rows were read
 
@@ -273,10 +260,10 @@ def test_facets_with_too_many_buckets_are_not_kept(catalog: sa.Engine, monkeypat
     monkeypatch.setattr("gazetteer.assets.search_cache.MAX_KEPT_BUCKETS", 3)
     names = {"dsl": {"size": 0, "aggregations": {"n": {"terms": {"field": "name.keyword", "size": 100}}}}}
     index_search(catalog, names)
-    with _statements_on_assets(catalog) as seen:
+    with statements(catalog, ASSETS) as seen:
         assert len(index_search(catalog, names)["aggregations"]["n"]["buckets"]) > 3
     assert seen  # counted again
     index_search(catalog, FACETS_ONLY)  # 5 facets, more than 3 buckets: not kept either
-    with _statements_on_assets(catalog) as seen:
+    with statements(catalog, ASSETS) as seen:
         index_search(catalog, FACETS_ONLY)
     assert seen

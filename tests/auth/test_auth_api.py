@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from gazetteer.devtools.statements import statements
 
 from gazetteer.api.auth import router
 from gazetteer.auth import service
@@ -214,14 +215,7 @@ def test_tokens_are_stored_only_hashed(engine: sa.Engine) -> None:
 
 def test_a_tokens_use_is_written_once_a_minute_by_one_request(engine: sa.Engine) -> None:
     token = service.create_token(engine, "busy")
-    writes: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
-            writes.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(engine, r"^\s*(?i:UPDATE api_tokens)\b") as writes:
         service.authenticate(engine, Settings(), token)
         assert len(writes) == 1
         # Requests in flight together all read the use as over a minute old; only the first writes it.
@@ -231,8 +225,6 @@ def test_a_tokens_use_is_written_once_a_minute_by_one_request(engine: sa.Engine)
         for _ in range(5):
             assert service.authenticate(engine, Settings(), token).username == "service-account-busy"
         assert writes == []
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def test_token_and_user_validation(engine: sa.Engine) -> None:

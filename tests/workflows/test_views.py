@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
+from gazetteer.devtools.statements import statements
 
 from gazetteer.credentials.vault import Vault
 from gazetteer.errors import NotFound
@@ -58,17 +58,9 @@ def test_workflows_by_connection_reads_every_latest_run_in_one_query(engine, set
     latest = {name: add_runs(engine, name, i + 1, phase="Failed")[-1] for i, name in enumerate(names[:3])}
     service.archive(names[0], ADMIN)
 
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *rest) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(engine) as run:
         listed = views.workflows_by_connection(engine)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-    assert len(statements) == 2  # the workflows, then the latest run of each
+    assert len(run) == 2  # the workflows, then the latest run of each
     assert set(listed) == {f"default/glue/{1790000000 + i}" for i in (1, 2, 3)}  # the archived one is gone
     by_name = {workflow.name: workflow for group in listed.values() for workflow in group}
     assert by_name[names[2]].latest.name == latest[names[2]] and by_name[names[2]].run_count == 3

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from gazetteer.devtools.statements import statements
 
 from gazetteer.api.asset_search import index_search
 from gazetteer.assets import publish
@@ -88,22 +87,6 @@ def _found(engine, text: str) -> list[str]:
         "must": [{"multi_match": {"query": text, "fields": ["name", "description", "columns"]}}],
         "filter": [{"term": {"__state": "ACTIVE"}}]}}}}
     return sorted(entity["attributes"]["qualifiedName"] for entity in index_search(engine, body).get("entities", []))
-
-
-@contextlib.contextmanager
-def _write_statements(engine) -> Iterator[list[str]]:
-    """The statements that write, executed on `engine` within the block."""
-    written: list[str] = []
-
-    def spy(conn, cursor, statement, parameters, context, executemany):
-        if statement.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
-            written.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", spy)
-    try:
-        yield written
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", spy)
 
 
 def test_every_asset_kind_and_attribute(glue, engine, glue_settings):
@@ -229,7 +212,7 @@ def test_recrawl_updates_archives_and_restores(glue, engine, glue_settings):
     _small_catalog(client, databases=("alpha",), tables=4)
     first = crawl(engine, _config(), settings=glue_settings)
     before = _assets(engine)
-    with _write_statements(engine) as written:
+    with statements(engine, r"^\s*(?i:INSERT|UPDATE|DELETE)\b") as written:
         again = crawl(engine, _config(), settings=glue_settings)
     assert again.changes == {"created": 0, "updated": 0, "archived": 0, "restored": 0, "unchanged": len(before)}
     assert written == [], "an unchanged re-crawl writes nothing at all, not even to its undo log"
