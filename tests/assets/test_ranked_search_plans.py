@@ -9,7 +9,6 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from gazetteer.devtools.statements import statements
 
 from gazetteer.api.asset_search import index_search
 from gazetteer.assets.curation import update_curated
@@ -17,6 +16,7 @@ from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
 from gazetteer.assets.search_cache import cache_for
 from gazetteer.auth.principal import Principal
+from gazetteer.devtools.statements import statements
 
 C = "default/glue/1000000001"
 SCHEMA = f"{C}/AwsDataCatalog/lake"

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from gazetteer.devtools.statements import statements
 
 from gazetteer.api.asset_search import index_search
 from gazetteer.assets.curation import bulk_upsert, update_curated
@@ -17,6 +16,7 @@ from gazetteer.assets.records import AssetRecord
 from gazetteer.assets.search_cache import SearchCache, cache_for, request_key
 from gazetteer.assets.text_search import FACET_FIELDS
 from gazetteer.auth.principal import Principal
+from gazetteer.devtools.statements import statements
 from gazetteer.search import parse_search_request
 from gazetteer.store import open_engine
 from gazetteer.store.generation import SLOTS, bump_generation, current_generation

@@ -9,12 +9,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from gazetteer.devtools.statements import statements
 
 from gazetteer.api.auth import router
 from gazetteer.auth import service
 from gazetteer.auth.models import ADMIN_USER_ID, api_tokens, role_id, user_groups
 from gazetteer.auth.permissions import Action, may
+from gazetteer.devtools.statements import statements
 from gazetteer.settings import Settings
 from gazetteer.web.errors import install_error_handlers
 

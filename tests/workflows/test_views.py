@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from gazetteer.devtools.statements import statements
 
 from gazetteer.credentials.vault import Vault
+from gazetteer.devtools.statements import statements
 from gazetteer.errors import NotFound
 from gazetteer.workflows import views
 from gazetteer.workflows.models import runs

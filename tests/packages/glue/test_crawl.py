@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from gazetteer.devtools.statements import statements
 
 from gazetteer.api.asset_search import index_search
 from gazetteer.assets import publish
 from gazetteer.assets.publish import CHANGE_KINDS, roll_back
 from gazetteer.client import GlueCrawler
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
+from gazetteer.devtools.statements import statements
 from gazetteer.errors import InvalidRequest
 from gazetteer.packages.glue import crawl as crawl_module
 from gazetteer.packages.glue.config import parse_config
