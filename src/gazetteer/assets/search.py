@@ -39,7 +39,7 @@ from gazetteer.search import (
     compile_query,
     compile_sort,
 )
-from gazetteer.store.generation import current_generation
+from gazetteer.store.generation import Generation, current_generation
 from gazetteer.store.schema import assets
 
 __all__ = ["SearchResult", "search_assets", "MAX_PAGE"]
@@ -205,7 +205,8 @@ def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequ
         if total is None:
             total = _short_count(request, len(ids))
         if total is None:
-            total = _count(conn, request, sa.select(assets.c.id).where(_page_where(fields, request, where)))
+            total = _count(conn, request, sa.select(assets.c.id).where(_page_where(fields, request, where)),
+                           None if generation is None else Generation(generation, pages))
         rows = _rows(conn, ids)
         related = relationships_of(conn, rows, relationships, related_attributes) if relationships and rows else {}
     return SearchResult(total, tuple(rows), related, facets)
@@ -246,7 +247,7 @@ def _short_count(request: SearchRequest, returned: int) -> int | None:
     return None
 
 
-def _count(conn: Connection, request: SearchRequest, ids: Select[Any]) -> int:
+def _count(conn: Connection, request: SearchRequest, ids: Select[Any], known: Generation | None = None) -> int:
     """`_counted`, kept in this process's search cache under the catalog's generation: pyatlan asks for the
     exact total (`track_total_hits: true`) with every page it reads, and a common word's total at 1M assets is
     a count of 100,000 hits (tens of milliseconds) that only a write can change."""
@@ -254,7 +255,8 @@ def _count(conn: Connection, request: SearchRequest, ids: Select[Any]) -> int:
     if key is None:
         return _counted(conn, request, ids)
     cache = cache_for(conn.engine)
-    generation, pages = current_generation(conn)  # before counting: the count is then at least as new
+    # Read before counting (unless the search read it already): the count is then at least as new.
+    generation, pages = known or current_generation(conn)
     found = cache.get((generation, key), pages)
     if found is None:
         found = _counted(conn, request, ids)
