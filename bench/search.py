@@ -41,7 +41,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from gazetteer.api.asset_search import index_search
-from gazetteer.assets.entities import get_entity
+from gazetteer.api.entities import get_entity
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
 from gazetteer.store import open_engine

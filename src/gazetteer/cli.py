@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.engine import Engine
 
 from gazetteer import console
-from gazetteer.assets.render import entity_header
+from gazetteer.api.entities import entity_header
 from gazetteer.assets.text_search import best_matches
 from gazetteer.cli_secrets import secrets_app
 from gazetteer.cli_token import token_app
@@ -101,15 +101,14 @@ def search(
 ) -> None:
     """Find crawled assets, best matches first (the same ranked search as the API and the web UI)."""
     try:
-        rows = best_matches(_engine(), text, type_name=type_name, limit=limit)
+        found = best_matches(_engine(), text, type_name=type_name, limit=limit)
     except GazetteerError as error:
         raise _fail(error) from None
-    # The assets as the API's search shows them: one output format for scripts, whichever way they ask.
-    entities = [entity_header(row, ["description", "userDescription", "qualifiedName", "name"]) for row in rows]
     if as_json:
-        console.print_json(entities)
+        # The assets as the API's search shows them: one output format for scripts, whichever way they ask.
+        console.print_json([entity_header(asset, ["description", "userDescription"]) for asset in found])
     else:
-        console.print_assets(entities)
+        console.print_assets(found)
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from gazetteer.assets.views import AssetView
 
 __all__ = ["out", "err", "crawl_progress", "print_report", "print_assets", "print_json"]
 
@@ -75,15 +77,14 @@ def _figure(count: Any, what: str) -> str:
     return f"{shown} {escape(str(what))}"
 
 
-def print_assets(entities: list[dict[str, Any]]) -> None:
-    if not entities:
+def print_assets(found: Sequence[AssetView]) -> None:
+    if not found:
         out.print("No assets match. Crawl a Glue catalog first (gazetteer crawl glue --help), or try another word.")
         return
     table = Table(show_header=True, header_style="bold")
     for name in ("type", "name", "qualified name", "description"):
         table.add_column(name)
-    for entity in entities:
-        attributes = entity["attributes"]
-        table.add_row(entity["typeName"], attributes["name"], attributes["qualifiedName"],
-                      (attributes.get("description") or "")[:60])
+    for asset in found:
+        description = asset.attributes.get("description") or ""
+        table.add_row(asset.type_name, asset.name, asset.qualified_name, description[:60])
     out.print(table)

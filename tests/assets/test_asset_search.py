@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from gazetteer.api.asset_search import index_search
-from gazetteer.assets.entities import bulk_upsert, get_entity, update_curated
+from gazetteer.api.entities import bulk_upsert, get_entity
+from gazetteer.assets.curation import update_curated
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
 from gazetteer.assets.search import MAX_PAGE

@@ -1,4 +1,4 @@
-"""Curating and creating assets through the API (gazetteer.assets.curation), on SQLite and PostgreSQL.
+"""Curating and creating assets (gazetteer.assets.curation), typed calls on SQLite and PostgreSQL.
 
 Curated fields live apart from crawled ones, refusals and invalid requests say why and change nothing.
 """
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from gazetteer.assets.curation import EDITABLE, bulk_upsert, update_curated
+from gazetteer.assets.curation import EDITABLE, AssetChange, Saved, save_assets, update_curated
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord, content_hash
 from gazetteer.auth.principal import Principal
@@ -65,8 +65,9 @@ def _snapshot(engine: sa.Engine) -> tuple[list[tuple], Any]:
         return rows, current_generation(conn)
 
 
-def _save(engine: sa.Engine, principal: Principal, *entities: dict[str, Any]) -> dict[str, Any]:
-    return bulk_upsert(engine, {"entities": list(entities)}, principal)
+def _save(engine: sa.Engine, principal: Principal, *entities: dict[str, Any]) -> Saved:
+    return save_assets(engine, [AssetChange(entity["typeName"], entity.get("attributes") or {}, entity.get("guid"),
+                                            f"entities[{i}]") for i, entity in enumerate(entities)], principal)
 
 
 def _table(qualified_name: str = ORDERS, **attributes: Any) -> dict[str, Any]:
@@ -80,11 +81,11 @@ def _table(qualified_name: str = ORDERS, **attributes: Any) -> dict[str, Any]:
 def test_curated_fields_are_kept_apart_from_crawled_ones_and_survive_a_crawl(catalog: sa.Engine) -> None:
     with catalog.connect() as conn:
         before = current_generation(conn)
-    entity = update_curated(catalog, _guid(catalog, ORDERS), ALICE,
-                            {"description": "People's: one row per order line", "ownerUsers": ["bob", "alice", "bob"]})
-    assert entity["attributes"]["description"] == "People's: one row per order line"
-    assert entity["attributes"]["ownerUsers"] == ["alice", "bob"]  # a set of names, sorted
-    assert entity["attributes"]["rowCount"] == 500 and entity["updatedBy"] == "alice"
+    asset = update_curated(catalog, _guid(catalog, ORDERS), ALICE,
+                           {"description": "People's: one row per order line", "ownerUsers": ["bob", "alice", "bob"]})
+    assert asset.attributes["description"] == "People's: one row per order line"
+    assert asset.attributes["ownerUsers"] == ["alice", "bob"]  # a set of names, sorted
+    assert asset.attributes["rowCount"] == 500 and asset.updated_by == "alice"
     row = _row(catalog, ORDERS)
     assert row.attributes["description"] == "Crawled: all orders"  # the crawl's copy is untouched
     assert row.curated == {"description": "People's: one row per order line", "ownerUsers": ["alice", "bob"]}
@@ -102,15 +103,15 @@ def test_curated_fields_are_kept_apart_from_crawled_ones_and_survive_a_crawl(cat
 
 def test_certificate_and_announcement_changes_are_stamped_once(catalog: sa.Engine) -> None:
     guid = _guid(catalog, ORDERS)
-    first = update_curated(catalog, guid, ALICE, {"certificateStatus": "VERIFIED"})["attributes"]
+    first = update_curated(catalog, guid, ALICE, {"certificateStatus": "VERIFIED"}).attributes
     assert first["certificateUpdatedBy"] == "alice" and isinstance(first["certificateUpdatedAt"], int)
     assert "announcementUpdatedBy" not in first
     # The same value again is no change: the stamp still names who certified it.
-    again = update_curated(catalog, guid, ADMIN, {"certificateStatus": "VERIFIED"})["attributes"]
+    again = update_curated(catalog, guid, ADMIN, {"certificateStatus": "VERIFIED"}).attributes
     assert again["certificateUpdatedBy"] == "alice" and again["certificateUpdatedAt"] == first["certificateUpdatedAt"]
     announced = update_curated(catalog, guid, ADMIN, {"announcementTitle": "Moving", "announcementType": "warning"})
-    assert announced["attributes"]["announcementUpdatedBy"] == "admin"
-    assert announced["attributes"]["certificateUpdatedBy"] == "alice"
+    assert announced.attributes["announcementUpdatedBy"] == "admin"
+    assert announced.attributes["certificateUpdatedBy"] == "alice"
 
 
 @pytest.mark.parametrize(("changes", "message"), [
@@ -140,8 +141,8 @@ def test_only_the_connection_admins_may_curate(catalog: sa.Engine, principal: Pr
         update_curated(catalog, _guid(catalog, ORDERS), principal, {"userDescription": "mine"})
     assert _snapshot(catalog) == before
     # A member of a group the stored connection names as admins may.
-    assert update_curated(catalog, _guid(catalog, ORDERS), CAROL, {"userDescription": "ours"})[
-        "attributes"]["userDescription"] == "ours"
+    assert update_curated(catalog, _guid(catalog, ORDERS), CAROL,
+                          {"userDescription": "ours"}).attributes["userDescription"] == "ours"
 
 
 def test_curating_an_unknown_asset_is_not_found(catalog: sa.Engine) -> None:
@@ -154,16 +155,17 @@ def test_editable_is_what_people_curate_without_the_server_stamps() -> None:
     assert not any(key.endswith(("UpdatedBy", "UpdatedAt")) for key in EDITABLE)
 
 
-# --- bulk_upsert: updating ------------------------------------------------------------------------------------
+# --- save_assets: updating ------------------------------------------------------------------------------------
 
 
 def test_bulk_update_takes_echoed_crawl_attributes_and_refuses_changed_ones(catalog: sa.Engine) -> None:
     # (An echoed `description` is taken as curated, as it is editable: left out here.)
     crawled = {key: value for key, value in ORDERS_ATTRIBUTES.items() if key != "description"}
     echoed = _table(**crawled, userDescription="Curated", certificateUpdatedBy="someone else")
-    answer = _save(catalog, ALICE, echoed)
-    (updated,) = answer["mutatedEntities"]["UPDATE"]
-    assert updated["attributes"] == {"qualifiedName": ORDERS, "name": "orders", "userDescription": "Curated"}
+    saved = _save(catalog, ALICE, echoed)
+    (updated,) = saved.updated
+    assert updated.changed == ("userDescription",) and updated.asset.attributes["userDescription"] == "Curated"
+    assert not saved.created
     row = _row(catalog, ORDERS)
     assert row.curated == {"userDescription": "Curated"}  # a server stamp sent by the caller is ignored
     assert row.attributes == ORDERS_ATTRIBUTES
@@ -191,21 +193,21 @@ def test_a_request_cannot_make_its_sender_a_connection_admin(catalog: sa.Engine)
     assert _snapshot(catalog) == before
 
 
-# --- bulk_upsert: creating ------------------------------------------------------------------------------------
+# --- save_assets: creating ------------------------------------------------------------------------------------
 
 
 def test_bulk_creates_children_after_parents_with_the_inherited_hierarchy(catalog: sa.Engine) -> None:
     returns = f"{SALES}/returns"
-    answer = _save(catalog, ALICE,
+    saved = _save(catalog, ALICE,
                    {"typeName": "Column", "guid": "-2", "attributes": {
                        "qualifiedName": f"{returns}/reason", "name": "reason", "dataType": "string", "order": 1}},
                    {"typeName": "Table", "guid": "-1", "attributes": {
                        "qualifiedName": returns, "name": "returns", "userDescription": "Returned goods",
                        "atlanSchema": {"typeName": "Schema", "uniqueAttributes": {"qualifiedName": SALES}}}})
-    assert [e["typeName"] for e in answer["mutatedEntities"]["CREATE"]] == ["Table", "Column"]
-    assert "UPDATE" not in answer["mutatedEntities"]
+    assert [item.asset.type_name for item in saved.created] == ["Table", "Column"]
+    assert not saved.updated
     table, column = _row(catalog, returns), _row(catalog, f"{returns}/reason")
-    assert answer["guidAssignments"] == {"-1": table.guid, "-2": column.guid}
+    assert saved.assigned == {"-1": table.guid, "-2": column.guid}
     assert table.attributes == {**HIERARCHY, "schemaName": "sales", "schemaQualifiedName": SALES}
     assert table.curated["userDescription"] == "Returned goods" and "atlanSchema" not in table.attributes
     assert (table.parent_qualified_name, table.schema_qualified_name, table.connection_qualified_name) == \
@@ -265,18 +267,9 @@ def test_a_member_may_create_a_connection_only_naming_themself_an_admin(catalog:
     assert row.attributes == {"connectorName": "glue", "adminUsers": ["bob"]}
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({}, r"malformed bulk request: expected \{\"entities\""),
-    ({"entities": []}, "malformed bulk request"),
-    ({"entities": [{"attributes": {}}]}, r"entities\[0\]: each entity needs a 'typeName'"),
-    ({"entities": [{"typeName": "Dashboard"}]}, r"entities\[0\]: unknown typeName 'Dashboard'; this catalog holds "
-                                                 "Connection, Database, Schema, Table, View, Column"),
-    ({"entities": [{"typeName": "Table", "attributes": []}]}, r"entities\[0\]: 'attributes' must be an object"),
-    ({"entities": [{**_table(), "classifications": [{"typeName": "PII"}]}]},
-     r"entities\[0\]: classifications \(Atlan tags and terms\) are not supported"),
-])
-def test_malformed_requests_say_what_is_wrong(catalog: sa.Engine, body: Any, message: str) -> None:
+def test_an_unknown_type_is_refused_before_anything_is_written(catalog: sa.Engine) -> None:
     before = _snapshot(catalog)
-    with pytest.raises(InvalidRequest, match=message):
-        bulk_upsert(catalog, body, ADMIN)
+    with pytest.raises(InvalidRequest, match=r"^entities\[1\]: unknown typeName 'Dashboard'; this catalog holds "
+                                             "Connection, Database, Schema, Table, View, Column"):
+        _save(catalog, ADMIN, _table(f"{SALES}/fine"), {"typeName": "Dashboard", "attributes": {}})
     assert _snapshot(catalog) == before

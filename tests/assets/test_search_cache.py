@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from gazetteer.api.asset_search import index_search
-from gazetteer.assets.curation import bulk_upsert, update_curated
+from gazetteer.api.entities import bulk_upsert
+from gazetteer.assets.curation import update_curated
 from gazetteer.assets.publish import Publisher, roll_back
 from gazetteer.assets.records import AssetRecord
 from gazetteer.assets.search_cache import SearchCache, cache_for, request_key

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from gazetteer.assets.entities import get_entity
+from gazetteer.api.entities import get_entity
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
 from gazetteer.devtools.processes import clean_env, free_port

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from gazetteer.api.entities import entity_header
 from gazetteer.assets.facets import Facet
-from gazetteer.assets.render import RELATIONSHIP_NAMES, entity_header
+from gazetteer.assets.relations import RELATIONSHIP_NAMES
 from gazetteer.assets.search import MAX_PAGE, search_assets
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import parse_search_request, terms_agg_result
@@ -45,15 +46,14 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
     request = parse_search_request(dsl, max_size=MAX_PAGE)
     wanted = _names(body.get("attributes"), "attributes")
     related = _names(body.get("relationAttributes"), "relationAttributes")
-    result = search_assets(engine, request, relationships=[name for name in wanted if name in RELATIONSHIP_NAMES],
-                           related_attributes=related)
+    result = search_assets(engine, request, relationships=[name for name in wanted if name in RELATIONSHIP_NAMES])
     answer: dict[str, Any] = {
         "queryType": "INDEX",
         "searchParameters": {"attributes": wanted, "relationAttributes": related, "dsl": dict(dsl)},
         "approximateCount": result.total,
     }
-    if result.rows:
-        answer["entities"] = [entity_header(row, wanted, result.relationships.get(row.id)) for row in result.rows]
+    if result.assets:
+        answer["entities"] = [entity_header(asset, wanted, related) for asset in result.assets]
     if result.facets:
         answer["aggregations"] = {name: _terms(facet) for name, facet in result.facets.items()}
     return answer

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from gazetteer.api.asset_search import index_search
-from gazetteer.assets.entities import bulk_upsert, get_entity
+from gazetteer.api.entities import bulk_upsert, get_entity
 from gazetteer.errors import InvalidRequest
 from gazetteer.web.deps import EngineDep, PrincipalDep, ReadEngineDep
 from gazetteer.web.openapi import errors

@@ -1,4 +1,4 @@
-"""Walking the catalog's hierarchy: an asset's children, ancestors and columns, the connections, one asset by name.
+"""Reading assets: one asset by guid or name, its children, ancestors and columns, the connections.
 
 What for: the web UI's asset, search and workflow pages show these; they ask here in Python terms, and the
 searches are built from `gazetteer.search`'s clauses for `gazetteer.assets.search`, never as Elasticsearch JSON.
@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Row
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.render import attributes_of, related_rows
+from gazetteer.assets.records import ASSET_TYPES
+from gazetteer.assets.relations import related_views
 from gazetteer.assets.search import search_assets
-from gazetteer.errors import InvalidRequest
+from gazetteer.assets.views import AssetView
+from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.search import Bool, Query, SearchRequest, SortField, Term, Terms
 from gazetteer.search.limits import MAX_PAGING
 from gazetteer.store.schema import assets
 
-__all__ = ["AssetView", "Page", "Ancestor", "ACTIVE", "BY_NAME", "children_of", "ancestors_of", "columns_of",
+__all__ = ["Page", "Ancestor", "ACTIVE", "BY_NAME", "get_asset", "children_of", "ancestors_of", "columns_of",
            "active_connections", "asset_named"]
 
 ACTIVE = Term("__state", "ACTIVE")
@@ -36,21 +37,6 @@ _CHILDREN: dict[str, tuple[str, tuple[str, ...]]] = {
 # The ancestors an asset names, in breadcrumb order: their type, and the attribute holding their qualified name.
 _ANCESTORS = (("Connection", "connectionQualifiedName"), ("Database", "databaseQualifiedName"),
               ("Schema", "schemaQualifiedName"), ("Table", "tableQualifiedName"), ("View", "viewQualifiedName"))
-
-
-@dataclass(frozen=True, slots=True)
-class AssetView:
-    """An asset as pages show it; `attributes` are the crawled ones, the curated ones on top (`attributes_of`)."""
-
-    guid: str
-    type_name: str
-    qualified_name: str
-    name: str
-    attributes: Mapping[str, Any]
-
-    @classmethod
-    def of(cls, row: Row[Any]) -> AssetView:
-        return cls(row.guid, row.type_name, row.qualified_name, row.name, attributes_of(row))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +57,30 @@ class Ancestor:
 def _find(engine: Engine, query: Query, *, start: int = 0, size: int = _LOOKUP_SIZE,
           sort: tuple[SortField, ...] = ()) -> Page:
     result = search_assets(engine, SearchRequest(from_=start, size=size, query=query, sort=sort))
-    return Page(result.total, tuple(AssetView.of(row) for row in result.rows))
+    return Page(result.total, result.assets)
+
+
+def get_asset(engine: Engine, *, guid: str | None = None, type_name: str | None = None,
+              qualified_name: str | None = None, relationships: bool = False) -> AssetView:
+    """The asset with this guid (any status), or the active one of this type and qualified name; with
+    `relationships`, carrying all its related assets. NotFound (in Atlas's words) when there is none."""
+    if guid is not None:
+        query = sa.select(assets).where(assets.c.guid == guid)
+        missing = f"Given instance guid {guid} is invalid/not found"
+    elif type_name is not None and qualified_name is not None:
+        if type_name not in ASSET_TYPES:
+            raise InvalidRequest(f"Given typename {type_name} was invalid; this catalog holds {', '.join(ASSET_TYPES)}")
+        query = sa.select(assets).where(assets.c.qualified_name == qualified_name, assets.c.type_name == type_name,
+                                        assets.c.status == "ACTIVE")
+        missing = f"Instance {type_name} with unique attribute {{qualifiedName={qualified_name}}} does not exist"
+    else:
+        raise InvalidRequest("Give a guid, or a type name and attr:qualifiedName")
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFound(missing)
+        related = related_views(conn, [row], None)[row.id] if relationships else None
+    return AssetView.of(row, related)
 
 
 def children_of(engine: Engine, type_name: str, qualified_name: str, *, start: int = 0, size: int = 100
@@ -104,8 +113,8 @@ def columns_of(engine: Engine, guid: str) -> tuple[AssetView, ...]:
         row = conn.execute(sa.select(assets).where(assets.c.guid == guid)).first()
         if row is None:
             return ()
-        columns = related_rows(conn, [row], ["columns"]).get(row.id, {}).get("columns", [])
-    return tuple(AssetView.of(column) for column in columns)
+        columns = related_views(conn, [row], ["columns"])[row.id].get("columns", ())
+    return columns if isinstance(columns, tuple) else ()
 
 
 def active_connections(engine: Engine) -> tuple[AssetView, ...]:

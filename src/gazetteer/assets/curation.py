@@ -1,6 +1,7 @@
-"""Changing assets through the API: curating crawled assets and creating new ones (POST /entity/bulk/).
+"""Changing assets: curating crawled assets and creating new ones.
 
-What for: pyatlan's `asset.save(...)` and the web UI's edit forms. What people edit (`EDITABLE`) goes to
+What for: pyatlan's `asset.save(...)` (POST /entity/bulk/, parsed into `AssetChange`s by
+`gazetteer.api.entities`) and the web UI's edit forms (`update_curated`). What people edit (`EDITABLE`) goes to
 `assets.curated`, which a crawl never writes, so a re-crawl keeps it. Everything else on a crawled asset
 belongs to the crawl: sending it unchanged is fine (pyatlan echoes what it read), changing it is refused.
 New assets hang under an existing parent (a Table under a Schema...) or are Connections.
@@ -10,7 +11,8 @@ Who may: see `auth.permissions` (EDIT_ASSET, CREATE_ASSET, CREATE_CONNECTION).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,16 +20,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.records import ASSET_TYPES, content_hash
-from gazetteer.assets.render import ENUMS, RELATIONSHIP_NAMES, entity_header, epoch_ms, full_entity
+from gazetteer.assets.relations import RELATIONSHIP_NAMES
 from gazetteer.assets.search_fields import CURATED_ATTRIBUTES
 from gazetteer.assets.service import connection_attributes
+from gazetteer.assets.views import ENUMS, AssetView, epoch_ms
 from gazetteer.auth.permissions import Action, authorize
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.store.generation import bump_generation
 from gazetteer.store.schema import assets
 
-__all__ = ["bulk_upsert", "update_curated", "EDITABLE"]
+__all__ = ["AssetChange", "Saved", "SavedAsset", "save_assets", "update_curated", "EDITABLE"]
 
 # Set by the server when a certificate or an announcement changes, never by the caller.
 _STAMPS = {"certificateStatus": "certificate", "certificateStatusMessage": "certificate",
@@ -44,6 +47,32 @@ _PARENTS = {
     "Column": (("Table", "View"), ("tableQualifiedName", "viewQualifiedName"), ("table", "view")),
 }
 _DEPTH = {name: depth for depth, name in enumerate(ASSET_TYPES)}
+
+
+@dataclass(frozen=True, slots=True)
+class AssetChange:
+    """One asset to create or update: its type, the attributes sent, the guid that names an existing asset (a
+    guid starting with "-" is a placeholder for a new one, as in Atlas), and where it came from (for errors)."""
+
+    type_name: str
+    attributes: Mapping[str, Any]
+    guid: str | None = None
+    where: str = "asset"
+
+
+@dataclass(frozen=True, slots=True)
+class SavedAsset:
+    asset: AssetView
+    changed: tuple[str, ...]  # the editable attributes the change named
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """What `save_assets` did: the created and updated assets, and placeholder guid → assigned guid."""
+
+    created: tuple[SavedAsset, ...]
+    updated: tuple[SavedAsset, ...]
+    assigned: Mapping[str, str]
 
 
 def _check_value(key: str, value: Any, where: str) -> Any:
@@ -103,11 +132,11 @@ def _split(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return editable, owned, related
 
 
-def _update(conn: Connection, row: Any, entity: Mapping[str, Any], principal: Principal, where: str) -> Any:
-    attributes = entity.get("attributes") or {}
-    if entity["typeName"] != row.type_name:
-        raise InvalidRequest(f"{where}: {row.qualified_name!r} is a {row.type_name}, not a {entity['typeName']}")
-    editable, owned, _ = _split(attributes)
+def _update(conn: Connection, row: Any, change: AssetChange, principal: Principal) -> Any:
+    where = change.where
+    if change.type_name != row.type_name:
+        raise InvalidRequest(f"{where}: {row.qualified_name!r} is a {row.type_name}, not a {change.type_name}")
+    editable, owned, _ = _split(change.attributes)
     stored = {**(row.attributes or {}), "qualifiedName": row.qualified_name, "name": row.name}
     changed = sorted(key for key, value in owned.items() if value is not None and stored.get(key) != value)
     if changed:
@@ -153,8 +182,8 @@ def _inherited(parent: Any) -> dict[str, Any]:
     return {key: value for key, value in out.items() if value is not None}
 
 
-def _create(conn: Connection, entity: Mapping[str, Any], principal: Principal, where: str) -> Any:
-    type_name, attributes = entity["typeName"], entity.get("attributes") or {}
+def _create(conn: Connection, change: AssetChange, principal: Principal) -> Any:
+    type_name, attributes, where = change.type_name, change.attributes, change.where
     qualified_name, name = attributes.get("qualifiedName"), attributes.get("name")
     if not isinstance(qualified_name, str) or not qualified_name or not isinstance(name, str) or not name:
         raise InvalidRequest(f"{where}: a new {type_name} needs attributes.qualifiedName and attributes.name")
@@ -181,57 +210,41 @@ def _create(conn: Connection, entity: Mapping[str, Any], principal: Principal, w
     return conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).one()
 
 
-def _entities(body: Any) -> list[tuple[int, Mapping[str, Any]]]:
-    if not isinstance(body, Mapping) or not isinstance(body.get("entities"), list) or not body["entities"]:
-        raise InvalidRequest("malformed bulk request: expected {\"entities\": [{\"typeName\", \"attributes\"}, ...]}")
-    out = []
-    for i, entity in enumerate(body["entities"]):
-        where = f"entities[{i}]"
-        if not isinstance(entity, Mapping) or not isinstance(entity.get("typeName"), str):
-            raise InvalidRequest(f"{where}: each entity needs a 'typeName'")
-        if entity["typeName"] not in ASSET_TYPES:
-            raise InvalidRequest(f"{where}: unknown typeName {entity['typeName']!r}; this catalog holds "
+def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Principal) -> Saved:
+    """Update (curate) or create each asset, all or nothing; parents before children, so one call can create
+    a schema and its tables."""
+    created: list[SavedAsset] = []
+    updated: list[SavedAsset] = []
+    assigned: dict[str, str] = {}
+    for change in changes:
+        if change.type_name not in ASSET_TYPES:
+            raise InvalidRequest(f"{change.where}: unknown typeName {change.type_name!r}; this catalog holds "
                                  f"{', '.join(ASSET_TYPES)}")
-        if not isinstance(entity.get("attributes", {}), Mapping):
-            raise InvalidRequest(f"{where}: 'attributes' must be an object")
-        for key in ("classifications", "meanings", "addOrUpdateClassifications"):
-            if entity.get(key):
-                raise InvalidRequest(f"{where}: {key} (Atlan tags and terms) are not supported by this catalog")
-        out.append((i, entity))
-    # Parents before children, so one request can create a schema and its tables.
-    return sorted(out, key=lambda item: _DEPTH[item[1]["typeName"]])
-
-
-def bulk_upsert(engine: Engine, body: Any, principal: Principal) -> dict[str, Any]:
-    """POST /api/meta/entity/bulk/: update (curate) or create each entity, all or nothing."""
-    created, updated, assigned = [], [], {}
     with engine.begin() as conn:
-        for i, entity in _entities(body):
-            where, guid = f"entities[{i}]", entity.get("guid")
-            qualified_name = (entity.get("attributes") or {}).get("qualifiedName")
-            if isinstance(guid, str) and guid and not guid.startswith("-"):
+        for change in sorted(changes, key=lambda change: _DEPTH[change.type_name]):
+            guid, qualified_name = change.guid, change.attributes.get("qualifiedName")
+            if guid and not guid.startswith("-"):
                 row = conn.execute(sa.select(assets).where(assets.c.guid == guid)).first()
                 if row is None:
                     raise NotFound(f"Given instance guid {guid} is invalid/not found")
             else:
                 row = conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).first() \
                     if isinstance(qualified_name, str) else None
-            changed = sorted(key for key in (entity.get("attributes") or {}) if key in EDITABLE)
+            changed = tuple(sorted(key for key in change.attributes if key in EDITABLE))
             if row is None:
-                row = _create(conn, entity, principal, where)
-                created.append(entity_header(row, changed))
+                created.append(SavedAsset(AssetView.of(_create(conn, change, principal)), changed))
+                row_guid = created[-1].asset.guid
             else:
-                row = _update(conn, row, entity, principal, where)
-                updated.append(entity_header(row, changed))
-            if isinstance(guid, str) and guid.startswith("-"):
-                assigned[guid] = row.guid
+                updated.append(SavedAsset(AssetView.of(_update(conn, row, change, principal)), changed))
+                row_guid = updated[-1].asset.guid
+            if guid and guid.startswith("-"):
+                assigned[guid] = row_guid
         bump_generation(conn)  # last: searches' cached facets must see the edit (gazetteer.store.generation)
-    mutated = {kind: items for kind, items in (("CREATE", created), ("UPDATE", updated)) if items}
-    return {"mutatedEntities": mutated, "guidAssignments": assigned}
+    return Saved(tuple(created), tuple(updated), assigned)
 
 
-def update_curated(engine: Engine, guid: str, principal: Principal, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Change what people curate on one asset (None removes a value) and return the whole entity."""
+def update_curated(engine: Engine, guid: str, principal: Principal, changes: Mapping[str, Any]) -> AssetView:
+    """Change what people curate on one asset (None removes a value) and return the asset."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise InvalidRequest(f"{', '.join(unknown)} cannot be edited; editable: {', '.join(EDITABLE)}")
@@ -239,7 +252,7 @@ def update_curated(engine: Engine, guid: str, principal: Principal, changes: Map
         row = conn.execute(sa.select(assets).where(assets.c.guid == guid)).first()
         if row is None:
             raise NotFound(f"Given instance guid {guid} is invalid/not found")
-        entity = {"typeName": row.type_name, "attributes": dict(changes)}
-        row = _update(conn, row, entity, principal, f"asset {row.qualified_name!r}")
+        change = AssetChange(row.type_name, dict(changes), where=f"asset {row.qualified_name!r}")
+        row = _update(conn, row, change, principal)
         bump_generation(conn)  # last: searches' cached facets must see the edit (gazetteer.store.generation)
-    return full_entity(row, None)
+    return AssetView.of(row)

@@ -20,14 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Row, Select
+from sqlalchemy import Select
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.facets import Facet, terms_aggregations
 from gazetteer.assets.fulltext import Tier, in_id_order
-from gazetteer.assets.render import relationships_of
+from gazetteer.assets.relations import related_views
 from gazetteer.assets.search_cache import cache_for, count_key, request_key, worth_keeping
 from gazetteer.assets.search_fields import AssetFields, canonical_types
+from gazetteer.assets.views import AssetView
 from gazetteer.search import (
     Bool,
     FullText,
@@ -53,12 +54,11 @@ _NEVER_NULL = frozenset({"__typeName", "__typeName.keyword", "__state", "__guid"
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """What a search found: the total (exact up to `track_total_hits`), the page's `assets` rows in order,
-    the relationships asked for by row id (see `render.relationships_of`) and the facets by name."""
+    """What a search found: the total (exact up to `track_total_hits`), the page's assets in order (carrying
+    the relationships asked for) and the facets by name."""
 
     total: int
-    rows: tuple[Row[Any], ...]
-    relationships: Mapping[int, dict[str, Any]]
+    assets: tuple[AssetView, ...]
     facets: Mapping[str, Facet]
 
 
@@ -161,10 +161,9 @@ def _tier_query(tier: Tier, rest: Any, postgresql: bool, limit: int) -> Select[A
     return sa.select(assets.c.id).where(tier.condition, rest).order_by(*tier.order).limit(limit)
 
 
-def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequence[str] = (),
-                  related_attributes: Sequence[str] = ()) -> SearchResult:
-    """The page of assets matching `request`, their count, the facets it asks for, and the page's
-    `relationships` (Atlas references carrying `related_attributes`).
+def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequence[str] = ()) -> SearchResult:
+    """The page of assets matching `request` (carrying the `relationships` named), their count and the
+    facets it asks for.
 
     A search with aggregations keeps its facets, total and page in this process's `search_cache` under the
     catalog's generation: the same search again costs one read of the generation (a few rows) and the
@@ -208,8 +207,8 @@ def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequ
             total = _count(conn, request, sa.select(assets.c.id).where(_page_where(fields, request, where)),
                            None if generation is None else Generation(generation, pages))
         rows = _rows(conn, ids)
-        related = relationships_of(conn, rows, relationships, related_attributes) if relationships and rows else {}
-    return SearchResult(total, tuple(rows), related, facets)
+        related = related_views(conn, rows, relationships) if relationships else {}
+    return SearchResult(total, tuple(AssetView.of(row, related.get(row.id)) for row in rows), facets)
 
 
 def _page_where(fields: AssetFields, request: SearchRequest, where: Any) -> Any:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Row
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.browse import ACTIVE, BY_NAME, AssetView
+from gazetteer.assets.browse import ACTIVE, BY_NAME
 from gazetteer.assets.facets import Facet
 from gazetteer.assets.search import search_assets
+from gazetteer.assets.views import AssetView
 from gazetteer.search import Bool, FullText, Query, SearchRequest, Term, Terms, TermsAgg
 from gazetteer.search.limits import MAX_TEXT_CHARS, MAX_VALUE_CHARS, check_text
 
@@ -95,15 +95,15 @@ def faceted_search(engine: Engine, query: FacetedQuery) -> FacetedPage:
             counted = search_assets(engine, SearchRequest(size=0, query=_query(text, others),
                                                           aggregations=(TermsAgg(name, field, FACET_SIZE),)))
             facets.update(counted.facets)
-    return FacetedPage(result.total, tuple(AssetView.of(row) for row in result.rows),
+    return FacetedPage(result.total, result.assets,
                        {name: facets[name] for name in FACET_FIELDS})
 
 
 def best_matches(engine: Engine, text: str, *, type_name: str | None = None, limit: int = 50
-                 ) -> tuple[Row[Any], ...]:
+                 ) -> tuple[AssetView, ...]:
     """Active assets (of `type_name` only, if given) with any of the words in their name, description or
     columns, best first."""
     text = check_text(text, MAX_TEXT_CHARS, "the query text of the 'multi_match' clause at query.bool.must[0]")
     filters: tuple[Query, ...] = (ACTIVE, Term("__typeName.keyword", type_name)) if type_name else (ACTIVE,)
     query = Bool(must=(FullText(text, ("name", "description", "columns"), "or", "multi_match"),), filter=filters)
-    return search_assets(engine, SearchRequest(size=limit, query=query)).rows
+    return search_assets(engine, SearchRequest(size=limit, query=query)).assets

@@ -13,9 +13,10 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.browse import ancestors_of, children_of, columns_of
+from gazetteer.assets.browse import ancestors_of, children_of, columns_of, get_asset
+from gazetteer.assets.curation import update_curated
 from gazetteer.assets.datatypes import is_nested
-from gazetteer.assets.entities import get_entity, update_curated
+from gazetteer.assets.views import AssetView
 from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
@@ -31,13 +32,13 @@ _CHILDREN_TITLES = {"Connection": "Schemas", "Database": "Schemas", "Schema": "T
 _FIELDS = ("description", "owners")
 
 
-def _ancestors(engine: Engine, entity: dict[str, Any]) -> tuple[list[dict[str, Any]], Mapping[str, Any]]:
+def _ancestors(engine: Engine, asset: AssetView) -> tuple[list[dict[str, Any]], Mapping[str, Any]]:
     """Breadcrumbs (type, name, guid) from the connection down to the asset, and the connection's attributes."""
-    attributes = entity["attributes"]
+    attributes = asset.attributes
     ancestors = ancestors_of(engine, attributes)
     crumbs = [{"type": a.type_name, "name": a.asset.name if a.asset else a.qualified_name.rsplit("/", 1)[-1],
                "guid": a.asset.guid if a.asset else None} for a in ancestors]
-    if entity["typeName"] == "Connection":
+    if asset.type_name == "Connection":
         return crumbs, attributes
     connection = next((a.asset for a in ancestors if a.asset and a.qualified_name == attributes.get(
         "connectionQualifiedName")), None)
@@ -49,32 +50,30 @@ def may_edit(principal: Principal, connection: Mapping[str, Any]) -> bool:
     return may(principal, Action.EDIT_ASSET, connection)
 
 
-def _columns(engine: Engine, entity: dict[str, Any]) -> list[dict[str, Any]]:
+def _columns(engine: Engine, asset: AssetView) -> list[dict[str, Any]]:
     columns = []
-    for column in columns_of(engine, entity["guid"]):
+    for column in columns_of(engine, asset.guid):
         attributes = column.attributes
         data_type = attributes.get("dataType") or ""
         nested = bool(attributes.get("isNested")) or is_nested(data_type)
         columns.append({
             "guid": column.guid, "name": column.name, "type": data_type,
             "nested": nested, "events": type_events(data_type) if nested else [],
-            "description": attributes.get("userDescription") or attributes.get("description"),
-            "order": attributes.get("order"), "partition": bool(attributes.get("isPartition")),
+            "description": column.description, "order": attributes.get("order"),
+            "partition": bool(attributes.get("isPartition")),
             "partition_order": attributes.get("partitionOrder"),
         })
     return columns
 
 
-def _children(engine: Engine, entity: dict[str, Any], page: int) -> dict[str, Any] | None:
+def _children(engine: Engine, asset: AssetView, page: int) -> dict[str, Any] | None:
     """The assets one level down: a connection's and a database's schemas, a schema's tables and views."""
-    kind = entity["typeName"]
-    found = children_of(engine, kind, entity["attributes"]["qualifiedName"], start=(page - 1) * CHILDREN_PAGE,
-                        size=CHILDREN_PAGE)
+    kind = asset.type_name
+    found = children_of(engine, kind, asset.qualified_name, start=(page - 1) * CHILDREN_PAGE, size=CHILDREN_PAGE)
     if found is None:
         return None
-    items = [{"guid": asset.guid, "type": asset.type_name, "name": asset.name,
-              "description": asset.attributes.get("userDescription") or asset.attributes.get("description"),
-              "attributes": asset.attributes} for asset in found.assets]
+    items = [{"guid": child.guid, "type": child.type_name, "name": child.name, "description": child.description,
+              "attributes": child.attributes} for child in found.assets]
     return {"title": _CHILDREN_TITLES[kind], "items": items, "total": found.total, "page": page,
             "pages": max(1, (found.total + CHILDREN_PAGE - 1) // CHILDREN_PAGE)}
 
@@ -85,21 +84,21 @@ def _workflows(engine: Engine, connection_qn: str) -> list[ListedWorkflow]:
 
 def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -> dict[str, Any]:
     engine = read_engine(request)
-    entity = get_entity(engine, guid=guid)["entity"]
-    crumbs, connection = _ancestors(engine, entity)
-    attributes = entity["attributes"]
+    asset = get_asset(engine, guid=guid)
+    crumbs, connection = _ancestors(engine, asset)
+    attributes = asset.attributes
     context: dict[str, Any] = {
-        "entity": entity, "a": attributes, "kind": entity["typeName"], "crumbs": crumbs,
+        "asset": asset, "a": attributes, "kind": asset.type_name, "crumbs": crumbs,
         "connection": connection, "can_edit": may_edit(user, connection), "columns": [], "children": None,
         "events": [], "workflows": [], "role_names": role_names(engine),
     }
-    if entity["typeName"] in ("Table", "View"):
-        context["columns"] = _columns(engine, entity)
-    if entity["typeName"] == "Column" and is_nested(attributes.get("dataType")):
+    if asset.type_name in ("Table", "View"):
+        context["columns"] = _columns(engine, asset)
+    if asset.type_name == "Column" and is_nested(attributes.get("dataType")):
         context["events"] = type_events(attributes.get("dataType") or "")
-    context["children"] = _children(engine, entity, max(1, page))
-    if entity["typeName"] == "Connection":
-        context["workflows"] = _workflows(engine, attributes["qualifiedName"])
+    context["children"] = _children(engine, asset, max(1, page))
+    if asset.type_name == "Connection":
+        context["workflows"] = _workflows(engine, asset.qualified_name)
     return context
 
 
@@ -115,9 +114,9 @@ def _field(field: str) -> str:
 
 
 def _editable(engine: Engine, user: Principal, guid: str) -> dict[str, Any]:
-    entity = get_entity(engine, guid=guid)["entity"]
-    _, connection = _ancestors(engine, entity)
-    return {"entity": entity, "a": entity["attributes"], "can_edit": may_edit(user, connection)}
+    asset = get_asset(engine, guid=guid)
+    _, connection = _ancestors(engine, asset)
+    return {"asset": asset, "a": asset.attributes, "can_edit": may_edit(user, connection)}
 
 
 @router.get("/assets/{guid}/{field}")
@@ -149,13 +148,13 @@ def save_field(request: Request, user: UserDep, form: FormDep, guid: str, field:
         text = (form.get("userDescription") or [""])[0].strip()
         if len(text) > 10_000:
             raise InvalidRequest("The description is longer than 10,000 characters; shorten it.")
-        crawled = get_entity(request.app.state.engine, guid=guid)["entity"]["attributes"].get("description")
+        crawled = get_asset(request.app.state.engine, guid=guid).attributes.get("description")
         # Saving Glue's text unchanged adds no override, so later Glue edits still show.
         changes: dict[str, Any] = {"userDescription": None if not text or text == crawled else text}
     else:
         changes = {"ownerUsers": _owners((form.get("ownerUsers") or [""])[0]) or None}
     try:
-        entity = update_curated(request.app.state.engine, guid, user, changes)
+        asset = update_curated(request.app.state.engine, guid, user, changes)
     except GazetteerError as exc:
         if not is_htmx(request):
             raise  # a plain form post (before htmx took the form over): the error page
@@ -165,5 +164,5 @@ def save_field(request: Request, user: UserDep, form: FormDep, guid: str, field:
                                                    "draft": changes})
     if not is_htmx(request):
         return RedirectResponse(f"/assets/{guid}", status_code=303)
-    return render(request, f"_{field}.html", {"entity": entity, "a": entity["attributes"], "can_edit": True,
+    return render(request, f"_{field}.html", {"asset": asset, "a": asset.attributes, "can_edit": True,
                                                "saved": True})

@@ -1,0 +1,117 @@
+"""Assets in Atlas's entity shapes, and the entity endpoints' bodies (GET /entity/..., POST /entity/bulk/).
+
+What for: the search results, the entity endpoints and the mutation answers all describe assets the same way,
+as pyatlan reads them: an entity header with the wanted attributes, related assets as references, timestamps
+in epoch milliseconds, tag and term lists always empty (docs/design.md, Atlan contract §5). The core hands
+out `AssetView`s; this module is the only place that turns them into Atlas JSON, or Atlas JSON into
+`AssetChange`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from gazetteer.assets.browse import get_asset
+from gazetteer.assets.curation import AssetChange, Saved, save_assets
+from gazetteer.assets.views import AssetView, Related, epoch_ms
+from gazetteer.auth.principal import Principal
+from gazetteer.errors import InvalidRequest
+
+__all__ = ["get_entity", "bulk_upsert", "entity_header", "reference"]
+
+
+def get_entity(engine: Engine, *, guid: str | None = None, type_name: str | None = None,
+               qualified_name: str | None = None, relationships: bool = False) -> dict[str, Any]:
+    """The body of GET /api/meta/entity/guid/... and /entity/uniqueAttribute/type/... (see `get_asset`)."""
+    asset = get_asset(engine, guid=guid, type_name=type_name, qualified_name=qualified_name,
+                      relationships=relationships)
+    return {"entity": full_entity(asset), "referredEntities": {}}
+
+
+def bulk_upsert(engine: Engine, body: Any, principal: Principal) -> dict[str, Any]:
+    """The answer to POST /api/meta/entity/bulk/: each entity created or curated, all or nothing."""
+    return _bulk_answer(save_assets(engine, _bulk_changes(body), principal))
+
+
+def reference(asset: AssetView, wanted: Sequence[str] = ()) -> dict[str, Any]:
+    """A related asset as Atlas shows it: guid, type, unique attributes (plus any `wanted` attributes)."""
+    attributes = {"qualifiedName": asset.qualified_name, "name": asset.name}
+    attributes.update({key: asset.attributes[key] for key in wanted if key in asset.attributes})
+    return {"guid": asset.guid, "typeName": asset.type_name, "entityStatus": asset.status,
+            "displayText": asset.name, "uniqueAttributes": {"qualifiedName": asset.qualified_name},
+            "attributes": attributes}
+
+
+def _references(related: Mapping[str, Related], wanted: Sequence[str]) -> dict[str, Any]:
+    return {name: [reference(kid, wanted) for kid in value] if isinstance(value, tuple) else reference(value, wanted)
+            for name, value in related.items()}
+
+
+def entity_header(asset: AssetView, wanted: Iterable[str] | None = None,
+                  related_attributes: Sequence[str] = ()) -> dict[str, Any]:
+    """A search hit or mutation entry: qualifiedName, name, only the `wanted` attributes, and the related
+    assets the asset carries (as references with their `related_attributes`)."""
+    attributes = {"qualifiedName": asset.qualified_name, "name": asset.name}
+    for key in wanted or ():
+        if key in asset.attributes:
+            attributes[key] = asset.attributes[key]
+    attributes.update(_references(asset.related or {}, related_attributes))
+    return {
+        "typeName": asset.type_name,
+        "guid": asset.guid,
+        "status": asset.status,
+        "attributes": attributes,
+        "displayText": asset.name,
+        "classificationNames": [],
+        "meaningNames": [],
+        "meanings": [],
+        "labels": [],
+        "isIncomplete": False,
+        "createdBy": asset.created_by,
+        "updatedBy": asset.updated_by,
+        "createTime": epoch_ms(asset.created_at),
+        "updateTime": epoch_ms(asset.updated_at),
+    }
+
+
+def full_entity(asset: AssetView) -> dict[str, Any]:
+    """Every attribute, and relationshipAttributes when the asset carries its relationships."""
+    entity = entity_header(asset)
+    entity["attributes"] = dict(asset.attributes)
+    entity.update(classifications=[], version=0)
+    if asset.related is not None:
+        entity["relationshipAttributes"] = _references(asset.related, ())
+    return entity
+
+
+def _bulk_changes(body: Any) -> list[AssetChange]:
+    """The entities of a POST /api/meta/entity/bulk/ body, checked for shape; what the catalog cannot keep
+    (Atlan tags and terms) is refused rather than dropped."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("entities"), list) or not body["entities"]:
+        raise InvalidRequest("malformed bulk request: expected {\"entities\": [{\"typeName\", \"attributes\"}, ...]}")
+    changes = []
+    for i, entity in enumerate(body["entities"]):
+        where = f"entities[{i}]"
+        if not isinstance(entity, Mapping) or not isinstance(entity.get("typeName"), str):
+            raise InvalidRequest(f"{where}: each entity needs a 'typeName'")
+        attributes = entity.get("attributes", {})
+        if not isinstance(attributes, Mapping):
+            raise InvalidRequest(f"{where}: 'attributes' must be an object")
+        for key in ("classifications", "meanings", "addOrUpdateClassifications"):
+            if entity.get(key):
+                raise InvalidRequest(f"{where}: {key} (Atlan tags and terms) are not supported by this catalog")
+        guid = entity.get("guid")
+        changes.append(AssetChange(entity["typeName"], attributes or {}, guid if isinstance(guid, str) else None,
+                                   where))
+    return changes
+
+
+def _bulk_answer(saved: Saved) -> dict[str, Any]:
+    """The body of POST /entity/bulk/: headers (with the attributes each request changed) by kind, and the
+    guids assigned to placeholder guids."""
+    mutated = {kind: [entity_header(item.asset, item.changed) for item in items]
+               for kind, items in (("CREATE", saved.created), ("UPDATE", saved.updated)) if items}
+    return {"mutatedEntities": mutated, "guidAssignments": dict(saved.assigned)}
