@@ -34,6 +34,7 @@ def glue(glue_server: LocalGlue, monkeypatch: pytest.MonkeyPatch) -> LocalGlue:
     """The local Glue, emptied, with boto3 pointed at it through the standard endpoint variable."""
     glue_server.reset()
     monkeypatch.setenv("AWS_ENDPOINT_URL_GLUE", glue_server.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", glue_server.url)  # moto answers STS too (roles)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     return glue_server
@@ -80,7 +81,7 @@ class Server(ServerProcess):
         self.database_url = database_url or f"sqlite:///{home / 'catalog.db'}"
         env = clean_env(GAZETTEER_HOME=str(home), GAZETTEER_ADMIN_TOKEN=self.ADMIN_TOKEN,
                         GAZETTEER_GLUE_MAX_ATTEMPTS="3", GAZETTEER_DATABASE_URL=self.database_url,
-                        **({"AWS_ENDPOINT_URL_GLUE": glue_url} if glue_url else {}))
+                        **({"AWS_ENDPOINT_URL_GLUE": glue_url, "AWS_ENDPOINT_URL_STS": glue_url} if glue_url else {}))
         env.update(extra_env or {})  # e.g. GAZETTEER_QUERY_TIMEOUT_SECONDS
         super().__init__(env, home / "server.log", workers=workers)
 

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
+from xml.sax.saxutils import escape
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -32,6 +33,24 @@ def glue_error(status: int, code: str, message: str) -> tuple[str, list[tuple[st
     return f"{status} {reason}", headers, body
 
 
+def sts_error(status: int, code: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """(status line, headers, body) of an error the way STS (an XML query-protocol service) sends it."""
+    body = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+            "<RequestId>local-glue-fault</RequestId></ErrorResponse>").encode()
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return f"{status} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
+
+
+def signed_by(environ: dict[str, Any]) -> tuple[str, str]:
+    """(access key id, service) from the SigV4 Authorization header; empty strings when unsigned."""
+    parts = _credential(environ)
+    return (parts[0] if parts else ""), (parts[3] if len(parts) > 3 else "")
+
+
 def read_body(environ: dict[str, Any]) -> bytes:
     """Read the request body and put it back, so moto can read it again."""
     stream = environ.get("wsgi.input")
@@ -53,13 +72,19 @@ def read_body(environ: dict[str, Any]) -> bytes:
     return raw
 
 
+def _credential(environ: dict[str, Any]) -> list[str]:
+    """The SigV4 credential of the Authorization header: [access key id, date, region, service, ...]."""
+    auth = str(environ.get("HTTP_AUTHORIZATION", ""))
+    if "Credential=" not in auth:
+        return []
+    return auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+
+
 def credential_scope(environ: dict[str, Any]) -> str:
     """'AKID/region' from the SigV4 Authorization header: moto keys its backends by account and region."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    marker = "Credential="
-    if marker not in auth:
+    parts = _credential(environ)
+    if not parts:
         return ""
-    parts = auth.split(marker, 1)[1].split(",", 1)[0].split("/")
     return f"{parts[0]}/{parts[2]}" if len(parts) > 2 else parts[0]
 
 

@@ -31,6 +31,8 @@ from gazetteer.devtools.glue_http import (
     json_response,
     read_body,
     region_of,
+    signed_by,
+    sts_error,
 )
 from gazetteer.devtools.glue_synthetic import seed_synthetic
 
@@ -97,6 +99,8 @@ class LocalGlueMiddleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("AWSGlue."):
             return self._glue(environ, start_response, target.split(".", 1)[1])
+        if signed_by(environ)[1] == "sts":
+            return self._sts(environ, start_response)
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD", "OPTIONS"):
             # /moto-api/reset and writes to other mocked services: the cheap, safe answer is to forget.
             self.invalidate()
@@ -115,19 +119,7 @@ class LocalGlueMiddleware:
         if token:
             decoded = _decode_token(token) if op in PAGED_OPERATIONS else None
             page = decoded[2] if decoded else None
-        entry: dict[str, Any] = {
-            "seq": next(self._seq),
-            "time": time.time(),
-            "operation": op,
-            "region": region_of(environ),
-            "body": body,
-            "page": page,
-            "status": None,
-            "fault": None,
-        }
-        with self._lock:
-            self._log.append(entry)
-            self._counts[op] += 1
+        entry = self._logged(environ, op, body, page)
 
         def recording_start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
             entry["status"] = int(status.split(" ", 1)[0])
@@ -155,6 +147,39 @@ class LocalGlueMiddleware:
             return self.app(environ, recording_start_response)
         finally:
             self.invalidate()
+
+    def _logged(self, environ: dict[str, Any], op: str, body: dict[str, Any], page: int | None) -> dict[str, Any]:
+        """A new request-log entry (which key signed the call shows whose credentials a crawl used)."""
+        entry: dict[str, Any] = {
+            "seq": next(self._seq),
+            "time": time.time(),
+            "operation": op,
+            "region": region_of(environ),
+            "access_key": signed_by(environ)[0],
+            "body": body,
+            "page": page,
+            "status": None,
+            "fault": None,
+        }
+        with self._lock:
+            self._log.append(entry)
+            self._counts[op] += 1
+        return entry
+
+    def _sts(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """STS (AssumeRole, GetCallerIdentity): logged, and failed on request, before moto answers."""
+        form = {key: values[0] for key, values in parse_qs(read_body(environ).decode(errors="replace")).items()}
+        op = form.pop("Action", "")
+        entry = self._logged(environ, op, {k: v for k, v in form.items() if k != "Version"}, None)
+        rule = self.faults.pick(op, {}, None)
+        if rule is not None and rule.answers_error:
+            entry["fault"] = rule.code
+            status, headers, payload = sts_error(rule.status, rule.code, rule.message)
+            entry["status"] = rule.status
+            start_response(status, headers)
+            return [payload]
+        entry["status"] = 200
+        return self.app(environ, start_response)
 
     # ------------------------------------------------------------------ paging
 

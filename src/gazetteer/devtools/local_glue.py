@@ -136,6 +136,7 @@ class LocalGlue:
         """Environment variables that point any AWS SDK (e.g. a crawler subprocess) at this server."""
         return {
             "AWS_ENDPOINT_URL_GLUE": self.url,
+            "AWS_ENDPOINT_URL_STS": self.url,  # moto answers STS too: a crawl may assume a role
             "AWS_ACCESS_KEY_ID": DUMMY_KEY,
             "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
             "AWS_DEFAULT_REGION": region,

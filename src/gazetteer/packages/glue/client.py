@@ -8,7 +8,9 @@ from typing import Any, cast
 
 import boto3
 import botocore.exceptions as bce
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 
 from gazetteer.packages.glue.config import GlueCrawlConfig
 
@@ -25,13 +27,13 @@ _PARTITIONS_PAGE = 1000
 class GlueError(Exception):
     """A Glue call that failed for good (after retries), with what a user needs to fix it."""
 
-    def __init__(self, operation: str, code: str, message: str) -> None:
+    def __init__(self, operation: str, code: str, message: str, *, service: str = "glue") -> None:
         self.operation = operation
         self.code = code
-        self.iam_action = f"glue:{operation}"
+        self.iam_action = f"{service}:{operation}"
         detail = f"{operation} failed with {code}: {message}"
         if code in ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation"):
-            detail += f" (grant {self.iam_action} to the crawler's IAM user)"
+            detail += f" (grant {self.iam_action} to the crawler's IAM user or role)"
         elif code in _BAD_KEYS:
             detail += " (AWS refused the credentials: check the access key and secret key given to the crawl)"
         super().__init__(detail)
@@ -41,10 +43,65 @@ class GlueUnreachable(GlueError):
     """No answer from the Glue endpoint at all."""
 
 
+class _RoleSession:
+    """Credentials of an assumed IAM role, renewed by botocore before they expire (a long crawl outlives the
+    hour a role session lasts). The first AssumeRole happens at once, so a role that cannot be assumed fails
+    the crawl before any Glue call, saying which principal asked for which role."""
+
+    SESSION_NAME = "gazetteer-crawl"
+
+    def __init__(self, source: boto3.session.Session, config: GlueCrawlConfig, boto_config: Config,
+                 seconds: int) -> None:
+        assert config.role_arn is not None
+        self._role_arn, self._external_id, self._seconds = config.role_arn, config.external_id, seconds
+        # STS's endpoint comes from AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, as for Glue.
+        self._sts = source.client("sts", config=boto_config)
+
+    def _assume(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"RoleArn": self._role_arn, "RoleSessionName": self.SESSION_NAME,
+                                  "DurationSeconds": self._seconds}
+        if self._external_id:
+            params["ExternalId"] = self._external_id
+        try:
+            answer = self._sts.assume_role(**params)["Credentials"]
+        except bce.ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise GlueError("AssumeRole", error.get("Code") or "Unknown",
+                            f"{self._caller()} could not assume {self._role_arn}: {error.get('Message') or exc} "
+                            "(the role's trust policy must allow this principal sts:AssumeRole"
+                            f"{' with this external id' if self._external_id else ''})", service="sts") from None
+        except bce.NoCredentialsError:
+            raise GlueError("AssumeRole", "NoCredentials", f"no AWS credentials to assume {self._role_arn} with: give "
+                            "an access key and secret key, or run where the AWS environment has some",
+                            service="sts") from None
+        except (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ReadTimeoutError) as exc:
+            raise GlueUnreachable("AssumeRole", type(exc).__name__, f"no answer from STS ({exc}); check the "
+                                  "network and AWS_ENDPOINT_URL_STS", service="sts") from None
+        expiry = answer["Expiration"]
+        return {"access_key": answer["AccessKeyId"], "secret_key": answer["SecretAccessKey"],
+                "token": answer["SessionToken"], "expiry_time": expiry.isoformat() if hasattr(expiry, "isoformat")
+                else str(expiry)}
+
+    def _caller(self) -> str:
+        """Who asked (the source credentials' ARN), for the error message; best effort."""
+        try:
+            return f"{self._sts.get_caller_identity()['Arn']}"
+        except (bce.BotoCoreError, bce.ClientError, KeyError):
+            return "The crawl's AWS principal"
+
+    def session(self, region: str) -> boto3.session.Session:
+        credentials = RefreshableCredentials.create_from_metadata(
+            metadata=self._assume(), refresh_using=self._assume, method="sts-assume-role")
+        core = botocore.session.get_session()
+        core._credentials = credentials  # noqa: SLF001 - botocore's documented way to plug refreshable credentials
+        return boto3.session.Session(botocore_session=core, region_name=region)
+
+
 class GlueReader:
     """Reads one Glue catalog. Thread-safe: a crawl's workers share one reader (boto3 clients are)."""
 
-    def __init__(self, config: GlueCrawlConfig, *, max_attempts: int, max_connections: int = 10) -> None:
+    def __init__(self, config: GlueCrawlConfig, *, max_attempts: int, max_connections: int = 10,
+                 role_session_seconds: int = 3600) -> None:
         self.catalog_id = config.catalog_id
         session = boto3.session.Session(
             aws_access_key_id=config.access_key,
@@ -58,6 +115,8 @@ class GlueReader:
             read_timeout=60,
             user_agent_extra="gazetteer",
         )
+        if config.role_arn:
+            session = _RoleSession(session, config, boto_config, role_session_seconds).session(config.region)
         # The endpoint comes from AWS_ENDPOINT_URL_GLUE / AWS_ENDPOINT_URL when set, as boto3 resolves them.
         self._client = session.client("glue", config=boto_config)
         self.endpoint = self._client.meta.endpoint_url

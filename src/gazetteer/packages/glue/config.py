@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Annotated
 
 import boto3
+import re2
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -19,10 +20,16 @@ from pydantic import (
 )
 
 from gazetteer.errors import InvalidRequest
+from gazetteer.packages.glue.names import DEFAULT_CATALOG
+from gazetteer.store.sqlite_functions import compiled_regex
 
-__all__ = ["GlueCrawlConfig", "known_regions", "parse_config"]
+__all__ = ["GlueCrawlConfig", "check_exclude_table_regex", "known_regions", "normal_catalog_id", "parse_config"]
 
-_CATALOG_ID = re.compile(r"^\d{12}$")
+# An account's catalog (its 12-digit id), or an S3 Tables federated catalog: `<account>:s3tablescatalog/<bucket>`
+# (table bucket names: 3-63 lower-case letters, digits and hyphens).
+_CATALOG_ID = re.compile(r"^\d{12}(:s3tablescatalog/[a-z0-9][a-z0-9-]{1,61}[a-z0-9])?$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 # Glue names, and the users, groups and roles named as admins, are at most 255 characters.
 Name = Annotated[str, StringConstraints(max_length=255)]
 Names = Annotated[tuple[Name, ...], Field(max_length=1000)]
@@ -50,9 +57,14 @@ class GlueCrawlConfig(BaseModel):
     region: str
     access_key: str | None = Field(default=None, max_length=128)
     secret_key: SecretStr | None = None
+    # An IAM role to assume (with the keys above, or the AWS environment's credentials), and its external id.
+    role_arn: str | None = None
+    external_id: str | None = None
     include: Names | None = None
     exclude: Names | None = None
     catalog_id: str | None = None
+    # Tables (and views) whose name this RE2 pattern finds are left out; exclude wins over include.
+    exclude_table_regex: str | None = Field(default=None, max_length=1000)
     admin_users: Names = ()
     admin_groups: Names = ()
     admin_roles: Names = ()
@@ -80,9 +92,35 @@ class GlueCrawlConfig(BaseModel):
     @field_validator("catalog_id")
     @classmethod
     def _catalog(cls, value: str | None) -> str | None:
+        value = normal_catalog_id(value)
         if value is not None and not _CATALOG_ID.match(value):
-            raise ValueError(f"catalog id {value!r} is not a 12-digit AWS account id")
+            raise ValueError(f"catalog id {value!r} is neither a 12-digit AWS account id nor an S3 Tables catalog "
+                             "(<account id>:s3tablescatalog/<table bucket>)")
         return value
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not _ROLE_ARN.match(value):
+            raise ValueError(f"role {value!r} is not an IAM role ARN, such as "
+                             "arn:aws:iam::123456789012:role/glue-reader")
+        return value
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str | None) -> str | None:
+        value = value or None
+        if value is not None and not _EXTERNAL_ID.match(value):
+            raise ValueError("the external id must be 2 to 1,224 letters, digits or +=,.@:/-_ (as STS requires)")
+        return value
+
+    @field_validator("exclude_table_regex")
+    @classmethod
+    def _table_regex(cls, value: str | None) -> str | None:
+        if value:
+            check_exclude_table_regex(value)
+        return value or None
 
     @field_validator("include", "exclude")
     @classmethod
@@ -98,6 +136,8 @@ class GlueCrawlConfig(BaseModel):
     def _keys(self) -> GlueCrawlConfig:
         if bool(self.access_key) != bool(self.secret_key and self.secret_key.get_secret_value()):
             raise ValueError("give both the access key and the secret key, or neither (to use the AWS environment)")
+        if self.external_id and not self.role_arn:
+            raise ValueError("an external id goes with a role to assume: give the role ARN too")
         return self
 
     def wants(self, database: str) -> bool:
@@ -109,6 +149,26 @@ class GlueCrawlConfig(BaseModel):
         if self.exclude and database in self.exclude:
             return False
         return not self.include or database in self.include
+
+    def wants_table(self, name: str) -> bool:
+        """False for a table or view whose name the exclude regex finds (RE2: linear in the name, whatever the
+        pattern)."""
+        return not self.exclude_table_regex or compiled_regex(self.exclude_table_regex).search(name.encode()) is None
+
+
+def normal_catalog_id(value: str | None) -> str | None:
+    """None for the account's own catalog, however it was named ("", "AwsDataCatalog"), else the id as given."""
+    value = (value or "").strip()
+    return None if value in ("", DEFAULT_CATALOG) else value
+
+
+def check_exclude_table_regex(pattern: str) -> None:
+    """Refuse, naming the problem, a pattern RE2 cannot compile (a crawl would fail on it at its first table)."""
+    try:
+        compiled_regex(pattern)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise InvalidRequest(f"exclude table regex {pattern!r} is not a valid regular expression: {reason}") from None
 
 
 def parse_config(**values: object) -> GlueCrawlConfig:

@@ -111,8 +111,8 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | N
                           or _new_connection_qualified_name(engine))
         report.connection_qualified_name = qualified_name
         scope = CrawlScope(qualified_name, config.connection_name, config.catalog_id or DEFAULT_CATALOG)
-        reader = GlueReader(config, max_attempts=settings.max_attempts,
-                            max_connections=settings.workers * 2 + 2)
+        reader = GlueReader(config, max_attempts=settings.max_attempts, max_connections=settings.workers * 2 + 2,
+                            role_session_seconds=settings.role_session_seconds)
         _Crawl(config, scope, reader, publisher, report, settings, progress or (lambda _: None),
                should_stop or (lambda: False)).run()
         if report.status == "Running":
@@ -180,7 +180,8 @@ class _Crawl:
         states = {db["Name"]: _DatabaseState(db) for db in databases}
         done = 0
         self.progress({"phase": "extract", "databases_total": len(states), "databases_done": 0})
-        for event in extract_tables(self.reader, list(states), workers=self.settings.workers):
+        for event in extract_tables(self.reader, list(states), workers=self.settings.workers,
+                                    wants_table=self.config.wants_table):
             if self.should_stop():
                 raise CrawlStopped
             if isinstance(event, TablePage):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -50,8 +50,12 @@ Event = TablePage | DatabaseDone | Problem
 _DONE = object()
 
 
-def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int) -> Iterator[Event]:
-    """Yield every table page of `databases`, then a DatabaseDone for each, as they arrive."""
+def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int,
+                   wants_table: Callable[[str], bool] = lambda name: True) -> Iterator[Event]:
+    """Yield every table page of `databases`, then a DatabaseDone for each, as they arrive.
+
+    A table `wants_table` refuses (the exclude regex) is left out of its page, as if Glue had not listed it:
+    no partition count is spent on it, and a crawl archives it if an earlier one had it."""
     events: queue.Queue[object] = queue.Queue(maxsize=workers * 2)
     stop = threading.Event()
 
@@ -73,9 +77,10 @@ def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int
     def read(database: str, partitions: ThreadPoolExecutor) -> None:
         complete = True
         try:
-            for tables in reader.table_pages(database):
+            for page in reader.table_pages(database):
                 if stop.is_set():
                     return
+                tables = [table for table in page if wants_table(str(table.get("Name") or ""))]
                 wanted = [t["Name"] for t in tables if needs_partition_count(t)]
                 futures = {name: partitions.submit(count, database, name) for name in wanted}
                 put(TablePage(database, tuple(tables), {name: f.result() for name, f in futures.items()}))

@@ -62,7 +62,9 @@ class CrawlScope:
 
     @property
     def database_qualified_name(self) -> str:
-        return f"{self.connection_qualified_name}/{self.catalog_name}"
+        # An S3 Tables catalog id holds a '/' (`<account>:s3tablescatalog/<bucket>`), and in a qualified name '/'
+        # separates levels only (docs/design.md, Glue facts §13).
+        return f"{self.connection_qualified_name}/{self.catalog_name.replace('/', ':')}"
 
 
 @dataclass(frozen=True)

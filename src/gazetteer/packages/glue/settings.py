@@ -15,6 +15,9 @@ class GlueSettings(BaseSettings):
 
     max_attempts: int = Field(default=8, ge=1, le=20, description="botocore standard-mode attempts per Glue call")
     workers: int = Field(default=4, ge=1, le=32, description="Concurrent Glue readers in one crawl")
+    # How long an assumed role's session lasts (STS allows 900 s up to the role's MaxSessionDuration);
+    # botocore renews it before it ends.
+    role_session_seconds: int = Field(default=3600, ge=900, le=43200)
     # The circuit breaker: a crawl may archive at most this share of a connection's tables. Its variable
     # predates the GLUE_ prefix and keeps its name.
     max_archive_ratio: float = Field(default=0.5, ge=0.0, le=1.0,

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from gazetteer import jsontext
 from gazetteer.errors import InvalidRequest
 from gazetteer.packages.base import CREDENTIAL_PLACEHOLDER
-from gazetteer.packages.glue.config import GlueCrawlConfig, parse_config
+from gazetteer.packages.glue.config import GlueCrawlConfig, check_exclude_table_regex, normal_catalog_id, parse_config
 from gazetteer.packages.glue.names import DEFAULT_CATALOG, PACKAGE, PREFIX
 
 __all__ = ["GlueCrawlerSettings", "GlueWorkflow", "connection_json", "credential_body", "crawl_config", "filter_value",
@@ -36,20 +36,26 @@ _MARKETPLACE = f"https://packages.atlan.com/-/web/detail/{PACKAGE}"
 
 @dataclass(frozen=True)
 class GlueCrawlerSettings:
-    """A new Glue crawler: its connection and admins, the IAM user's keys, the region and the filters.
+    """A new Glue crawler: its connection and admins, how it signs in (an IAM user's keys, a role to assume, or
+    both), the region, the catalog and the filters.
 
-    The fields and defaults are pyatlan's GlueCrawler's (admins are role ids, group names, user names).
+    The fields and defaults are pyatlan's GlueCrawler's (admins are role ids, group names, user names), plus
+    what Atlan's Glue app adds: the role, the catalog id and the table-name exclusion.
     """
 
     connection_name: str
     region: str
-    access_key: str
-    secret_key: str = field(repr=False)
+    access_key: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    role_arn: str | None = None
+    external_id: str | None = None
     admin_roles: tuple[str, ...] = ()
     admin_groups: tuple[str, ...] = ()
     admin_users: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    catalog_id: str | None = None
+    exclude_table_regex: str | None = None
     allow_query: bool = False
     allow_query_preview: bool = False
     row_limit: int = 0
@@ -60,16 +66,26 @@ def temporary_guid() -> str:
     return str(-int(random.random() * 10000000000000000))  # noqa: S311 - an id, not a secret
 
 
-def filter_value(databases: Iterable[str]) -> str:
-    """An include/exclude filter parameter's value: `{"AwsDataCatalog": {db: {}}}`, or `{}` for none."""
+def filter_value(databases: Iterable[str], catalog: str | None = None) -> str:
+    """An include/exclude filter parameter's value, keyed by the catalog as Atlan's Glue app keys it:
+    `{"AwsDataCatalog": {db: {}}}` (or the catalog id), `{}` for none."""
     databases = list(databases)
-    return json.dumps({DEFAULT_CATALOG: {database: {} for database in databases}}) if databases else "{}"
+    key = normal_catalog_id(catalog) or DEFAULT_CATALOG
+    return json.dumps({key: {database: {} for database in databases}}) if databases else "{}"
 
 
-def credential_body(epoch: int, access_key: str, secret_key: str, region: str) -> dict[str, Any]:
-    """The IAM user credential in the workflow's payload, with pyatlan's field order and aliases."""
-    return {"name": f"default-{_SOURCE}-{epoch}-0", "authType": "iam", "username": access_key,
-            "password": secret_key, "extra": {"region": region}, "connectorConfigName": f"atlan-connectors-{_SOURCE}"}
+def credential_body(epoch: int, region: str, *, access_key: str | None = None, secret_key: str | None = None,
+                    role_arn: str | None = None, external_id: str | None = None) -> dict[str, Any]:
+    """The credential in the workflow's payload: an IAM user's keys with pyatlan 10's field order and aliases
+    (authType "iam"), or a role to assume as Atlan's Glue app sends it (authType "role", the role in `extra`)."""
+    if role_arn is None:
+        return {"name": f"default-{_SOURCE}-{epoch}-0", "authType": "iam", "username": access_key,
+                "password": secret_key, "extra": {"region": region},
+                "connectorConfigName": f"atlan-connectors-{_SOURCE}"}
+    extra = {"aws_role_arn": role_arn, **({"aws_external_id": external_id} if external_id else {}), "region": region}
+    keys = {"username": access_key, "password": secret_key} if access_key else {}
+    return {"name": f"default-{_SOURCE}-{epoch}-0", "authType": "role", **keys, "extra": extra,
+            "connectorConfigName": f"atlan-connectors-{_SOURCE}"}
 
 
 def connection_json(epoch: int, name: str, admins: tuple[Iterable[str], Iterable[str], Iterable[str]], *,
@@ -165,19 +181,26 @@ def glue_workflow_document(settings: GlueCrawlerSettings, *, epoch: int, guid: s
     """The workflow pyatlan 10.0.0 submits for these settings: `GlueCrawler(...).iam_user_auth(...)
     .direct(region).include(...).exclude(...).to_workflow()`. `epoch` names the workflow, its credential and its
     connection (`default/glue/<epoch>`); `guid` is the connection's temporary guid (pyatlan's random one)."""
-    filters = [{"name": "include-filter", "value": filter_value(settings.include)},
-               {"name": "exclude-filter", "value": filter_value(settings.exclude)}]
+    filters = [{"name": "include-filter", "value": filter_value(settings.include, settings.catalog_id)},
+               {"name": "exclude-filter", "value": filter_value(settings.exclude, settings.catalog_id)}]
+    # Atlan's Glue app's own inputs, present only when set: pyatlan 10's document stays exactly its own.
+    catalog_id = normal_catalog_id(settings.catalog_id)
+    if catalog_id:
+        filters.append({"name": "catalog-id", "value": catalog_id})
+    if settings.exclude_table_regex:
+        filters.append({"name": "exclude-table-regex", "value": settings.exclude_table_regex})
     connection = connection_json(epoch, settings.connection_name,
                                  (settings.admin_users, settings.admin_groups, settings.admin_roles),
                                  allow_query=settings.allow_query, allow_query_preview=settings.allow_query_preview,
                                  row_limit=settings.row_limit, guid=guid or temporary_guid())
-    return workflow_document(epoch, filters, connection,
-                             credential_body(epoch, settings.access_key, settings.secret_key, settings.region))
+    return workflow_document(epoch, filters, connection, credential_body(
+        epoch, settings.region, access_key=settings.access_key, secret_key=settings.secret_key,
+        role_arn=settings.role_arn, external_id=settings.external_id))
 
 
 @dataclass(frozen=True)
 class GlueWorkflow:
-    """The parts of a Glue workflow the service needs: its name, connection, filters and credential."""
+    """The parts of a Glue workflow the service needs: its name, connection, catalog, filters and credential."""
 
     name: str
     namespace: str
@@ -185,6 +208,8 @@ class GlueWorkflow:
     include: tuple[str, ...] | None
     exclude: tuple[str, ...] | None
     credential: dict[str, Any] | None
+    catalog_id: str | None = None
+    exclude_table_regex: str | None = None
 
 
 def parameters(document: dict[str, Any]) -> dict[str, str]:
@@ -235,6 +260,10 @@ def _credential(document: dict[str, Any]) -> dict[str, Any] | None:
         value = credential.get(key)
         if value is not None and (not isinstance(value, str) or len(value) > 4096):
             raise InvalidRequest(f"payload[].body.{key} must be a string of at most 4,096 characters")
+    for key in ("aws_role_arn", "aws_external_id", "region"):
+        value = (credential.get("extra") or {}).get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > 4096):
+            raise InvalidRequest(f"payload[].body.extra.{key} must be a string of at most 4,096 characters")
     return credential
 
 
@@ -284,28 +313,49 @@ def parse_glue_workflow(document: dict[str, Any]) -> GlueWorkflow:
     if not any(admins.values()):
         raise InvalidRequest("The connection needs at least one admin: a role, a group or a user")
     credential = _credential(document)
+    regex = values.get("exclude-table-regex") or None
+    if regex is not None:
+        if not isinstance(regex, str):
+            raise InvalidRequest("The exclude-table-regex parameter must be a string (a regular expression)")
+        check_exclude_table_regex(regex)
+    catalog_id = values.get("catalog-id")
+    if catalog_id is not None and not isinstance(catalog_id, str):
+        raise InvalidRequest("The catalog-id parameter must be a string: a 12-digit account id, or "
+                             "<account id>:s3tablescatalog/<table bucket>")
     workflow = GlueWorkflow(name, namespace, attributes, _filter(values.get("include-filter"), "include-filter"),
-                            _filter(values.get("exclude-filter"), "exclude-filter"), credential)
+                            _filter(values.get("exclude-filter"), "exclude-filter"), credential,
+                            normal_catalog_id(catalog_id), regex)
     if credential is not None:
         crawl_config(workflow, credential)  # fail now, not at the first run, on a bad region or missing key
     return workflow
 
 
 def crawl_config(workflow: GlueWorkflow, credential: dict[str, Any]) -> GlueCrawlConfig:
-    """The crawl settings of a workflow, with its (decrypted) IAM-user credential."""
-    if credential.get("authType", "iam") != "iam":
-        raise InvalidRequest(f"Credential authType {credential.get('authType')!r} is not supported: use "
-                             "iam_user_auth(access_key, secret_key)")
-    region = (credential.get("extra") or {}).get("region")
+    """The crawl settings of a workflow, with its (decrypted) credential: an IAM user's keys (authType "iam"),
+    or a role to assume (authType "role"), with the keys as the source credentials when given, else the AWS
+    environment's."""
+    auth = credential.get("authType", "iam")
+    extra = credential.get("extra") or {}
+    if auth not in ("iam", "role"):
+        raise InvalidRequest(f"Credential authType {auth!r} is not supported: use iam_user_auth(access_key, "
+                             "secret_key), or a role (authType \"role\" with extra.aws_role_arn)")
+    region = extra.get("region")
     if not region or not isinstance(region, str):
         raise InvalidRequest("The credential has no region: call .direct(region=...) on the crawler")
-    if not credential.get("username") or not credential.get("password"):
+    if auth == "iam" and (not credential.get("username") or not credential.get("password")):
         raise InvalidRequest("The credential needs an access key and a secret key: call "
                              ".iam_user_auth(access_key=..., secret_key=...)")
+    if auth == "role" and not extra.get("aws_role_arn"):
+        raise InvalidRequest("A role credential needs extra.aws_role_arn: the ARN of the IAM role to assume")
+    password = credential.get("password")
     attributes = workflow.connection
     return parse_config(
         connection_name=attributes["name"], connection_qualified_name=attributes["qualifiedName"],
-        region=region, access_key=credential["username"], secret_key=SecretStr(str(credential["password"])),
+        region=region, access_key=credential.get("username") or None,
+        secret_key=SecretStr(str(password)) if password else None,
+        role_arn=extra.get("aws_role_arn") if auth == "role" else None,
+        external_id=extra.get("aws_external_id") if auth == "role" else None,
+        catalog_id=workflow.catalog_id, exclude_table_regex=workflow.exclude_table_regex,
         include=workflow.include, exclude=workflow.exclude,
         # Types are left to the config's validation, which names the field when one is wrong.
         admin_users=attributes.get("adminUsers") or (), admin_groups=attributes.get("adminGroups") or (),
