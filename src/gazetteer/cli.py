@@ -65,7 +65,13 @@ def crawl_glue(
     secret_key: Annotated[str | None, typer.Option(help="IAM secret access key", show_default=False)] = None,
     include: Annotated[list[str] | None, typer.Option(help="Glue database to crawl (repeat); default all")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Glue database to skip (repeat); wins over include")] = None,
-    catalog_id: Annotated[str | None, typer.Option(help="Glue catalog id (12-digit account id) to read")] = None,
+    role_arn: Annotated[str | None, typer.Option(help=(
+        "IAM role to assume, with the keys if given, else the AWS environment's credentials"))] = None,
+    external_id: Annotated[str | None, typer.Option(help="External id the role's trust policy asks for")] = None,
+    catalog_id: Annotated[str | None, typer.Option(help=(
+        "Glue catalog to read: a 12-digit account id, or <account id>:s3tablescatalog/<table bucket>"))] = None,
+    exclude_table_regex: Annotated[str | None, typer.Option(help=(
+        "Leave out the tables and views whose name this regular expression finds"))] = None,
     max_archive_ratio: Annotated[float | None, typer.Option(
         help="Largest share of the connection's tables one crawl may archive (default 0.5)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object")] = False,
@@ -77,8 +83,9 @@ def crawl_glue(
 
     try:
         config = parse_config(connection_name=connection_name, region=region, access_key=access_key,
-                              secret_key=secret_key, include=include or None, exclude=exclude or None,
-                              catalog_id=catalog_id, max_archive_ratio=max_archive_ratio)
+                              secret_key=secret_key, role_arn=role_arn, external_id=external_id,
+                              include=include or None, exclude=exclude or None, catalog_id=catalog_id,
+                              exclude_table_regex=exclude_table_regex, max_archive_ratio=max_archive_ratio)
         engine = _engine()
     except GazetteerError as error:
         raise _fail(error) from None

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gazetteer import console
-from gazetteer.client import PREFIX, GazetteerClient, GazetteerClientError, GlueCrawler, documents
+from gazetteer.client import PREFIX, GazetteerClient, GazetteerClientError, GlueCrawler, Run, Workflow
 
 __all__ = ["workflow_app"]
 
@@ -56,10 +56,9 @@ def _session(ctx: typer.Context) -> Iterator[GazetteerClient]:
         raise typer.Exit(2) from None
 
 
-def _status_line(hit: dict[str, Any] | None) -> str:
-    status = documents.status_of(hit)
-    parts = [f"[bold]{escape(str(documents.name_of(hit)))}[/]", _phase_text(status.get("phase"))]
-    parts += [escape(str(status[key])) for key in ("progress", "message") if status.get(key)]
+def _status_line(run: Run) -> str:
+    parts = [f"[bold]{escape(str(run.name))}[/]", _phase_text(run.phase)]
+    parts += [escape(str(value)) for value in (run.progress, run.message) if value]
     return " · ".join(parts)
 
 
@@ -68,33 +67,30 @@ def _phase_text(phase: str | None) -> str:
     return f"[{colour}]{phase or '-'}[/]"
 
 
-def _print_run(hit: dict[str, Any]) -> None:
-    status = documents.status_of(hit)
-    console.out.print(_status_line(hit))
-    times = [f"{label} {status[key]}" for label, key in (("started", "startedAt"), ("finished", "finishedAt"))
-             if status.get(key)]
+def _print_run(run: Run) -> None:
+    console.out.print(_status_line(run))
+    times = [f"{label} {value}" for label, value in (("started", run.started), ("finished", run.finished)) if value]
     if times:
         console.out.print(" · ".join(times))
-    report = documents.report_of(hit)
-    if report:
-        console.print_report(report)
+    if run.report:
+        console.print_report(run.report)
 
 
 def _wait(client: GazetteerClient, response: dict[str, Any], timeout: float | None,
-          poll_seconds: float) -> tuple[str, dict[str, Any] | None]:
-    """Monitor with a live status line; (final phase, last run hit). A timeout returns phase 'Timeout'."""
-    seen: dict[str, Any] = {}
+          poll_seconds: float) -> tuple[str, Run | None]:
+    """Monitor with a live status line; (final phase, last run seen). A timeout returns phase 'Timeout'."""
+    seen: dict[str, Run | None] = {}
     with console.err.status("Waiting for the run to start…") as status:
         def on_poll(hit: dict[str, Any] | None) -> None:
-            seen["hit"] = hit
-            if hit is not None:
-                status.update(_status_line(hit))
+            seen["run"] = polled = None if hit is None else Run.of(hit)
+            if polled is not None:
+                status.update(_status_line(polled))
         try:
             phase = client.workflow.monitor(response, poll_seconds=poll_seconds, timeout=timeout, on_poll=on_poll)
         except TimeoutError as error:
             console.err.print(f"[red]{escape(str(error))}[/]")
-            return "Timeout", seen.get("hit")
-    return phase, seen.get("hit")
+            return "Timeout", seen.get("run")
+    return phase, seen.get("run")
 
 
 def _finish(client: GazetteerClient, response: dict[str, Any], wait: bool, timeout: float | None,
@@ -104,11 +100,11 @@ def _finish(client: GazetteerClient, response: dict[str, Any], wait: bool, timeo
         if as_json:
             console.print_json(response)
         return
-    phase, hit = _wait(client, response, timeout, poll_seconds)
+    phase, last = _wait(client, response, timeout, poll_seconds)
     if as_json:
-        console.print_json({"phase": phase, "run": documents.source_of(hit) if hit else None})
-    elif hit is not None:
-        _print_run(hit)
+        console.print_json({"phase": phase, "run": last.document if last is not None else None})
+    elif last is not None:
+        _print_run(last)
     if phase != "Succeeded":
         raise typer.Exit(1)
 
@@ -131,11 +127,13 @@ def list_workflows(
     with _session(ctx) as client:
         rows = []
         for hit in client.workflow.find_by_type(prefix, max_results):
-            name = documents.name_of(hit) or "-"
-            run = client.workflow.find_latest_run(name)
-            rows.append({"name": name, "connection": documents.connection_of(hit).get("name"),
-                         "last_run": documents.name_of(run) if run else None, "phase": documents.phase_of(run),
-                         "started": documents.status_of(run).get("startedAt")})
+            workflow = Workflow.of(hit)
+            name = workflow.name or "-"
+            found = client.workflow.find_latest_run(name)
+            last = None if found is None else Run.of(found)
+            rows.append({"name": name, "connection": workflow.connection.get("name"),
+                         "last_run": last.name if last else None, "phase": last.phase if last else None,
+                         "started": last.started if last else None})
     if as_json:
         console.print_json(rows)
         return
@@ -163,18 +161,18 @@ def show(
         hit = client.workflow.find_by_id(name)
         if hit is None:
             raise ValueError(f"No workflow named {name!r} (see: gazetteer workflow list)")
-        recent = client.workflow.get_runs(name, size=runs)
+        workflow = Workflow.of(hit)
+        recent = [Run.of(found) for found in client.workflow.get_runs(name, size=runs)]
     if as_json:
-        console.print_json({"workflow": documents.source_of(hit), "runs": [documents.source_of(r) for r in recent]})
+        console.print_json({"workflow": workflow.document, "runs": [r.document for r in recent]})
         return
-    connection, parameters = documents.connection_of(hit), documents.parameters_of(hit)
-    metadata = documents.source_of(hit).get("metadata") or {}
-    console.out.print(f"[bold]{name}[/] · created {metadata.get('creationTimestamp', '-')}")
+    connection = workflow.connection
+    console.out.print(f"[bold]{name}[/] · created {'-' if workflow.created is None else workflow.created}")
     name_shown = escape(str(connection.get("name", "-")))
     console.out.print(f"connection [cyan]{name_shown}[/] ({connection.get('qualifiedName', '-')})")
-    for key in ("include-filter", "exclude-filter"):
-        if key in parameters:
-            console.out.print(f"{key} {escape(str(parameters[key]))}")
+    for key, value in (("include-filter", workflow.include), ("exclude-filter", workflow.exclude)):
+        if value is not None:
+            console.out.print(f"{key} {escape(str(value))}")
     if not recent:
         console.out.print("No runs.")
         return
@@ -182,9 +180,8 @@ def show(
     for column in ("run", "phase", "started", "finished", "progress"):
         table.add_column(column)
     for run in recent:
-        status = documents.status_of(run)
-        table.add_row(documents.name_of(run) or "-", _phase_text(status.get("phase")), status.get("startedAt") or "-",
-                      status.get("finishedAt") or "-", status.get("progress") or "-")
+        table.add_row(run.name or "-", _phase_text(run.phase), run.started or "-", run.finished or "-",
+                      run.progress or "-")
     console.out.print(table)
 
 
@@ -198,8 +195,15 @@ def run(
         "(the server then uses its own AWS credentials)"))] = None,
     secret_key: Annotated[str | None, typer.Option(envvar="GAZETTEER_GLUE_SECRET_KEY", show_default=False, help=(
         "IAM user secret key; prefer the environment variable, so it stays out of shell history"))] = None,
+    role_arn: Annotated[str | None, typer.Option(help=(
+        "IAM role the crawl assumes (with the keys if given, else the server's AWS credentials)"))] = None,
+    external_id: Annotated[str | None, typer.Option(help="External id the role's trust policy asks for")] = None,
     include: Annotated[list[str] | None, typer.Option(help="Glue database to crawl (repeat); default all")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Glue database to skip (repeat)")] = None,
+    catalog_id: Annotated[str | None, typer.Option(help=(
+        "Glue catalog to read: a 12-digit account id, or <account id>:s3tablescatalog/<table bucket>"))] = None,
+    exclude_table_regex: Annotated[str | None, typer.Option(help=(
+        "Leave out the tables and views whose name this regular expression finds"))] = None,
     admin_role: Annotated[list[str] | None, typer.Option(help=(
         "Connection admin role, by name (resolved to its id on the server) or id; repeat. "
         "Default $admin; --admin-role '' for none"))] = None,
@@ -223,10 +227,16 @@ def run(
                               allow_query_preview=allow_query_preview, row_limit=row_limit)
         if access_key is not None and secret_key is not None:
             crawler.iam_user_auth(access_key=access_key, secret_key=secret_key)
+        if role_arn is not None:
+            crawler.iam_role_auth(role_arn, external_id)
         crawler.direct(region=region).include(assets=include or None).exclude(assets=exclude or None)
+        if catalog_id:
+            crawler.catalog_id(catalog_id)
+        if exclude_table_regex:
+            crawler.exclude_table_regex(exclude_table_regex)
         response = client.workflow.run(crawler.to_workflow())
         if not as_json:
-            console.out.print(f"Created workflow [bold]{documents.name_of(response) or crawler.workflow_name}[/] "
+            console.out.print(f"Created workflow [bold]{Workflow.of(response).name or crawler.workflow_name}[/] "
                               f"for connection [cyan]{escape(connection_name)}[/] (default/glue/{crawler.epoch}); "
                               "its first run has started.")
         _finish(client, response, wait, timeout, poll_seconds, as_json)
@@ -260,15 +270,15 @@ def rerun(
             raise ValueError(f"No workflow named {name!r} (see: gazetteer workflow list)")
         current = client.workflow.find_current_run(name) if idempotent else None
         if current is not None:
-            source = documents.source_of(current)
+            source = Run.of(current).document
             response = {key: source[key] for key in ("metadata", "spec", "status")}
             note = "is already running; not starting another"
         else:
             response = client.workflow.rerun(hit)
             note = "started"
         if not as_json:
-            console.out.print(f"Run [bold]{documents.name_of(response) or '-'}[/] of {name} {note} "
-                              f"({documents.phase_of(response) or '-'}).")
+            started = Run.of(response)
+            console.out.print(f"Run [bold]{started.name or '-'}[/] of {name} {note} ({started.phase or '-'}).")
         _finish(client, response, wait, timeout, poll_seconds, as_json)
 
 
@@ -284,7 +294,7 @@ def stop(
     if as_json:
         console.print_json(response)
     else:
-        console.out.print(f"Stop requested for [bold]{run_name}[/] (now {documents.phase_of(response) or '-'}).")
+        console.out.print(f"Stop requested for [bold]{run_name}[/] (now {Run.of(response).phase or '-'}).")
 
 
 @workflow_app.command()
@@ -298,14 +308,14 @@ def logs(
         hit = client.workflow.find_run_by_id(run_name)
         if hit is None:
             raise ValueError(f"No run named {run_name!r} (see: gazetteer workflow show WORKFLOW)")
+        run = Run.of(hit)
     if as_json:
-        console.print_json({"name": documents.name_of(hit), "workflow": documents.template_name_of(hit),
-                            "status": documents.status_of(hit), "report": documents.report_of(hit)})
+        console.print_json({"name": run.name, "workflow": run.workflow, "status": run.status, "report": run.report})
     else:
-        _print_run(hit)
-        if documents.report_of(hit) is None:
+        _print_run(run)
+        if run.report is None:
             console.out.print("No report yet.")
-    if documents.phase_of(hit) in _FAILED:
+    if run.phase in _FAILED:
         raise typer.Exit(1)
 
 

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from gazetteer.auth.service import create_token
 from gazetteer.client import GlueCrawler
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
-from gazetteer.store import open_engine
+from gazetteer.store import assets, open_engine
 
 CHROMIUM = os.environ.get("GAZETTEER_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -342,3 +343,33 @@ def test_a_running_crawl_shows_live_progress_and_can_be_stopped(page: Page, serv
     wait_for_run(page, "Failed", timeout=60_000)
     expect(page.locator(".run").first).to_contain_text("Stopped on request")
     expect(page.locator(".run").first.locator("button", has_text="Stop")).to_have_count(0)
+
+
+def test_a_crawler_can_assume_a_role_read_another_catalog_and_leave_tables_out(page: Page, server, glue) -> None:
+    seed_sample_catalog(glue.client(REGION))
+    sign_in(page, server, path="/workflows/new")
+    page.fill("#connection_name", "role-lake")
+    page.fill("#access_key", "AKIAGAZETTEERUITEST")
+    page.fill("#secret_key", SECRET)
+    page.select_option("#region", REGION)
+    page.fill("#role_arn", "not-an-arn")
+    page.click("text=Create crawler and run it")
+    expect(page.locator("#form-error")).to_contain_text("is not an IAM role ARN")
+    expect(page.locator("#role_arn")).to_have_attribute("aria-invalid", "true")
+    page.fill("#secret_key", SECRET)
+    page.fill("#role_arn", "arn:aws:iam::123456789012:role/glue-reader")
+    page.fill("#external_id", "ext-ui")
+    page.fill("#catalog_id", "123456789012")
+    page.fill("#exclude_table_regex", "^order")
+    glue.clear_requests()
+    page.click("text=Create crawler and run it")
+    wait_for_run(page)
+    assert [call["body"]["ExternalId"] for call in glue.requests("AssumeRole")][:1] == ["ext-ui"]
+    assert {call["body"].get("CatalogId") for call in glue.requests("GetTables")} == {"123456789012"}
+    assert SECRET not in page.content()
+    engine = open_engine(f"sqlite:///{server.home / 'catalog.db'}")
+    with engine.connect() as conn:
+        tables = {row.name for row in conn.execute(sa.select(assets.c.name).where(
+            assets.c.type_name == "Table", assets.c.connection_qualified_name.like("default/glue/%")))}
+    engine.dispose()
+    assert "partner_orders" in tables and not any(name.startswith("order") for name in tables)

@@ -15,6 +15,9 @@ contract §1):
                .to_workflow())
     response = client.workflow.run(crawler)
     phase = client.workflow.monitor(response)       # "Succeeded", "Failed" or "Error"
+
+Like pyatlan's, these calls return the server's raw documents; `Run.of(hit)` and `Workflow.of(hit)` read one
+into typed values.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from gazetteer.client import documents
 from gazetteer.client.api import DEFAULT_URL, GazetteerClient, RoleCache
 from gazetteer.client.errors import GazetteerAPIError, GazetteerClientError, GazetteerConnectionError
 from gazetteer.client.glue_crawler import PREFIX, GlueCrawler
+from gazetteer.client.views import Run, Workflow
 from gazetteer.client.workflow import WorkflowClient
 
 __all__ = [
@@ -34,6 +38,8 @@ __all__ = [
     "GazetteerConnectionError",
     "GlueCrawler",
     "RoleCache",
+    "Run",
+    "Workflow",
     "WorkflowClient",
     "documents",
 ]

@@ -2,7 +2,8 @@
 
 `GlueCrawler(...).iam_user_auth(...).direct(...).include(...).exclude(...).to_workflow()` returns the plain
 dict that pyatlan's `json.loads(crawler.to_workflow().json(by_alias=True, exclude_unset=True))` gives for the
-same inputs, epoch and temporary guid; `GazetteerClient().workflow.run(...)` submits it.
+same inputs, epoch and temporary guid; `GazetteerClient().workflow.run(...)` submits it. What Atlan's Glue app
+adds is here too: `.iam_role_auth(role_arn, external_id)`, `.catalog_id(...)`, `.exclude_table_regex(...)`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from gazetteer.packages.glue.names import PREFIX
-from gazetteer.packages.glue.workflow import connection_json, filter_value, temporary_guid, workflow_document
+from gazetteer.packages.glue.workflow import (
+    connection_json,
+    filter_value,
+    scope_parameters,
+    temporary_guid,
+    workflow_document,
+)
 
 if TYPE_CHECKING:
     from gazetteer.client.api import GazetteerClient
@@ -79,8 +86,12 @@ class GlueCrawler:
         self.row_limit = row_limit
         self.epoch = int(time.time()) if epoch is None else int(epoch)
         self._guid_factory = guid_factory or temporary_guid
-        self._filters: list[dict[str, str]] = []
+        # (parameter, databases) in call order: the values are keyed by the catalog, known only at the end.
+        self._filters: list[tuple[str, list[str] | None]] = []
         self._credential: dict[str, Any] = {}
+        self._role: dict[str, str] = {}
+        self._catalog_id: str | None = None
+        self._table_regex: str | None = None
 
     @property
     def workflow_name(self) -> str:
@@ -90,6 +101,23 @@ class GlueCrawler:
     def iam_user_auth(self, access_key: str, secret_key: str) -> GlueCrawler:
         """Authenticate to Glue with an IAM user's access key and secret key."""
         self._credential.update({"auth_type": "iam", "username": access_key, "password": secret_key})
+        return self
+
+    def iam_role_auth(self, role_arn: str, external_id: str | None = None) -> GlueCrawler:
+        """Assume this IAM role (with the keys of `iam_user_auth`, if given, else the server's own AWS
+        credentials); `external_id` when the role's trust policy asks for one."""
+        self._credential["auth_type"] = "role"
+        self._role = {"aws_role_arn": role_arn, **({"aws_external_id": external_id} if external_id else {})}
+        return self
+
+    def catalog_id(self, catalog_id: str) -> GlueCrawler:
+        """Read this catalog: another account's 12-digit id, or `<account>:s3tablescatalog/<table bucket>`."""
+        self._catalog_id = catalog_id
+        return self
+
+    def exclude_table_regex(self, pattern: str) -> GlueCrawler:
+        """Leave out the tables and views whose name this regular expression finds."""
+        self._table_regex = pattern
         return self
 
     def direct(self, region: str) -> GlueCrawler:
@@ -103,25 +131,27 @@ class GlueCrawler:
 
     def include(self, assets: list[str] | None) -> GlueCrawler:
         """Crawl only these Glue databases (Atlan schemas); None or [] means all."""
-        self._filters.append({"name": "include-filter", "value": self._filter_value(assets)})
+        self._filters.append(("include-filter", self._checked(assets)))
         return self
 
     def exclude(self, assets: list[str] | None) -> GlueCrawler:
         """Skip these Glue databases (Atlan schemas); None or [] means none."""
-        self._filters.append({"name": "exclude-filter", "value": self._filter_value(assets)})
+        self._filters.append(("exclude-filter", self._checked(assets)))
         return self
 
     @staticmethod
-    def _filter_value(assets: list[str] | None) -> str:
+    def _checked(assets: list[str] | None) -> list[str] | None:
+        """The databases, refused now (as pyatlan does) when they cannot become a filter's JSON."""
         if not assets:
-            return "{}"
+            return None
         if isinstance(assets, str):
             raise TypeError(f"assets must be a list of Glue database names, not the string {assets!r}")
         try:
-            return filter_value(assets)
+            filter_value(assets)
         except TypeError as error:  # unhashable entries, or keys json cannot write (objects, tuples...)
             raise ValueError(
                 f"Unable to translate the provided include/exclude asset filters into JSON: {error}") from error
+        return list(assets)
 
     def to_workflow(self) -> dict[str, Any]:
         """The workflow document to POST to /api/service/workflows?submit=true (a fresh dict on every call)."""
@@ -133,4 +163,9 @@ class GlueCrawler:
         fields = (("name", "name"), ("auth_type", "authType"), ("username", "username"), ("password", "password"),
                   ("extra", "extra"), ("connector_config_name", "connectorConfigName"))
         credential = {alias: self._credential[key] for key, alias in fields if self._credential.get(key) is not None}
-        return workflow_document(self.epoch, self._filters, connection, credential or None)
+        if self._role:
+            credential["extra"] = {**self._role, **credential.get("extra", {})}
+        filters = [{"name": name, "value": filter_value(assets or (), self._catalog_id)}
+                   for name, assets in self._filters]
+        filters += scope_parameters(self._catalog_id, self._table_regex)
+        return workflow_document(self.epoch, filters, connection, credential or None)

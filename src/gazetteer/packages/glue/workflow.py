@@ -23,7 +23,7 @@ from gazetteer.packages.glue.config import GlueCrawlConfig, check_exclude_table_
 from gazetteer.packages.glue.names import DEFAULT_CATALOG, PACKAGE, PREFIX
 
 __all__ = ["GlueCrawlerSettings", "GlueWorkflow", "connection_json", "credential_body", "crawl_config", "filter_value",
-           "glue_workflow_document", "parse_glue_workflow", "temporary_guid", "workflow_document"]
+           "glue_workflow_document", "parse_glue_workflow", "scope_parameters", "temporary_guid", "workflow_document"]
 
 # Kubernetes names, as Argo requires for workflow names and namespaces: a DNS label of at most 63 characters.
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -72,6 +72,13 @@ def filter_value(databases: Iterable[str], catalog: str | None = None) -> str:
     databases = list(databases)
     key = normal_catalog_id(catalog) or DEFAULT_CATALOG
     return json.dumps({key: {database: {} for database in databases}}) if databases else "{}"
+
+
+def scope_parameters(catalog_id: str | None, exclude_table_regex: str | None) -> list[dict[str, str]]:
+    """The `catalog-id` and `exclude-table-regex` task parameters (Atlan's Glue app's inputs), each only when
+    set: without them, the document is exactly pyatlan 10's."""
+    values = (("catalog-id", normal_catalog_id(catalog_id)), ("exclude-table-regex", exclude_table_regex or None))
+    return [{"name": name, "value": value} for name, value in values if value]
 
 
 def credential_body(epoch: int, region: str, *, access_key: str | None = None, secret_key: str | None = None,
@@ -183,12 +190,7 @@ def glue_workflow_document(settings: GlueCrawlerSettings, *, epoch: int, guid: s
     connection (`default/glue/<epoch>`); `guid` is the connection's temporary guid (pyatlan's random one)."""
     filters = [{"name": "include-filter", "value": filter_value(settings.include, settings.catalog_id)},
                {"name": "exclude-filter", "value": filter_value(settings.exclude, settings.catalog_id)}]
-    # Atlan's Glue app's own inputs, present only when set: pyatlan 10's document stays exactly its own.
-    catalog_id = normal_catalog_id(settings.catalog_id)
-    if catalog_id:
-        filters.append({"name": "catalog-id", "value": catalog_id})
-    if settings.exclude_table_regex:
-        filters.append({"name": "exclude-table-regex", "value": settings.exclude_table_regex})
+    filters += scope_parameters(settings.catalog_id, settings.exclude_table_regex)
     connection = connection_json(epoch, settings.connection_name,
                                  (settings.admin_users, settings.admin_groups, settings.admin_roles),
                                  allow_query=settings.allow_query, allow_query_preview=settings.allow_query_preview,

@@ -1,8 +1,9 @@
 """Creating a Glue crawler in the browser (`/workflows/new`).
 
-The form has pyatlan's GlueCrawler's fields; `WorkflowService.create_crawler` stores the workflow GlueCrawler
-would submit and starts its first run. "Preview databases" lists the databases the keys can see, to tick for
-include/exclude. The secret key is never sent back.
+The form has pyatlan's GlueCrawler's fields and what Atlan's Glue app adds (a role to assume, the catalog id, a
+regex of tables to leave out); `WorkflowService.create_crawler` stores the workflow and starts its first run.
+"Preview databases" lists the databases the keys (or the role) can see, to tick for include/exclude. The secret
+key is never sent back.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from gazetteer.assets.service import find_connection
 from gazetteer.auth.permissions import Action, authorize
 from gazetteer.auth.principal import ROLES, Principal
 from gazetteer.auth.service import list_groups, list_roles
-from gazetteer.errors import GazetteerError
+from gazetteer.errors import GazetteerError, InvalidRequest
 from gazetteer.packages.glue.client import GlueError, GlueReader
-from gazetteer.packages.glue.config import known_regions, parse_config
+from gazetteer.packages.glue.config import GlueCrawlConfig, known_regions, parse_config
 from gazetteer.packages.glue.settings import glue_settings
 from gazetteer.packages.glue.workflow import GlueCrawlerSettings
 from gazetteer.web.ui.routing import FormDep, UserDep, render, router
@@ -62,7 +63,11 @@ class CrawlerForm:
     allow_query_preview: bool = False
     row_limit: str = "0"
     access_key: str = ""
+    role_arn: str = ""
+    external_id: str = ""
     region: str = _DEFAULT_REGION
+    catalog_id: str = ""
+    exclude_table_regex: str = ""
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     create_anyway: bool = False
@@ -74,7 +79,9 @@ class CrawlerForm:
             admin_groups=_one(form, "admin_groups"), admin_users=_one(form, "admin_users"),
             allow_query=_flag(form, "allow_query"), allow_query_preview=_flag(form, "allow_query_preview"),
             row_limit=_one(form, "row_limit") or "0", access_key=_one(form, "access_key"),
-            region=_one(form, "region") or _DEFAULT_REGION,
+            role_arn=_one(form, "role_arn"), external_id=_one(form, "external_id"),
+            region=_one(form, "region") or _DEFAULT_REGION, catalog_id=_one(form, "catalog_id"),
+            exclude_table_regex=(form.get("exclude_table_regex") or [""])[0],
             include=list(dict.fromkeys(v for v in form.get("include", []) if v)),
             exclude=list(dict.fromkeys(v for v in form.get("exclude", []) if v)),
             create_anyway=_flag(form, "create_anyway"),
@@ -130,11 +137,18 @@ def _validate(request: Request, form: CrawlerForm, secret_key: str) -> int:
         raise _FormProblem(f"The row limit must be a whole number, not {form.row_limit!r}.", "row_limit") from None
     if row_limit < 0:
         raise _FormProblem("The row limit must not be negative.", "row_limit")
-    if not form.access_key or not secret_key:
-        raise _FormProblem("Give the IAM user's access key and secret key (the secret key is never shown again "
-                           "and has to be typed again after a failed submit).", "access_key")
+    if bool(form.access_key) != bool(secret_key) or not (form.access_key or form.role_arn):
+        raise _FormProblem("Give the IAM user's access key and secret key, or a role to assume, or both (the secret "
+                           "key is never shown again and has to be typed again after a failed submit).", "access_key")
     if form.region not in known_regions():
         raise _FormProblem(f"Unknown region {form.region!r}: pick one from the list.", "region")
+    try:
+        _config(form, secret_key)
+    except InvalidRequest as problem:
+        message = problem.message.removeprefix("Invalid Glue crawl settings: ")
+        named = [name for name in ("exclude_table_regex", "catalog_id", "external_id", "role_arn")
+                 if name in message or name.replace("_", " ") in message]
+        raise _FormProblem(message, named[0] if named else "role_arn") from None
     both = sorted(set(form.include) & set(form.exclude))
     if both:
         raise _FormProblem(f"{', '.join(both)} is both included and excluded; exclude wins, so untick one.",
@@ -142,11 +156,21 @@ def _validate(request: Request, form: CrawlerForm, secret_key: str) -> int:
     return row_limit
 
 
+def _config(form: CrawlerForm, secret_key: str) -> GlueCrawlConfig:
+    """The crawl settings the form describes, checked as a crawl would check them (InvalidRequest says why)."""
+    return parse_config(connection_name=form.connection_name or "preview", region=form.region,
+                        access_key=form.access_key or None, secret_key=SecretStr(secret_key) if secret_key else None,
+                        role_arn=form.role_arn or None, external_id=form.external_id or None,
+                        catalog_id=form.catalog_id or None, exclude_table_regex=form.exclude_table_regex or None)
+
+
 def _settings(form: CrawlerForm, secret_key: str, row_limit: int) -> GlueCrawlerSettings:
     return GlueCrawlerSettings(
-        connection_name=form.connection_name, region=form.region, access_key=form.access_key, secret_key=secret_key,
+        connection_name=form.connection_name, region=form.region, access_key=form.access_key or None,
+        secret_key=secret_key or None, role_arn=form.role_arn or None, external_id=form.external_id or None,
         admin_roles=tuple(form.admin_roles), admin_groups=tuple(_names(form.admin_groups)),
         admin_users=tuple(_names(form.admin_users)), include=tuple(form.include), exclude=tuple(form.exclude),
+        catalog_id=form.catalog_id or None, exclude_table_regex=form.exclude_table_regex or None,
         allow_query=form.allow_query, allow_query_preview=form.allow_query_preview, row_limit=row_limit)
 
 
@@ -173,10 +197,8 @@ def create_crawler(request: Request, user: UserDep, raw: FormDep) -> Response:
     return RedirectResponse(f"/workflows/{created.name}?created=1", status_code=303)
 
 
-def preview_databases(access_key: str, secret_key: str, region: str, max_attempts: int) -> list[dict[str, Any]]:
-    """The databases these keys can see in this region (GlueError / InvalidRequest when they cannot)."""
-    config = parse_config(connection_name="preview", region=region, access_key=access_key or None,
-                          secret_key=SecretStr(secret_key) if secret_key else None)
+def preview_databases(config: GlueCrawlConfig, max_attempts: int) -> list[dict[str, Any]]:
+    """The databases these keys (or this role) can see in this region and catalog (GlueError when they cannot)."""
     reader = GlueReader(config, max_attempts=max_attempts, max_connections=1)
     found: list[dict[str, Any]] = []
     for page in reader.databases():
@@ -195,12 +217,12 @@ def databases_fragment(request: Request, user: UserDep, raw: FormDep) -> Respons
     form = CrawlerForm.from_form(raw)
     secret_key = (raw.get("secret_key") or [""])[0].strip()
     keep = [{"name": name} for name in dict.fromkeys([*form.include, *form.exclude])]
-    if not form.access_key or not secret_key:
+    if not (form.access_key and secret_key) and not form.role_arn:
         return render(request, "_databases.html", {"form": form, "databases": keep, "preview_error": (
-            "Type the access key and the secret key first; the preview uses them to list the databases.")})
+            "Type the access key and the secret key (or a role) first; the preview uses them to list the databases.")})
     attempts = min(_PREVIEW_ATTEMPTS, glue_settings().max_attempts)
     try:
-        databases = preview_databases(form.access_key, secret_key, form.region, attempts)
+        databases = preview_databases(_config(form, secret_key), attempts)
     except GlueError as exc:
         return render(request, "_databases.html", {"form": form, "databases": keep, "preview_error": (
             f"Glue did not list the databases: {exc}. Check the keys and the region.")})
