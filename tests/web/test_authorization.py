@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from gazetteer.settings import Settings
 from gazetteer.store import open_engine
 from gazetteer.web.app import create_app
-from tests.workflows.test_workflow_api import create, seed, token, wait_for, workflow
+from tests.workflows.test_workflow_api import ACCESS_KEY, REGION, SECRET, create, seed, token, wait_for, workflow
 
 ALLY = "service-account-ally"  # the $member named as an admin of the connection
 CALLERS = ("anonymous", "malformed", "revoked", "guest", "member", "ally", "admin")
@@ -47,6 +47,9 @@ class World:
     table_qn: str
     schema_qn: str
     archive_targets: dict[tuple[str, str], str]  # (family, caller) → a workflow that caller may archive
+    app: str  # an app workflow (the app API's slug), its connection naming ALLY as an admin, and scheduled
+    app_run: str
+    app_targets: dict[str, str]  # caller → an app workflow that caller may delete
 
     def http(self, who: str):
         client = self.server.client(token=self.tokens[who] or "")
@@ -105,6 +108,15 @@ def _bulk_new_connection(w: World, who: str) -> dict:
         "adminUsers": [f"service-account-{who}"]}}]}
 
 
+def _new_app(name: str, *, run: bool = False) -> dict:
+    """A create body of the app API, as pyatlan 11's AtlanGlue(...).iam(...).connection(...) sends it."""
+    connection = {"typeName": "Connection", "attributes": {
+        "qualifiedName": f"default/glue/{next(_epochs)}", "name": name, "adminRoles": ["$admin"], "adminUsers": [ALLY]}}
+    credential = {"authType": "iam", "username": ACCESS_KEY, "password": SECRET, "extra": {"region": REGION}}
+    return {"app_id": "atlan-glue", "name": name, "run": run, "schedule": {"cron": "0 6 * * *"},
+            "inputs": {"connection": connection, "credential": credential}}
+
+
 def _update_body(w: World, who: str) -> dict:
     document = w.http("admin").get(f"/api/service/workflows/{w.workflow}").json()
     document["metadata"].setdefault("annotations", {})["orchestration.atlan.com/schedule"] = "0 6 * * *"
@@ -156,6 +168,27 @@ CASES: list[Case] = [
         _api("POST", path, "writer", lambda w, who, p=path: p, _bulk_new_connection),
     )],
     *_FAMILY_CASES,
+    _api("GET", "/api/service/v1/apps/{app_id}", "read", lambda w, who: "/api/service/v1/apps/atlan-glue"),
+    _api("GET", "/api/service/v1/apps/{app_id}/inputs", "read",
+         lambda w, who: "/api/service/v1/apps/atlan-glue/inputs"),
+    _api("POST", "/api/service/v1/app", "writer", lambda w, who: "/api/service/v1/app",
+         lambda w, who: _new_app(f"app-by-{who}")),
+    _api("GET", "/api/service/v1/app", "read", lambda w, who: "/api/service/v1/app"),
+    _api("GET", "/api/service/v1/app/runs/{run_id}", "read", lambda w, who: f"/api/service/v1/app/runs/{w.app_run}"),
+    _api("POST", "/api/service/v1/app/runs/{run_id}/cancel", "connection-admin",
+         lambda w, who: f"/api/service/v1/app/runs/{w.app_run}/cancel"),
+    _api("GET", "/api/service/v1/app/{slug}", "read", lambda w, who: f"/api/service/v1/app/{w.app}"),
+    _api("PUT", "/api/service/v1/app/{slug}", "connection-admin", lambda w, who: f"/api/service/v1/app/{w.app}",
+         lambda w, who: {"inputs": {"exclude_table_regex": f"^{who}_"}}),
+    _api("POST", "/api/service/v1/app/{slug}/submit", "connection-admin",
+         lambda w, who: f"/api/service/v1/app/{w.app}/submit"),
+    _api("POST", "/api/service/v1/app/{slug}/schedule", "connection-admin",
+         lambda w, who: f"/api/service/v1/app/{w.app}/schedule", lambda w, who: {"cron": "0 7 * * *"}),
+    _api("DELETE", "/api/service/v1/app/{slug}/schedule/{trigger_id}", "connection-admin",
+         lambda w, who: f"/api/service/v1/app/{w.app}/schedule/{w.app}-cron"),
+    # Deleting is destructive, so each caller allowed to gets an app workflow of its own.
+    _api("DELETE", "/api/service/v1/app/{slug}", "connection-admin",
+         lambda w, who: f"/api/service/v1/app/{w.app_targets.get(who, w.app)}"),
     # The web UI (cookie sign-in; forms must come from this site).
     _ui("GET", "/static/{name}", "public", lambda w, who: "/static/style.css"),
     _ui("GET", "/sign-in", "public", lambda w, who: "/sign-in"),
@@ -246,8 +279,12 @@ def _world(server, glue) -> World:
         answer = admin.post("/api/service/workflows", json=_new_workflow())
         assert answer.status_code == 200, answer.text
         targets[(family, who)] = answer.json()["metadata"]["name"]
+    app = admin.post("/api/service/v1/app", json=_new_app("world", run=True)).json()
+    wait_for(admin, app["run_id"])
+    app_targets = {who: admin.post("/api/service/v1/app", json=_new_app(f"doomed-{who}")).json()["slug"]
+                   for who in ("ally", "admin")}
     return World(server, tokens, name, run, table["guid"], table["attributes"]["qualifiedName"],
-                 table["attributes"]["schemaQualifiedName"], targets)
+                 table["attributes"]["schemaQualifiedName"], targets, app["slug"], app["run_id"], app_targets)
 
 
 def _gist(text: str) -> str:

@@ -4,7 +4,8 @@ What for: pyatlan's FluentSearch, find_connections_by_name and get_by_*(attribut
 `{attributes, dsl: {from, size, query, sort, aggregations, track_total_hits}, relationAttributes}`. The
 `dsl` is parsed into a `SearchRequest` (size capped at `MAX_PAGE`) for `gazetteer.assets.search`, and what
 it finds is answered as Atlas does: entity headers with the wanted attributes (and relationships), a page
-past the end without an `entities` key, facets in Elasticsearch's terms-aggregation shape.
+past the end without an `entities` key, facets in Elasticsearch's terms-aggregation shape. A search for
+`AppWorkflowRun` entities is answered from the runs of app workflows instead (`gazetteer.api.app_runs`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from gazetteer.api.app_runs import asks_for_app_runs, search_app_runs
 from gazetteer.api.entities import entity_header
 from gazetteer.assets.facets import Facet
 from gazetteer.assets.relations import RELATIONSHIP_NAMES
@@ -46,12 +48,17 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
     request = parse_search_request(dsl, max_size=MAX_PAGE)
     wanted = _names(body.get("attributes"), "attributes")
     related = _names(body.get("relationAttributes"), "relationAttributes")
-    result = search_assets(engine, request, relationships=[name for name in wanted if name in RELATIONSHIP_NAMES])
     answer: dict[str, Any] = {
         "queryType": "INDEX",
         "searchParameters": {"attributes": wanted, "relationAttributes": related, "dsl": dict(dsl)},
-        "approximateCount": result.total,
     }
+    if asks_for_app_runs(request.query):  # runs are not assets: see gazetteer.api.app_runs
+        answer["approximateCount"], entities = search_app_runs(engine, request, wanted)
+        if entities:
+            answer["entities"] = entities
+        return answer
+    result = search_assets(engine, request, relationships=[name for name in wanted if name in RELATIONSHIP_NAMES])
+    answer["approximateCount"] = result.total
     if result.assets:
         answer["entities"] = [entity_header(asset, wanted, related) for asset in result.assets]
     if result.facets:

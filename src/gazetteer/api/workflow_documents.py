@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gazetteer.workflows.schedules import cron_name
 from gazetteer.workflows.views import RunView, WorkflowView
 
 __all__ = ["argo_time", "cron_document", "workflow_document", "run_document", "hit", "search_answer"]
@@ -76,7 +77,7 @@ def cron_document(workflow: WorkflowView) -> dict[str, Any] | None:
         return None
     cron, zone = found
     return {
-        "metadata": {"name": f"{workflow.name}-cron", "namespace": workflow.namespace,
+        "metadata": {"name": cron_name(workflow.name), "namespace": workflow.namespace,
                      "creationTimestamp": argo_time(workflow.updated)},
         "spec": {"schedule": cron, "timezone": zone.key, "concurrencyPolicy": "Forbid",
                  "workflowSpec": {"workflowTemplateRef": {"name": workflow.name}}},

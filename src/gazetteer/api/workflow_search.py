@@ -15,12 +15,12 @@ from gazetteer.search import FieldResolver, FullText, ResolvedField, apply_searc
 from gazetteer.workflows.models import runs, workflows
 from gazetteer.workflows.views import run_view, workflow_view
 
-__all__ = ["search_workflows", "search_runs"]
+__all__ = ["ColumnResolver", "search_workflows", "search_runs"]
 
 MAX_PAGE = 1000
 
 
-class _ColumnResolver:
+class ColumnResolver:
     """ES field names (with or without `.keyword`) → columns; anything else is refused by name."""
 
     def __init__(self, fields: dict[str, ResolvedField], what: str) -> None:
@@ -46,7 +46,7 @@ def _time(column: Any) -> ResolvedField:
     return ResolvedField(column, kind="datetime")
 
 
-_WORKFLOW_FIELDS = _ColumnResolver({
+_WORKFLOW_FIELDS = ColumnResolver({
     "_id": _text(workflows.c.name),
     "metadata.name": _text(workflows.c.name),
     "metadata.namespace": _text(workflows.c.namespace),
@@ -56,7 +56,7 @@ _WORKFLOW_FIELDS = _ColumnResolver({
     "spec.workflowMetadata.annotations.package.argoproj.io/name": _text(workflows.c.package),
 }, "workflow")
 
-_RUN_FIELDS = _ColumnResolver({
+_RUN_FIELDS = ColumnResolver({
     "_id": _text(runs.c.name),
     "metadata.name": _text(runs.c.name),
     "metadata.namespace": _text(runs.c.namespace),

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from gazetteer import __version__
+from gazetteer.api.apps import router as apps_router
 from gazetteer.api.assets import router as assets_router
 from gazetteer.api.auth import router as auth_router
 from gazetteer.api.workflows import router as workflows_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     app.include_router(auth_router)
     app.include_router(workflows_router)
+    app.include_router(apps_router)
     app.include_router(assets_router)
     app.include_router(ui_router)
     install_openapi(app)

@@ -31,8 +31,13 @@ workflows = sa.Table(
     sa.Column("archived", sa.Boolean, nullable=False, server_default=sa.false()),
     # The last cron tick a scheduler claimed (migration 0007): however many processes schedule, one fires it.
     sa.Column("scheduled_at", Timestamp, nullable=True),
+    # The display name of a workflow made through the app API (migration 0011); NULL for the others.
+    sa.Column("app_name", sa.String(255), nullable=True),
     # One live workflow per connection (migration 0006): two would undo each other's crawls.
     sa.Index("ux_workflows_live_connection", "connection_qualified_name", unique=True,
+             sqlite_where=sa.text("NOT archived"), postgresql_where=sa.text("NOT archived")),
+    # One live app workflow per display name (migration 0011): the app API finds and reuses workflows by name.
+    sa.Index("ux_workflows_live_app_name", "app_name", unique=True,
              sqlite_where=sa.text("NOT archived"), postgresql_where=sa.text("NOT archived")),
 )
 

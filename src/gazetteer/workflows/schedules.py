@@ -18,10 +18,15 @@ from sqlalchemy.engine import Engine
 from gazetteer.errors import InvalidRequest
 from gazetteer.workflows.models import ACTIVE_PHASES, runs, workflows
 
-__all__ = ["SCHEDULE", "TIMEZONE", "schedule_of", "Scheduler"]
+__all__ = ["SCHEDULE", "TIMEZONE", "cron_name", "schedule_of", "Scheduler"]
 
 SCHEDULE = "orchestration.atlan.com/schedule"
 TIMEZONE = "orchestration.atlan.com/timezone"
+
+
+def cron_name(workflow_name: str) -> str:
+    """A workflow's schedule's name (Argo's CronWorkflow): what pyatlan's schedule calls take."""
+    return f"{workflow_name}-cron"
 
 
 def schedule_of(document: dict[str, Any]) -> tuple[str, ZoneInfo] | None:

@@ -75,9 +75,26 @@ class WorkflowService:
     def _authorize(self, principal: Principal, action: Action, row: Any) -> None:
         authorize(principal, action, self._connection(row), what=f"(workflow {row.name!r})")
 
+    def authorize(self, principal: Principal, action: Action, workflow_name: str) -> None:
+        """Raise PermissionDenied unless `principal` may do `action` to this workflow (before anything is read
+        from a request about it)."""
+        self._authorize(principal, action, workflow_row(self.engine, workflow_name))
+
     def may(self, principal: Principal, action: Action, workflow_name: str) -> bool:
         """Whether `principal` may do `action` to this workflow (what the UI asks before showing a button)."""
         return may(principal, action, self._connection(workflow_row(self.engine, workflow_name)))
+
+    def lend(self, principal: Principal, guid: str) -> dict[str, Any]:
+        """The vaulted credential `guid`, for a workflow `principal` creates or changes: only a credential of a
+        workflow whose connection `principal` may crawl ($admin: any), so nobody crawls with another team's keys.
+        """
+        with self.engine.connect() as conn:
+            owners = conn.execute(sa.select(workflows).where(workflows.c.credential_guid == guid)).all()
+        connections = [self._connection(row) for row in owners]
+        if not any(may(principal, Action.CRAWL_CONNECTION, connection) for connection in connections):
+            authorize(principal, Action.CRAWL_CONNECTION, connections[0] if connections else None,
+                      what=f"(with credential {guid!r})")
+        return self.vault.load(guid)
 
     def _publish_connection(self, spec: WorkflowSpec, credential: dict[str, Any], actor: str) -> None:
         record = package_named(spec.package).connection_record(spec, credential)
@@ -85,11 +102,14 @@ class WorkflowService:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def create(self, document: Any, principal: Principal, *, submit: bool) -> WorkflowView:
+    def create(self, document: Any, principal: Principal, *, submit: bool, credential_guid: str | None = None,
+               app_name: str | None = None) -> WorkflowView:
         """Store a new workflow: vault its credential, create its connection, optionally start a run.
 
         A workflow for a connection that exists already needs its admins' say-so (the stored admins, not
         the ones the document names), and never takes a connection another live workflow crawls.
+        `credential_guid` names a credential already in the vault, used instead of one in the document's payload
+        (see `lend`); `app_name` is the display name the app API gives the workflow (unique among live ones).
         """
         authorize(principal, Action.CREATE_WORKFLOW)
         if not isinstance(document, dict):
@@ -97,10 +117,16 @@ class WorkflowService:
         package = package_for(document)
         parsed = package.parse(document)
         schedule_of(document)
-        if parsed.credential is None:
+        if credential_guid is not None:
+            if parsed.credential is not None:
+                raise InvalidRequest("Give the credential in payload or as a vaulted credential's guid, not both")
+            credential = self.lend(principal, credential_guid)
+        elif parsed.credential is None:
             raise InvalidRequest("The workflow carries no credential in payload: call .iam_user_auth(...) and "
                                  ".direct(region=...) on the crawler")
-        package.check(parsed, parsed.credential)
+        else:
+            credential = parsed.credential
+        package.check(parsed, credential)
         connection_qn = parsed.connection["qualifiedName"]
         existing = connection_attributes(self.engine, connection_qn)
         if existing is not None:
@@ -114,23 +140,25 @@ class WorkflowService:
         if holder is not None:
             raise Conflict(f"Connection {connection_qn!r} is already crawled by workflow {holder!r}: re-run that "
                            "workflow (POST /api/service/workflows/submit) or update it instead of creating another")
-        credential_name = str(parsed.credential.get("name") or f"{parsed.name}-credential")
-        guid = self.vault.store(parsed.credential, name=credential_name)
+        guid = credential_guid or self.vault.store(
+            credential, name=str(credential.get("name") or f"{parsed.name}-credential"))
         now = _now()
         try:
             with self.engine.begin() as conn:
                 conn.execute(workflows.insert().values(
                     name=parsed.name, namespace=parsed.namespace, uid=str(uuid.uuid4()), package=package.name,
-                    connection_qualified_name=connection_qn, credential_guid=guid,
+                    connection_qualified_name=connection_qn, credential_guid=guid, app_name=app_name,
                     document=_stored(document, guid), created_at=now, updated_at=now, created_by=principal.username))
         except BaseException as error:
-            self.vault.delete(guid)  # a workflow that was not stored leaves no credential behind
+            if credential_guid is None:
+                self.vault.delete(guid)  # a workflow that was not stored leaves no credential behind
             if isinstance(error, sa.exc.IntegrityError):
-                raise Conflict(f"A workflow named {parsed.name!r}, or one for connection {connection_qn!r}, "
-                               "already exists; re-run it with POST /api/service/workflows/submit instead") from None
+                raise Conflict(f"A workflow named {parsed.name!r}, or one for connection {connection_qn!r}"
+                               f"{'' if app_name is None else f', or one called {app_name!r}'}, already exists; "
+                               "re-run it with POST /api/service/workflows/submit instead") from None
             raise
         if existing is None:
-            self._publish_connection(parsed, parsed.credential, principal.username)
+            self._publish_connection(parsed, credential, principal.username)
         answer = workflow(self.engine, parsed.name)
         if submit:
             self.start_run(parsed.name, principal.username)
@@ -157,10 +185,18 @@ class WorkflowService:
         self.executor.submit(workflow_name)
         return run(self.engine, name)
 
-    def rerun(self, workflow_name: str, principal: Principal) -> RunView:
-        """Start a new run of a workflow; one queued behind an active run stays Pending until it ends."""
+    def rerun(self, workflow_name: str, principal: Principal, *, exclusive: bool = False) -> RunView:
+        """Start a new run of a workflow; one queued behind an active run stays Pending until it ends, unless
+        `exclusive` (the app API's submit), which refuses to start one while another is Pending or Running."""
         row = workflow_row(self.engine, workflow_name)
         self._authorize(principal, Action.RUN_WORKFLOW, row)
+        if exclusive:
+            with self.engine.connect() as conn:
+                active = conn.execute(sa.select(runs.c.name, runs.c.phase).where(
+                    runs.c.workflow_name == row.name, runs.c.phase.in_(ACTIVE_PHASES)).limit(1)).first()
+            if active is not None:
+                raise Conflict(f"Workflow {row.name!r} has a run already {active.phase}: {active.name!r}; wait for it "
+                               "to end or cancel it")
         return self.start_run(row.name, principal.username)
 
     def stop(self, run_name: str, principal: Principal) -> RunView:
@@ -212,8 +248,14 @@ class WorkflowService:
                          .values(created_by=username, updated_at=_now()))
         return workflow(self.engine, name)
 
-    def update(self, name: str, document: Any, principal: Principal) -> WorkflowView:
-        """Replace a workflow's metadata and spec (schedules live in its annotations); the name stays."""
+    def update(self, name: str, document: Any, principal: Principal, *,
+               credential_guid: str | None = None) -> WorkflowView:
+        """Replace a workflow's metadata and spec (schedules live in its annotations); the name stays.
+
+        A credential in the document's payload replaces the stored one's body (or, when another workflow shares
+        it, becomes a new one); `credential_guid` switches the workflow to another vaulted credential instead (one
+        the caller may use: see `lend`).
+        """
         row = workflow_row(self.engine, name)
         self._authorize(principal, Action.CHANGE_WORKFLOW, row)
         if not isinstance(document, dict) or (document.get("metadata") or {}).get("name") != name:
@@ -225,13 +267,28 @@ class WorkflowService:
         schedule_of(document)
         if parsed.connection.get("qualifiedName") != row.connection_qualified_name:
             raise InvalidRequest("A workflow's connection cannot change: create a new workflow for a new connection")
-        credential = parsed.credential or self.vault.load(row.credential_guid)
+        guid = row.credential_guid
+        if credential_guid is not None and credential_guid != guid:
+            if parsed.credential is not None:
+                raise InvalidRequest("Give the credential in payload or as a vaulted credential's guid, not both")
+            guid = credential_guid
+            credential = self.lend(principal, guid)
+        else:
+            credential = parsed.credential or self.vault.load(guid)
         package.check(parsed, credential)
         if parsed.credential is not None:
-            self.vault.update(row.credential_guid, parsed.credential)
+            with self.engine.connect() as conn:
+                shared = conn.execute(sa.select(workflows.c.id).where(
+                    workflows.c.credential_guid == guid, workflows.c.id != row.id).limit(1)).first()
+            if shared is None:
+                self.vault.update(guid, parsed.credential)
+            else:  # the app API lends credentials: the other workflow keeps its keys
+                guid = self.vault.store(parsed.credential,
+                                        name=str(parsed.credential.get("name") or f"{name}-credential"))
         with self.engine.begin() as conn:
             conn.execute(workflows.update().where(workflows.c.id == row.id).values(
-                document=_stored(document, row.credential_guid), generation=row.generation + 1, updated_at=_now()))
+                document=_stored(document, guid), credential_guid=guid, generation=row.generation + 1,
+                updated_at=_now()))
         # The connection's admins and settings take effect now, not at the next run: permissions read them.
         self._publish_connection(parsed, credential, principal.username)
         return workflow(self.engine, name)
