@@ -230,7 +230,8 @@ def test_entities_relationships_and_enums(catalog: sa.Engine) -> None:
     assert len(entity["relationshipAttributes"]["columns"]) == 4 and entity["attributes"]["rowCount"] == 500
     column = get_entity(catalog, guid=entity["relationshipAttributes"]["columns"][0]["guid"], relationships=True)
     assert column["entity"]["relationshipAttributes"] == {"table": {**column["entity"]["relationshipAttributes"]
-                                                                    ["table"], "guid": entity["guid"]}}
+                                                                    ["table"], "guid": entity["guid"]},
+                                                          "nestedColumns": []}
     schema = get_entity(catalog, type_name="Schema", qualified_name=ANALYTICS, relationships=True)["entity"]
     related = schema["relationshipAttributes"]
     assert {t["attributes"]["name"] for t in related["tables"]} == {"inventory", "daily_orders"}  # not archived

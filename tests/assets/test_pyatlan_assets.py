@@ -110,6 +110,22 @@ def test_pyatlan_finds_and_reads_the_crawled_catalog(crawled):
     assert by_search.description == "Current stock per warehouse (Iceberg)"
     assert sorted(c.qualified_name for c in by_search.columns) == column_names
 
+    # Nested columns and column statistics, as pyatlan's Column model reads them.
+    (carrier_qn,) = [qn for qn in catalog["Column"] if qn.endswith("/analytics/shipments/carrier")]
+    phone = client.asset.get_by_guid(catalog["Column"][f"{carrier_qn}/contact/phone"], Column,
+                                     ignore_relationships=False)
+    assert phone.parent_column_qualified_name == f"{carrier_qn}/contact" and phone.parent_column_name == "contact"
+    assert phone.column_depth_level == 2 and phone.nested_column_order == "1" and phone.table is None
+    assert [entry["name"] for entry in phone.column_hierarchy] == ["carrier", "contact"]
+    assert phone.parent_column.guid == catalog["Column"][f"{carrier_qn}/contact"]
+    carrier = client.asset.get_by_guid(catalog["Column"][carrier_qn], Column, ignore_relationships=False)
+    assert [c.name for c in carrier.nested_columns] == ["name", "service_level", "contact"]
+    assert carrier.nested_column_count == 3 and carrier.table.name == "shipments"
+    (amount_qn,) = [qn for qn in catalog["Column"] if qn.endswith("/sales/orders/amount")]
+    amount = client.asset.get_by_qualified_name(amount_qn, Column)
+    assert (amount.column_min, amount.column_max) == (0.99, 4999.0)
+    assert amount.column_distinct_values_count == 48_120 and amount.column_missing_values_count == 12
+
 
 def test_a_saved_description_survives_a_recrawl(crawled, glue):
     from pyatlan.model.assets import Connection, Table

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -256,6 +257,66 @@ def test_request_log_records_operations_bodies_and_pages(server, client):
     assert server.request_counts() == {"GetTables": 3, "GetTable": 1}
     server.clear_requests()
     assert server.requests() == [] and server.request_counts() == {}
+
+
+# ------------------------------------------------------------------ column statistics
+
+
+def _long_statistics(name: str, distinct: int) -> dict:
+    return {"ColumnName": name, "ColumnType": "bigint", "AnalyzedTime": datetime(2024, 5, 4, tzinfo=UTC),
+            "StatisticsData": {"Type": "LONG", "LongColumnStatisticsData": {
+                "MinimumValue": 1, "MaximumValue": 9, "NumberOfNulls": 0, "NumberOfDistinctValues": distinct}}}
+
+
+def test_column_statistics_round_trip_by_region_and_table(server, client):
+    """moto has neither call: the endpoint keeps what UpdateColumnStatisticsForTable wrote, as Glue does."""
+    answer = client.get_column_statistics_for_table(DatabaseName="sales", TableName="orders",
+                                                    ColumnNames=["order_id", "amount", "customer_id"])
+    assert [s["ColumnName"] for s in answer["ColumnStatisticsList"]] == ["order_id", "amount"]  # the sample's
+    assert answer["Errors"] == [{"ColumnName": "customer_id", "Error": {
+        "ErrorCode": "EntityNotFoundException", "ErrorMessage": "No statistics for column customer_id"}}]
+    amount = answer["ColumnStatisticsList"][1]["StatisticsData"]["DecimalColumnStatisticsData"]
+    assert amount["MaximumValue"] == {"UnscaledValue": (499900).to_bytes(3, "big", signed=True), "Scale": 2}
+    client.update_column_statistics_for_table(DatabaseName="sales", TableName="orders",
+                                              ColumnStatisticsList=[_long_statistics("order_id", 7)])
+    again = client.get_column_statistics_for_table(DatabaseName="sales", TableName="orders", ColumnNames=["order_id"])
+    assert again["ColumnStatisticsList"][0]["StatisticsData"]["LongColumnStatisticsData"]["NumberOfDistinctValues"] == 7
+    assert again["ColumnStatisticsList"][0]["AnalyzedTime"] == datetime(2024, 5, 4, tzinfo=UTC)
+    for region, table in (("eu-west-1", "orders"), (REGION, "customers")):  # never written there
+        with pytest.raises(ClientError) as caught:
+            server.client(region, config=NO_RETRY).get_column_statistics_for_table(
+                DatabaseName="sales", TableName=table, ColumnNames=["order_id"])
+        assert caught.value.response["Error"]["Code"] == "EntityNotFoundException"
+    assert [(r["operation"], r["status"]) for r in server.requests()][-2:] == [
+        ("GetColumnStatisticsForTable", 400), ("GetColumnStatisticsForTable", 400)]
+
+
+def test_column_statistics_limits_faults_drops_and_reset(server, client):
+    unchecked = server.client(REGION, config=Config(parameter_validation=False,
+                                                    retries={"mode": "standard", "total_max_attempts": 1}))
+    with pytest.raises(ClientError) as caught:  # the real API's limit, whatever the client checks
+        unchecked.get_column_statistics_for_table(DatabaseName="sales", TableName="orders",
+                                                  ColumnNames=[f"c{i}" for i in range(101)])
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    with pytest.raises(ClientError):
+        unchecked.update_column_statistics_for_table(DatabaseName="sales", TableName="orders", ColumnStatisticsList=[
+            _long_statistics(f"c{i}", 1) for i in range(26)])
+    server.set_faults([{"operation": "GetColumnStatisticsForTable", "table": "orders", "code": "AccessDeniedException",
+                        "message": "not authorized to perform glue:GetColumnStatisticsForTable"}])
+    with pytest.raises(ClientError) as caught:
+        client.get_column_statistics_for_table(DatabaseName="sales", TableName="orders", ColumnNames=["order_id"])
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert server.requests("GetColumnStatisticsForTable")[-1]["fault"] == "AccessDeniedException"
+    server.clear_faults()
+    client.delete_table(DatabaseName="sales", Name="orders")  # its statistics go with it
+    client.create_table(DatabaseName="sales", TableInput={"Name": "orders"})
+    with pytest.raises(ClientError):
+        client.get_column_statistics_for_table(DatabaseName="sales", TableName="orders", ColumnNames=["order_id"])
+    assert client.get_column_statistics_for_table(DatabaseName="sales", TableName="line_items",
+                                                  ColumnNames=["quantity"])["ColumnStatisticsList"]
+    server.reset()
+    with pytest.raises(ClientError):
+        client.get_column_statistics_for_table(DatabaseName="sales", TableName="line_items", ColumnNames=["quantity"])
 
 
 # ------------------------------------------------------------------ seeding

@@ -200,6 +200,7 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, a
         expect(columns).to_contain_text(name)
     expect(columns.locator("tr", has_text="amount")).to_contain_text("decimal(12,2)")
     expect(columns.locator("tr", has_text="Order date")).to_contain_text("partition key 1")
+    expect(columns.locator("tr", has_text="order_id")).to_contain_text("Distinct values 1,284,331")
     shot(page, "05-table")
 
     # Edit the description inline; it stays after a reload and through the API.
@@ -240,6 +241,12 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, a
     expect(context_row.locator(".type-tree")).to_contain_text("device")
     expect(context_row.locator(".type-tree")).to_contain_text("props")
     shot(page, "06-nested")
+    # Each field is a nested column of its own, with its own page and its fields linked in turn.
+    context_row.locator(".type-tree a", has_text="device").click()
+    expect(page.locator("h1")).to_have_text("device")
+    expect(page.locator("nav.crumbs")).to_contain_text("events")
+    expect(page.locator("nav.crumbs a", has_text="context")).to_have_count(1)
+    expect(page.locator("#type .type-tree a")).to_have_text(["os", "version"])
 
     # A view's SQL is highlighted and escaped.
     page.goto(server.url + "/?q=daily_revenue&type=View")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gazetteer.assets.datatypes import is_nested
-from gazetteer.packages.glue.mapping import CrawlScope, map_table
-from gazetteer.web.ui.datatypes import type_events
+from gazetteer.packages.glue.mapping import MAX_NESTED_DEPTH, CrawlScope, map_table
+from gazetteer.web.ui.datatypes import linked_type_events, type_events
 from gazetteer.web.ui.formatting import highlight_sql, human_bytes, human_count, snippet
 from gazetteer.web.ui.routing import safe_next
 
@@ -83,6 +83,35 @@ def test_crawl_and_asset_page_agree_on_nested_types(raw: str) -> None:
     data_type = column.attributes["dataType"]
     expands = type_events(data_type)[0].action == "open"
     assert column.attributes["isNested"] is is_nested(data_type) is expands
+
+
+@pytest.mark.parametrize("raw", [
+    "struct<name:string,contact:struct<phone:string,email:string>>",
+    "array<struct<`user id`:bigint,attrs:map<string,struct<a:int,b:array<string>>>>>",
+    "map<struct<k:int>,array<array<row(x int, y row(z int))>>>", "uniontype<int,struct<u:int>>", "row(int, varchar)",
+    "struct<" * (MAX_NESTED_DEPTH + 2) + "int" + ">" * (MAX_NESTED_DEPTH + 2),  # malformed: one leaf
+    "struct<a:" * (MAX_NESTED_DEPTH + 2) + "int" + ">" * (MAX_NESTED_DEPTH + 2),
+])
+def test_the_page_links_exactly_the_nested_columns_the_crawl_makes(raw: str) -> None:
+    """One parse and one naming rule (gazetteer.assets.datatypes): the tree's fields are the crawl's nested
+    columns, down to the crawl's depth bound, and the page links each to its asset."""
+    table = {"Name": "t", "DatabaseName": "sales", "StorageDescriptor": {"Columns": [{"Name": "c", "Type": raw}]}}
+    mapped = map_table(CrawlScope("default/glue/1", "production", "AwsDataCatalog"), "sales", table, None)
+    column = mapped.columns[0]
+    guids = {record.qualified_name: f"guid-{i}" for i, record in enumerate(mapped.nested)}
+    events = linked_type_events(column.attributes["dataType"], column.qualified_name, guids)
+    linked = {event.guid: event.label for event in events if event.guid}
+    assert linked == {guids[record.qualified_name]: record.name for record in mapped.nested}
+    fields = [event for event in events if event.path]
+    shallow = [event for event in fields if len([p for p in event.path if p not in ("items", "values")])
+               <= MAX_NESTED_DEPTH]
+    assert all(event.guid for event in shallow) and len(shallow) == len(mapped.nested)
+
+
+def test_fields_below_a_map_key_or_a_union_member_have_no_path() -> None:
+    events = type_events("map<struct<k:int>,struct<v:int>>")
+    assert [(e.label, e.path) for e in events if e.action != "close"] == [
+        (None, None), ("key", None), ("k", None), ("value", None), ("v", ("values", "v"))]
 
 
 def test_sql_is_escaped_and_highlighted() -> None:

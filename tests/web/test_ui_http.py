@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import httpx
+import html
+import re
 
+import httpx
+import sqlalchemy as sa
+
+from gazetteer.devtools.sample_catalog import seed_sample_catalog
+from gazetteer.packages.glue.config import parse_config
+from gazetteer.packages.glue.crawl import crawl
+from gazetteer.store import assets, open_engine
 from gazetteer.web.ui.routing import HINT_COOKIE, TOKEN_COOKIE
 
 
@@ -97,3 +105,33 @@ def test_a_nul_in_a_form_is_refused_before_the_page(server) -> None:
                          headers={"content-type": "application/x-www-form-urlencoded"})
         assert form.status_code == 400
         assert form.json()["errorMessage"] == "The form field 'token' has a NUL character (%00) in its value."
+
+
+def test_asset_pages_link_nested_columns_and_show_statistics(server, glue) -> None:
+    seed_sample_catalog(glue.client("us-east-1"))
+    catalog = open_engine(server.database_url)
+    config = parse_config(connection_name="lake", region="us-east-1", access_key="AKIATEST", secret_key="s3cr3t")
+    assert crawl(catalog, config).status == "Succeeded"
+    with catalog.connect() as conn:
+        guids = {qn.split("/AwsDataCatalog/", 1)[1]: guid for qn, guid in conn.execute(
+            sa.select(assets.c.qualified_name, assets.c.guid).where(assets.c.type_name.in_(("Table", "Column"))))}
+    catalog.dispose()
+    with _browser(server, server.ADMIN_TOKEN) as http:
+        shipments = html.unescape(http.get(f"/assets/{guids['analytics/shipments']}").text)
+        # The carrier column's tree links each field to its nested column, deep ones included.
+        for path in ("carrier/name", "carrier/contact", "carrier/contact/phone", "carrier/contact/email"):
+            name = path.rsplit("/", 1)[1]
+            assert f'<a class="fname" href="/assets/{guids["analytics/shipments/" + path]}">{name}</a>' in shipments
+        assert "<th>Statistics</th>" not in shipments  # Glue has none for its columns
+        phone = html.unescape(http.get(f"/assets/{guids['analytics/shipments/carrier/contact/phone']}").text)
+        crumbs = phone.split('<nav class="crumbs"', 1)[1].split("</nav>", 1)[0]
+        assert re.findall(r">([^<>]+)</a>", crumbs) == ["lake", "AwsDataCatalog", "analytics", "shipments", "carrier",
+                                                         "contact"]
+        assert f'<a href="/assets/{guids["analytics/shipments/carrier/contact"]}">contact</a>, level 2' in phone
+        orders = html.unescape(http.get(f"/assets/{guids['sales/orders']}").text)
+        row = orders.split("order_id</a>", 1)[1].split("</tr>", 1)[0]
+        assert "<th>Statistics</th>" in orders and "Distinct values</span> 1,284,331" in row
+        amount = html.unescape(http.get(f"/assets/{guids['sales/orders/amount']}").text)
+        card = amount.split('id="statistics"', 1)[1].split("</section>", 1)[0]
+        assert re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", card) == [
+            ("Distinct values", "48,120"), ("Nulls", "12"), ("Minimum", "0.99"), ("Maximum", "4,999")]

@@ -23,7 +23,7 @@ from gazetteer.search.limits import MAX_PAGING
 from gazetteer.store.schema import assets
 
 __all__ = ["Page", "Ancestor", "ACTIVE", "BY_NAME", "get_asset", "children_of", "ancestors_of", "columns_of",
-           "active_connections", "asset_named"]
+           "nested_column_guids", "active_connections", "asset_named"]
 
 ACTIVE = Term("__state", "ACTIVE")
 BY_NAME = (SortField("name.keyword", "asc"),)
@@ -97,9 +97,13 @@ def children_of(engine: Engine, type_name: str, qualified_name: str, *, start: i
 
 
 def ancestors_of(engine: Engine, attributes: Mapping[str, Any]) -> tuple[Ancestor, ...]:
-    """The ancestors an asset's `attributes` name (archived ones too), from its connection down."""
+    """The ancestors an asset's `attributes` name (archived ones too), from its connection down: a nested
+    column's also the columns above it (its `columnHierarchy`)."""
     wanted = [(kind, attributes[key]) for kind, key in _ANCESTORS
               if attributes.get(key) and attributes[key] != attributes["qualifiedName"]]
+    hierarchy = attributes.get("columnHierarchy")
+    wanted += [("Column", entry["qualifiedName"]) for entry in hierarchy if isinstance(entry, Mapping)
+               and isinstance(entry.get("qualifiedName"), str)] if isinstance(hierarchy, list) else []
     found: dict[str, AssetView] = {}
     if wanted:
         page = _find(engine, Terms("qualifiedName", tuple(qualified_name for _, qualified_name in wanted)))
@@ -115,6 +119,17 @@ def columns_of(engine: Engine, guid: str) -> tuple[AssetView, ...]:
             return ()
         columns = related_views(conn, [row], ["columns"])[row.id].get("columns", ())
     return columns if isinstance(columns, tuple) else ()
+
+
+def nested_column_guids(engine: Engine, container: str, below: str | None = None) -> dict[str, str]:
+    """The guids of the active columns stored below the table or view `container`, nested ones included, by
+    qualified name; with `below`, only those below that column of it."""
+    query = sa.select(assets.c.qualified_name, assets.c.guid).where(
+        assets.c.parent_qualified_name == container, assets.c.type_name == "Column", assets.c.status == "ACTIVE")
+    if below is not None:
+        query = query.where(assets.c.qualified_name.startswith(below + "/", autoescape=True))
+    with engine.connect() as conn:
+        return {qualified_name: guid for qualified_name, guid in conn.execute(query)}
 
 
 def active_connections(engine: Engine) -> tuple[AssetView, ...]:

@@ -2,8 +2,9 @@
 array(...), map(...)), normalised, tested for nesting and parsed into a tree.
 
 Why here, in the core and not in the Glue package or the web UI: a Column's `dataType` is the catalog's,
-whoever wrote it (a Glue crawl, or pyatlan through the API), and both the crawl (`isNested`) and the asset page
-(the expandable tree) must read it by one rule. Athena views keep Presto types in Glue, so both syntaxes are
+whoever wrote it (a Glue crawl, or pyatlan through the API), and both the crawl (`isNested`, the nested Column
+assets of `nested_fields`) and the asset page (the expandable tree, linking the same nested columns) must read it
+by one rule. Athena views keep Presto types in Glue, so both syntaxes are
 nested for both. Glue-only matters (storage formats, Spark schemas in table parameters) stay in
 `packages.glue.types`.
 
@@ -15,9 +16,12 @@ stack, never recursion.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 
-__all__ = ["TypeNode", "is_nested", "normalise_type", "parse_type"]
+__all__ = ["FIELD_KINDS", "ITEMS", "VALUES", "NestedField", "TypeNode", "field_segment", "is_nested",
+           "nested_fields", "normalise_type", "parse_type"]
 
 _BETWEEN_WORDS = re.compile(r"(?<=\w)\s+(?=\w)")
 _NOT_BETWEEN_WORDS = re.compile(r"(?<!\w)\s+|\s+(?!\w)")
@@ -43,6 +47,71 @@ class TypeNode:
 
 class _Malformed(ValueError):
     pass
+
+
+# Atlan's qualified-name segments for what an array holds and what a map maps to: a field of a struct inside
+# them is `<column>/items/<field>`, `<column>/values/<field>` (docs/design.md, Atlan contract §7).
+ITEMS = "items"
+VALUES = "values"
+FIELD_KINDS = ("struct", "row")  # the containers whose members are fields, with names
+
+
+@dataclass(frozen=True)
+class NestedField:
+    """A field inside a column's type that is a column of its own in Atlan's model: a struct or row field,
+    however deep it sits in arrays and maps."""
+
+    path: tuple[str, ...]  # the qualified-name segments below the top-level column (`field_segment`)
+    name: str
+    data_type: str
+    depth: int  # 1 for a field of the top-level column, 2 for a field of one of those...
+    order: int  # its position among the nested fields of its parent, from 1
+    parent: int | None  # the index, in the same list, of the field it is nested in; None: the top-level column
+
+
+def field_segment(parent: TypeNode, index: int) -> str | None:
+    """The qualified-name segment from `parent` down to its child `index`: a struct or row field's name, `items`
+    into an array's elements, `values` into a map's values; None where no nested column lies below (a map's
+    keys, Atlan's model has none; a union's members; an anonymous row field, which has no name to go by)."""
+    if parent.kind in FIELD_KINDS:
+        return parent.children[index].label
+    if parent.kind == "array":
+        return ITEMS
+    return VALUES if parent.kind == "map" and index == 1 else None
+
+
+def _fields_of(node: TypeNode, path: tuple[str, ...]) -> tuple[TypeNode, tuple[str, ...]] | None:
+    """The struct or row whose fields are the nested columns of a column or field typed `node`, through any
+    arrays and map values, with the path down to it; None when there is none."""
+    while node.kind in ("array", "map"):
+        index = 0 if node.kind == "array" else 1
+        if len(node.children) <= index:
+            return None
+        path += (cast(str, field_segment(node, index)),)  # an array's elements and a map's values have one
+        node = node.children[index]
+    return (node, path) if node.kind in FIELD_KINDS else None
+
+
+def nested_fields(type_string: str, *, max_depth: int, limit: int) -> tuple[list[NestedField], bool]:
+    """The fields of a column typed `type_string` that are nested columns, at most `max_depth` deep and `limit`
+    of them, and whether `limit` left some out. Breadth first: a limit cuts the deepest fields, never a parent
+    of a field it keeps; parents come before their fields."""
+    found: list[NestedField] = []
+    # Each: a column or field, its path, its index in `found` (None: the column) and its depth (0: the column).
+    owners: deque[tuple[TypeNode, tuple[str, ...], int | None, int]] = deque([(parse_type(type_string), (), None, 0)])
+    while owners:
+        owner, path, parent, depth = owners.popleft()
+        reached = _fields_of(owner, path) if depth < max_depth else None
+        if reached is None:
+            continue
+        struct, at = reached
+        named = [(child, field_segment(struct, index)) for index, child in enumerate(struct.children)]
+        for order, (child, name) in enumerate([(c, n) for c, n in named if n is not None], start=1):
+            if len(found) == limit:
+                return found, True
+            found.append(NestedField(at + (name,), name, child.text, depth + 1, order, parent))
+            owners.append((child, at + (name,), len(found) - 1, depth + 1))
+    return found, False
 
 
 def normalise_type(raw: str) -> str:

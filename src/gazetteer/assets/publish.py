@@ -16,7 +16,7 @@ import random
 import secrets
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -275,18 +275,20 @@ class Publisher:
             with self._begin(final=True) as conn:
                 conn.execute(crawl_undo.delete().where(crawl_undo.c.crawl == self.actor))
 
-    def unchanged_sources(self, digests: dict[str, str]) -> dict[str, int]:
-        """Of these containers (qualified name → source digest), the active ones whose source is unchanged,
-        each with its number of children. They and their children count as unchanged and are not written."""
-        found: dict[str, int] = {}
+    def unchanged_sources(self, digests: dict[str, str]) -> dict[str, Mapping[str, Any]]:
+        """Of these containers (qualified name → source digest), the active ones whose source is unchanged, each
+        with its stored attributes. They and their children (`columnCount` columns and `nestedColumnCount` nested
+        ones) count as unchanged and are not written."""
+        found: dict[str, Mapping[str, Any]] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(digests)):
                 query = sa.select(assets.c.qualified_name, assets.c.source_hash, assets.c.attributes).where(
                     assets.c.qualified_name.in_(chunk), assets.c.status == "ACTIVE")
                 for qualified_name, source_hash, attributes in conn.execute(query):
                     if source_hash == digests[qualified_name]:
-                        found[qualified_name] = int(attributes.get("columnCount") or 0)
-        self.changes["unchanged"] += len(found) + sum(found.values())
+                        found[qualified_name] = attributes
+        children = sum(int(a.get("columnCount") or 0) + int(a.get("nestedColumnCount") or 0) for a in found.values())
+        self.changes["unchanged"] += len(found) + children
         return found
 
     def archive(self, qualified_names: Sequence[str]) -> None:

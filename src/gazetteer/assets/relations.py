@@ -3,6 +3,10 @@
 What for: with relationships, a Table or View shows its schema (`atlanSchema`) and `columns`, a Column its
 `table` (or `view`), a Schema its `database`, `tables` and `views`, a Database its `schemas`; pyatlan
 merges them into the asset's attributes, and the UI lists a table's columns from here.
+
+A nested column (a field of a struct column, `parentColumnQualifiedName` set) is stored below its table like
+the table's columns, but as in Atlan it is not one of the table's `columns` and has no `table`: it has its
+`parentColumn`, and a column its `nestedColumns` (docs/design.md, Atlan contract §7).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from gazetteer.store.schema import assets
 
 __all__ = ["RELATIONSHIPS", "RELATIONSHIP_NAMES", "related_views"]
 
-# (type, relationship attribute) → ("parent", parent type) or ("children", child types).
+# (type, relationship attribute) → ("parent", parent type) or ("children", child types), or for nested columns
+# ("parent column", ...) or ("nested", ...).
 RELATIONSHIPS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("Database", "schemas"): ("children", ("Schema",)),
     ("Schema", "database"): ("parent", ("Database",)),
@@ -31,8 +36,16 @@ RELATIONSHIPS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("View", "columns"): ("children", ("Column",)),
     ("Column", "table"): ("parent", ("Table",)),
     ("Column", "view"): ("parent", ("View",)),
+    ("Column", "parentColumn"): ("parent column", ("Column",)),
+    ("Column", "nestedColumns"): ("nested", ("Column",)),
 }
 RELATIONSHIP_NAMES = frozenset(name for _, name in RELATIONSHIPS)
+
+
+def _nested_in(row: Any) -> str | None:
+    """The qualified name of the column a nested column is a field of; None for any other asset."""
+    value = (row.attributes or {}).get("parentColumnQualifiedName")
+    return value if isinstance(value, str) and value else None
 
 
 def related_views(conn: Connection, rows: Sequence[Any], names: Iterable[str] | None) -> dict[int, dict[str, Related]]:
@@ -50,7 +63,11 @@ def related_views(conn: Connection, rows: Sequence[Any], names: Iterable[str] | 
     by_id = {row.id: row for row in rows}
     parent_names = {by_id[i].parent_qualified_name for i, _, (kind, _) in chosen
                     if kind == "parent" and by_id[i].parent_qualified_name}
+    parent_names |= {qn for i, _, (kind, _) in chosen if kind == "parent column" and (qn := _nested_in(by_id[i]))}
+    # A column's nested columns are stored below its table, as the table's columns are.
     child_parents = {by_id[i].qualified_name for i, _, (kind, _) in chosen if kind == "children"}
+    child_parents |= {by_id[i].parent_qualified_name for i, _, (kind, _) in chosen
+                      if kind == "nested" and by_id[i].parent_qualified_name}
     parents = _rows_by(conn, assets.c.qualified_name, parent_names)
     children: dict[str, list[Any]] = defaultdict(list)
     for child in _rows_by(conn, assets.c.parent_qualified_name, child_parents, active=True).values():
@@ -58,14 +75,21 @@ def related_views(conn: Connection, rows: Sequence[Any], names: Iterable[str] | 
             children[row.parent_qualified_name].append(row)
     for row_id, name, (kind, types) in sorted(chosen, key=lambda item: (item[0], item[1])):
         row = by_id[row_id]
-        if kind == "parent":
-            parent = next(iter(parents.get(row.parent_qualified_name, ())), None)
+        if kind in ("parent", "parent column"):
+            # A nested column hangs from its parent column, not from the table it is stored below.
+            nested_in = _nested_in(row)
+            above = nested_in if kind == "parent column" else None if nested_in else row.parent_qualified_name
+            parent = next(iter(parents.get(above, ())), None) if above else None
             if parent is not None and parent.type_name in types:
                 out[row_id][name] = AssetView.of(parent)
+            continue
+        if kind == "children":
+            kids = [kid for kid in children.get(row.qualified_name, [])
+                    if kid.type_name in types and not _nested_in(kid)]
         else:
-            kids = [kid for kid in children.get(row.qualified_name, []) if kid.type_name in types]
-            kids.sort(key=lambda kid: (int((kid.attributes or {}).get("order") or 0), kid.name))
-            out[row_id][name] = tuple(AssetView.of(kid) for kid in kids)
+            kids = [kid for kid in children.get(row.parent_qualified_name, []) if _nested_in(kid) == row.qualified_name]
+        kids.sort(key=lambda kid: (int((kid.attributes or {}).get("order") or 0), kid.name))
+        out[row_id][name] = tuple(AssetView.of(kid) for kid in kids)
     return out
 
 

@@ -106,7 +106,8 @@ def drop_connection(environ: dict[str, Any], start_response: Callable[..., Any])
     return [b""]
 
 
-def json_response(start_response: Callable[..., Any], status: str, data: Any) -> Iterable[bytes]:
+def json_response(start_response: Callable[..., Any], status: str, data: Any,
+                  content_type: str = "application/json") -> Iterable[bytes]:
     payload = json.dumps(data, default=str).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
     return [payload]

@@ -3,8 +3,9 @@
 moto answers GetTables & co. in one page whatever MaxResults says, never fails on purpose and keeps no
 record of what it was asked. A crawler's NextToken loop, its retry policy and its "a failed listing must
 not archive anything" rule are exactly what tests must exercise, so this middleware sits in front of moto
-and adds: real paging with opaque tokens, fault injection, a request log, and a few control endpoints
-under ``/_local_glue/`` (see ``LocalGlueMiddleware._control``).
+and adds: real paging with opaque tokens, fault injection, a request log, column statistics (which moto does
+not implement, see ``glue_column_statistics``), and a few control endpoints under ``/_local_glue/`` (see
+``LocalGlueMiddleware._control``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qs
 
+from gazetteer.devtools import glue_column_statistics
+from gazetteer.devtools.glue_column_statistics import ColumnStatisticsStore, StatisticsError
 from gazetteer.devtools.glue_faults import FaultSet
 from gazetteer.devtools.glue_http import (
     JSON_CONTENT_TYPE,
@@ -52,6 +55,8 @@ PAGED_OPERATIONS: dict[str, tuple[str, int]] = {
 # Everything else may change the catalog and so invalidates the paging snapshots.
 READ_ONLY_PREFIXES = ("Get", "List", "Search", "BatchGet")
 _NOT_TOKEN_KEYS = ("NextToken", "MaxResults")
+# Calls that drop tables, and so their column statistics, once moto has done them.
+_DROPS_TABLES = ("DeleteTable", "BatchDeleteTable", "DeleteDatabase")
 
 
 @dataclass
@@ -80,6 +85,7 @@ class LocalGlueMiddleware:
         # tables); benchmarks that compare a cold and a warm listing can turn this off.
         self.reuse_first_pages = reuse_first_pages
         self.faults = FaultSet()
+        self.column_statistics = ColumnStatisticsStore()
         self._lock = threading.Lock()
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
         self._snapshot_by_key: dict[str, str] = {}
@@ -139,6 +145,8 @@ class LocalGlueMiddleware:
 
         if op in PAGED_OPERATIONS:
             return self._paged(environ, recording_start_response, op, body)
+        if op in glue_column_statistics.OPERATIONS:
+            return self._statistics(environ, recording_start_response, op, body)
         if op.startswith(READ_ONLY_PREFIXES):
             return self.app(environ, recording_start_response)
         self.invalidate()
@@ -147,6 +155,8 @@ class LocalGlueMiddleware:
             return self.app(environ, recording_start_response)
         finally:
             self.invalidate()
+            if op in _DROPS_TABLES and entry["status"] == 200:
+                self._forget_statistics(region_of(environ) or "", op, body)
 
     def _logged(self, environ: dict[str, Any], op: str, body: dict[str, Any], page: int | None) -> dict[str, Any]:
         """A new request-log entry (which key signed the call shows whose credentials a crawl used)."""
@@ -180,6 +190,26 @@ class LocalGlueMiddleware:
             return [payload]
         entry["status"] = 200
         return self.app(environ, start_response)
+
+    # ------------------------------------------------------------------ column statistics
+
+    def _statistics(self, environ: dict[str, Any], start_response: Callable[..., Any], op: str,
+                    body: dict[str, Any]) -> Iterable[bytes]:
+        try:
+            answer = self.column_statistics.answer(op, region_of(environ) or "", body)
+        except StatisticsError as error:
+            status, headers, payload = glue_error(error.status, error.code, error.message)
+            start_response(status, headers)
+            return [payload]
+        return json_response(start_response, "200 OK", answer, JSON_CONTENT_TYPE)
+
+    def _forget_statistics(self, region: str, op: str, body: dict[str, Any]) -> None:
+        if op == "DeleteDatabase":
+            self.column_statistics.forget(region, str(body.get("Name")))
+            return
+        database = str(body.get("DatabaseName"))
+        for table in [body.get("Name")] if op == "DeleteTable" else body.get("TablesToDelete") or []:
+            self.column_statistics.forget(region, database, str(table))
 
     # ------------------------------------------------------------------ paging
 
@@ -336,6 +366,7 @@ class LocalGlueMiddleware:
         if route == "reset" and method == "POST":
             # moto's own state is wiped by /moto-api/reset; this forgets everything the middleware holds.
             self.faults.clear()
+            self.column_statistics.clear()
             self.invalidate()
             with self._lock:
                 self._log.clear()

@@ -3,13 +3,16 @@
 Every entry reproduces something real crawlers get wrong (see docs/glue-field-notes.md): several storage
 formats and SerDes, partitions, nested and odd type strings, Athena and Spark views, an Iceberg table with
 a dropped column, a Spark-written Delta table with its fake ``col array<string>`` schema, an empty
-database and resource links. It works against real Glue as well as against the local endpoint.
+database, resource links, and column statistics. It works against real Glue as well as against the local
+endpoint.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 LAKE = "s3://gazetteer-demo-lake"
@@ -292,6 +295,40 @@ def _analytics_tables() -> list[dict[str, Any]]:
     ]
 
 
+def _column_statistics(name: str, kind: str, **values: Any) -> dict[str, Any]:
+    """One ColumnStatistics as UpdateColumnStatisticsForTable takes it (what Glue's statistics task writes)."""
+    data_key = f"{kind.capitalize()}ColumnStatisticsData"
+    return {"ColumnName": name, "ColumnType": kind.lower(), "AnalyzedTime": datetime(2024, 5, 4, 6, 0, tzinfo=UTC),
+            "StatisticsData": {"Type": kind, data_key: values}}
+
+
+def _decimal(value: str) -> dict[str, Any]:
+    """Glue's DecimalNumber: the unscaled value as big-endian two's complement bytes, and the scale."""
+    number = Decimal(value)
+    scale = -int(number.as_tuple().exponent)
+    unscaled = int(number.scaleb(scale))
+    return {"UnscaledValue": unscaled.to_bytes((unscaled.bit_length() + 8) // 8, "big", signed=True), "Scale": scale}
+
+
+def _sales_statistics() -> dict[str, list[dict[str, Any]]]:
+    return {
+        "orders": [
+            _column_statistics("order_id", "LONG", MinimumValue=1, MaximumValue=1_284_331, NumberOfNulls=0,
+                               NumberOfDistinctValues=1_284_331),
+            _column_statistics("amount", "DECIMAL", MinimumValue=_decimal("0.99"), MaximumValue=_decimal("4999.00"),
+                               NumberOfNulls=12, NumberOfDistinctValues=48_120),
+            _column_statistics("currency", "STRING", MaximumLength=3, AverageLength=3.0, NumberOfNulls=0,
+                               NumberOfDistinctValues=4),
+            _column_statistics("status", "STRING", MaximumLength=9, AverageLength=5.4, NumberOfNulls=0,
+                               NumberOfDistinctValues=4),
+        ],
+        "line_items": [
+            _column_statistics("quantity", "LONG", MinimumValue=1, MaximumValue=48, NumberOfNulls=0,
+                               NumberOfDistinctValues=48),
+        ],
+    }
+
+
 def seed_sample_catalog(glue_client: Any) -> dict[str, Any]:
     """Create the demo catalog with ``glue_client`` and return a summary of what was created."""
     databases: list[dict[str, Any]] = [
@@ -316,12 +353,16 @@ def seed_sample_catalog(glue_client: Any) -> dict[str, Any]:
     )
     if answer.get("Errors"):
         raise RuntimeError(f"BatchCreatePartition failed: {answer['Errors']}")
+    for table, statistics in _sales_statistics().items():
+        glue_client.update_column_statistics_for_table(DatabaseName="sales", TableName=table,
+                                                       ColumnStatisticsList=statistics)
     return {
         "databases": [db["Name"] for db in databases],
         "tables": tables,
         "table_count": sum(len(names) for names in tables.values()),
         "views": ["analytics.daily_revenue", "analytics.top_customers"],
         "partitions": {"sales.orders": len(partitions)},
+        "column_statistics": {f"sales.{table}": len(entries) for table, entries in _sales_statistics().items()},
         "iceberg": ["analytics.inventory"],
         "delta": ["analytics.shipments"],
         "resource_links": {"databases": ["shared_marketing"], "tables": ["analytics.partner_orders"]},

@@ -116,7 +116,7 @@ def test_every_asset_kind_and_attribute(glue, engine, glue_settings):
     assert a["rowCount"] > 0 and a["sizeBytes"] > 0 and a["externalLocation"].startswith("s3://")
     assert a["sourceCreatedAt"] > 1_600_000_000_000 and a["schemaQualifiedName"] == f"{db}/sales"
     assert a["connectionQualifiedName"] == qn and a["columnCount"] == len(
-        [q for q in found if q.startswith(f"{db}/sales/orders/")])
+        [q for q in found if q.startswith(f"{db}/sales/orders/")])  # orders has no nested columns
     dt = found[f"{db}/sales/orders/dt"].attributes
     assert dt["isPartition"] is True and dt["partitionOrder"] == 1 and dt["tableQualifiedName"] == orders.qualified_name
     formats = {name: found[f"{db}/sales/{name}"].attributes["externalLocationFormat"]
@@ -136,8 +136,11 @@ def test_every_asset_kind_and_attribute(glue, engine, glue_settings):
     types = [row.attributes["dataType"] for row in wide]
     assert any(" " not in kind.replace("`user id`", "") and "struct<" in kind for kind in types)
     assert found[f"{db}/analytics/partner_orders"].attributes["isResourceLink"] is True
-    assert report.counts["views"] == 2 and report.counts["columns"] == sum(
-        1 for row in found.values() if row.type_name == "Column")
+    columns = [row for row in found.values() if row.type_name == "Column"]
+    nested = [row for row in columns if "parentColumnQualifiedName" in row.attributes]
+    assert report.counts["views"] == 2 and report.counts["columns"] == len(columns) - len(nested)
+    assert report.counts["nested_columns"] == len(nested) == sum(
+        row.attributes.get("nestedColumnCount", 0) for row in found.values() if row.type_name in ("Table", "View"))
     assert report.changes["created"] == len(found) and report.warnings == []
 
 

@@ -284,6 +284,7 @@ def test_map_table_record_with_every_attribute():
         "averageRecordSize": 80,
         "partitionProjection": False,
         "columnCount": 6,
+        "nestedColumnCount": 2,  # items' sku id and qty
         "isPartitioned": True,
         "partitionCount": 24,
     }

@@ -21,6 +21,7 @@ from gazetteer.packages.glue.config import GlueCrawlConfig
 from gazetteer.packages.glue.extract import DatabaseDone, Problem, TablePage, extract_tables
 from gazetteer.packages.glue.mapping import (
     MAPPING_VERSION,
+    ColumnStatistics,
     CrawlScope,
     is_view,
     map_database,
@@ -51,9 +52,9 @@ class _DatabaseState:
     seen: set[str] = field(default_factory=set)
 
 
-def source_digest(table: dict[str, Any], partition_count: int | None) -> str:
+def source_digest(table: dict[str, Any], partition_count: int | None, column_statistics: ColumnStatistics) -> str:
     """A digest of everything a table's assets are mapped from; equal digests mean nothing to write."""
-    payload = json.dumps([MAPPING_VERSION, table, partition_count], sort_keys=True, default=str,
+    payload = json.dumps([MAPPING_VERSION, table, partition_count, column_statistics], sort_keys=True, default=str,
                          separators=(",", ":"))
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
@@ -221,34 +222,45 @@ class _Crawl:
     def _publish_page(self, state: _DatabaseState, page: TablePage) -> None:
         records: list[AssetRecord] = []
         parents: list[str] = []
-        digests = {table_qualified_name(self.scope, page.database, table["Name"]):
-                   source_digest(table, page.partition_counts.get(table["Name"])) for table in page.tables}
+
+        def sources(table: dict[str, Any]) -> tuple[int | None, ColumnStatistics]:
+            name = table["Name"]
+            return page.partition_counts.get(name), page.column_statistics.get(name, {})
+
+        digests = {table_qualified_name(self.scope, page.database, table["Name"]): source_digest(table, *sources(table))
+                   for table in page.tables}
         unchanged = self.publisher.unchanged_sources(digests)
         for table in page.tables:
             qualified_name = table_qualified_name(self.scope, page.database, table["Name"])
             if qualified_name in unchanged:
-                self._count(state, qualified_name, is_view(table), unchanged[qualified_name])
+                stored = unchanged[qualified_name]
+                self._count(state, qualified_name, is_view(table), int(stored.get("columnCount") or 0),
+                            int(stored.get("nestedColumnCount") or 0))
                 continue
             try:
-                mapped = map_table(self.scope, page.database, table, page.partition_counts.get(table["Name"]))
+                mapped = map_table(self.scope, page.database, table, *sources(table))
             except Exception as error:  # noqa: BLE001 - one odd table is a warning, not a failed crawl
                 self.report.warn(f"Table skipped, its Glue definition could not be read: {error}",
                                  database=page.database, table=table.get("Name"))
                 continue
             for message in mapped.warnings:
                 self.report.warn(message, database=page.database, table=table.get("Name"))
+            # Nested columns before their table: written while the table is not there yet (a first crawl), they
+            # do not each index the table's words again; the table and its last column do that once.
+            records.extend(mapped.nested)
             records.append(replace(mapped.record, source_hash=digests[qualified_name]))
             records.extend(mapped.columns)
             parents.append(mapped.record.qualified_name)
-            self._count(state, qualified_name, mapped.is_view, len(mapped.columns))
+            self._count(state, qualified_name, mapped.is_view, len(mapped.columns), len(mapped.nested))
         self.publisher.publish(records, complete_parents=parents)
 
-    def _count(self, state: _DatabaseState, qualified_name: str, view: bool, columns: int) -> None:
+    def _count(self, state: _DatabaseState, qualified_name: str, view: bool, columns: int, nested: int) -> None:
         state.seen.add(qualified_name)
         state.views += view
         state.tables += not view
         self.report.counts["views" if view else "tables"] += 1
         self.report.counts["columns"] += columns
+        self.report.counts["nested_columns"] += nested
 
     def _finish_database(self, state: _DatabaseState, complete: bool) -> None:
         name = state.glue["Name"]
@@ -266,7 +278,8 @@ class _Crawl:
 
     def _warn(self, problem: Problem) -> None:
         error = problem.error
-        self.report.warn(str(error), database=problem.database, table=problem.table, operation=error.operation,
+        message = f"{error}; {problem.outcome}" if problem.outcome else str(error)
+        self.report.warn(message, database=problem.database, table=problem.table, operation=error.operation,
                          code=error.code, iam_action=error.iam_action)
 
     def _archive(self, listed: set[str]) -> None:

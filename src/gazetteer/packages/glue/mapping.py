@@ -1,27 +1,34 @@
 """The mapping step of a Glue crawl: GetDatabases / GetTables dicts in, AssetRecords named as in Atlan out.
 
 Pure functions, no I/O. Identity is Atlan's: `<connection>/<catalog>` is the Database, each Glue database
-a Schema below it, each Glue table a Table or View, each column `<table qualified name>/<column>`.
+a Schema below it, each Glue table a Table or View, each column `<table qualified name>/<column>`, and each
+field of a column's struct a nested Column `<column qualified name>/<field>` (docs/design.md, Atlan contract §7).
 An attribute whose value Glue does not tell us is left out, never guessed.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
-from gazetteer.assets.datatypes import is_nested, normalise_type
+from gazetteer.assets.datatypes import NestedField, is_nested, nested_fields, normalise_type
 from gazetteer.assets.records import AssetRecord
+from gazetteer.packages.glue.statistics import STATISTICS_ATTRIBUTES, statistics_attributes
 from gazetteer.packages.glue.types import SparkSchemaError, read_spark_schema, storage_format
 from gazetteer.packages.glue.views import decode_view
 
 __all__ = [
     "CONNECTOR_NAME",
+    "ColumnStatistics",
     "CrawlScope",
     "MAPPING_VERSION",
+    "MAX_NESTED_COLUMNS",
+    "MAX_NESTED_DEPTH",
     "MappedTable",
     "is_resource_link",
     "is_view",
@@ -30,13 +37,19 @@ __all__ = [
     "map_table",
     "needs_partition_count",
     "schema_qualified_name",
+    "statistics_columns",
     "table_qualified_name",
 ]
 
 CONNECTOR_NAME = "glue"
 # Bump when the mapping's output changes: re-crawls then map every table again instead of skipping
 # tables whose Glue definition is unchanged (see crawl.source_digest).
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
+# How far nested Column assets go: fields at most this many levels below their column, and at most this many
+# per table (breadth first, so a cut drops the deepest). The type string itself is kept whole, and the asset
+# page shows all of it.
+MAX_NESTED_DEPTH = 5
+MAX_NESTED_COLUMNS = 1000
 _VIEW_TABLE_TYPE = "VIRTUAL_VIEW"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Crawler-set statistics parameters (docs/design.md, Glue facts §11) and the attribute each one feeds.
@@ -46,6 +59,12 @@ _STATISTICS = {
     "objectCount": "objectCount",
     "averageRecordSize": "averageRecordSize",
 }
+
+
+# GetColumnStatisticsForTable's answer for one table: a ColumnStatistics per column name; None when it could
+# not be read this time.
+ColumnStatistics = Mapping[str, Mapping[str, Any]] | None
+_NO_STATISTICS: ColumnStatistics = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -69,10 +88,12 @@ class CrawlScope:
 
 @dataclass(frozen=True)
 class MappedTable:
-    """A Glue table as records: the Table or View, its columns, and what could not be read cleanly."""
+    """A Glue table as records: the Table or View, its columns, the nested columns below them (parents first),
+    and what could not be read cleanly."""
 
     record: AssetRecord
     columns: tuple[AssetRecord, ...]
+    nested: tuple[AssetRecord, ...]
     warnings: tuple[str, ...]
     is_view: bool
 
@@ -108,6 +129,17 @@ def needs_partition_count(glue_table: Mapping[str, Any]) -> bool:
     """Whether counting this table's partitions with GetPartitions is worth the calls."""
     partitioned = bool(_list(glue_table.get("PartitionKeys")))
     return partitioned and not is_view(glue_table) and not is_resource_link(glue_table)
+
+
+def statistics_columns(glue_table: Mapping[str, Any]) -> list[str]:
+    """The columns to ask GetColumnStatisticsForTable about: a table's Glue columns and partition keys; none for
+    a view or a resource link, which Glue keeps no statistics for."""
+    if is_view(glue_table) or is_resource_link(glue_table):
+        return []
+    storage = _mapping(glue_table.get("StorageDescriptor"))
+    specs = _glue_specs(storage.get("Columns"), is_partition=False) + _glue_specs(
+        glue_table.get("PartitionKeys"), is_partition=True)
+    return [spec.name for spec in _current_columns(specs, _mapping(glue_table.get("Parameters")))]
 
 
 def map_database(scope: CrawlScope, schema_count: int | None) -> AssetRecord:
@@ -153,9 +185,14 @@ def map_schema(
 
 
 def map_table(
-    scope: CrawlScope, glue_database_name: str, glue_table: Mapping[str, Any], partition_count: int | None
+    scope: CrawlScope,
+    glue_database_name: str,
+    glue_table: Mapping[str, Any],
+    partition_count: int | None,
+    column_statistics: ColumnStatistics = _NO_STATISTICS,
 ) -> MappedTable:
-    """A GetTables entry as a Table or View plus its Columns. One odd table gives warnings, not an error."""
+    """A GetTables entry as a Table or View plus its Columns, with their statistics (None: unknown this time).
+    One odd table gives warnings, not an error."""
     name = _required_name(glue_table, "table")
     label = f"table {glue_database_name}.{name}"
     parameters = _mapping(glue_table.get("Parameters"))
@@ -177,7 +214,7 @@ def map_table(
         parts = (target.get("CatalogId"), target.get("DatabaseName"), target.get("Name"))
         _put(attributes, "targetTable", _dotted(*parts))
         record = AssetRecord("Table", qualified_name, name, parent, attributes)
-        return MappedTable(record=record, columns=(), warnings=(), is_view=False)
+        return MappedTable(record=record, columns=(), nested=(), warnings=(), is_view=False)
 
     warnings: list[str] = []
     storage = _mapping(glue_table.get("StorageDescriptor"))
@@ -199,10 +236,11 @@ def map_table(
         specs = glue_columns + partition_keys if spark_specs is None else spark_specs
         _put_table_attributes(attributes, parameters, storage)
 
-    columns = _column_records(
-        scope, glue_database_name, name, view, _current_columns(specs, parameters), warnings
+    columns, nested = _column_records(
+        scope, glue_database_name, name, view, _current_columns(specs, parameters), column_statistics, warnings
     )
-    attributes["columnCount"] = len(columns)
+    attributes["columnCount"] = len(columns)  # the top-level ones, as in Atlan
+    _put(attributes, "nestedColumnCount", len(nested) or None)
     if not view:
         if any(column.attributes["isPartition"] for column in columns):
             attributes["isPartitioned"] = True
@@ -212,7 +250,7 @@ def map_table(
         # Otherwise an Iceberg table without Glue partition keys: its partition spec lives in the Iceberg
         # metadata, so whether it is partitioned is unknown here and the attribute stays out.
     record = AssetRecord("View" if view else "Table", qualified_name, name, parent, attributes)
-    return MappedTable(record=record, columns=columns, warnings=tuple(warnings), is_view=view)
+    return MappedTable(record=record, columns=columns, nested=nested, warnings=tuple(warnings), is_view=view)
 
 
 def _put_table_attributes(
@@ -289,23 +327,27 @@ def _column_records(
     table_name: str,
     view: bool,
     specs: list[_ColumnSpec],
+    column_statistics: ColumnStatistics,
     warnings: list[str],
-) -> tuple[AssetRecord, ...]:
+) -> tuple[tuple[AssetRecord, ...], tuple[AssetRecord, ...]]:
+    """The columns of a table, and the nested columns below them."""
+    label = f"table {glue_database_name}.{table_name}"
     table_qn = table_qualified_name(scope, glue_database_name, table_name)
     parent = _schema_attributes(scope, glue_database_name)
     parent["viewName" if view else "tableName"] = table_name
     parent["viewQualifiedName" if view else "tableQualifiedName"] = table_qn
     records: list[AssetRecord] = []
+    nested: list[AssetRecord] = []
+    # Two records with one qualified name would overwrite each other in the store.
     seen: set[str] = set()
     partition_order = 0
+    cut = False
     for spec in specs:
-        if spec.name in seen:
-            # Two records with one qualified name would overwrite each other in the store.
-            warnings.append(
-                f"table {glue_database_name}.{table_name}: duplicate column {spec.name!r} left out"
-            )
+        qualified_name = f"{table_qn}/{spec.name}"
+        if qualified_name in seen:
+            warnings.append(f"{label}: duplicate column {spec.name!r} left out")
             continue
-        seen.add(spec.name)
+        seen.add(qualified_name)
         attributes = dict(parent)
         _put(attributes, "description", spec.comment)
         data_type = normalise_type(spec.raw_type) if spec.raw_type is not None else None
@@ -321,16 +363,71 @@ def _column_records(
         attributes["isNested"] = is_nested(data_type)
         if spec.parameters:
             attributes["parameters"] = dict(spec.parameters)
-        records.append(
-            AssetRecord(
-                type_name="Column",
-                qualified_name=f"{table_qn}/{spec.name}",
-                name=spec.name,
-                parent_qualified_name=table_qn,
-                attributes=attributes,
-            )
-        )
-    return tuple(records)
+        if column_statistics is None:
+            attributes.update(dict.fromkeys(STATISTICS_ATTRIBUTES))
+        else:
+            attributes.update(statistics_attributes(column_statistics.get(spec.name) or {}))
+        fields: list[NestedField] = []
+        if attributes["isNested"]:
+            fields, more = nested_fields(data_type or "", max_depth=MAX_NESTED_DEPTH,
+                                         limit=MAX_NESTED_COLUMNS - len(nested))
+            cut = cut or more
+        below = _nested_records(qualified_name, spec.name, fields, parent, table_qn, seen, label, warnings)
+        _put(attributes, "nestedColumnCount",
+             sum(record.attributes["parentColumnQualifiedName"] == qualified_name for record in below) or None)
+        records.append(AssetRecord("Column", qualified_name, spec.name, table_qn, attributes))
+        nested.extend(below)
+    if cut:
+        warnings.append(f"{label}: only {MAX_NESTED_COLUMNS:,} of its nested fields are columns in the catalog "
+                        f"(the shallowest); the full types are on its columns")
+    return tuple(records), tuple(nested)
+
+
+def _nested_records(
+    column_qn: str,
+    column_name: str,
+    fields: list[NestedField],
+    parent: Mapping[str, Any],
+    table_qn: str,
+    seen: set[str],
+    label: str,
+    warnings: list[str],
+) -> list[AssetRecord]:
+    """A column's nested fields as Columns, with Atlan's parent, depth and hierarchy attributes.
+
+    In the store they hang below the table, like its columns: a re-crawl of the table lists them completely,
+    so one that disappears is archived, and archiving the table archives them (docs/design.md, Atlan
+    contract §7).
+    """
+    made: dict[int, tuple[str, str, dict[str, Any]]] = {}  # by index in `fields`: qualified name, name, attributes
+    for index, field in enumerate(fields):
+        up = made.get(field.parent) if field.parent is not None else None
+        if field.parent is not None and up is None:
+            continue  # below a duplicate that was left out
+        qualified_name = f"{column_qn}/{'/'.join(field.path)}"
+        if qualified_name in seen:
+            warnings.append(f"{label}: duplicate nested field {'.'.join((column_name, *field.path))!r} left out")
+            continue
+        seen.add(qualified_name)
+        parent_qn, parent_name = (up[0], up[1]) if up is not None else (column_qn, column_name)
+        hierarchy = list(up[2]["columnHierarchy"]) if up is not None else []
+        hierarchy.append({"depth": str(field.depth), "qualifiedName": parent_qn, "name": parent_name})
+        made[index] = (qualified_name, field.name, {
+            **parent,
+            "dataType": field.data_type,
+            "order": field.order,
+            "nestedColumnOrder": str(field.order),
+            "isNested": is_nested(field.data_type),
+            "parentColumnQualifiedName": parent_qn,
+            "parentColumnName": parent_name,
+            "columnDepthLevel": field.depth,
+            "columnHierarchy": hierarchy,
+        })
+    children = Counter(attributes["parentColumnQualifiedName"] for _, _, attributes in made.values())
+    for qualified_name, _, attributes in made.values():
+        _put(attributes, "nestedColumnCount", children[qualified_name] or None)
+    return [AssetRecord("Column", qualified_name, name, table_qn, attributes)
+            for qualified_name, name, attributes in made.values()]
 
 
 def _glue_specs(raw_columns: Any, *, is_partition: bool) -> list[_ColumnSpec]:

@@ -19,7 +19,9 @@ class CrawlReport:
     connection_qualified_name: str = ""
     status: str = "Running"
     message: str | None = None
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("schemas", "tables", "views", "columns"), 0))
+    # `columns` are the tables' and views' own (what their columnCount says); `nested_columns` the fields below them.
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("schemas", "tables", "views", "columns", "nested_columns"), 0))
     changes: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     throttled: int = 0

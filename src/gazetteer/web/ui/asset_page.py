@@ -13,14 +13,15 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.browse import ancestors_of, children_of, columns_of, get_asset
+from gazetteer.assets.browse import ancestors_of, children_of, columns_of, get_asset, nested_column_guids
 from gazetteer.assets.curation import update_curated
 from gazetteer.assets.datatypes import is_nested
 from gazetteer.assets.views import AssetView
 from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
-from gazetteer.web.ui.datatypes import type_events
+from gazetteer.web.ui.datatypes import linked_type_events
+from gazetteer.web.ui.formatting import column_statistics
 from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, read_engine, render, role_names, router
 from gazetteer.workflows.views import ListedWorkflow, workflows_by_connection
 
@@ -51,6 +52,8 @@ def may_edit(principal: Principal, connection: Mapping[str, Any]) -> bool:
 
 
 def _columns(engine: Engine, asset: AssetView) -> list[dict[str, Any]]:
+    """A table's or view's columns, each with its type as a tree linking its nested columns, and statistics."""
+    guids = nested_column_guids(engine, asset.qualified_name)
     columns = []
     for column in columns_of(engine, asset.guid):
         attributes = column.attributes
@@ -58,10 +61,11 @@ def _columns(engine: Engine, asset: AssetView) -> list[dict[str, Any]]:
         nested = bool(attributes.get("isNested")) or is_nested(data_type)
         columns.append({
             "guid": column.guid, "name": column.name, "type": data_type,
-            "nested": nested, "events": type_events(data_type) if nested else [],
+            "nested": nested, "events": linked_type_events(data_type, column.qualified_name, guids) if nested else [],
             "description": column.description, "order": attributes.get("order"),
             "partition": bool(attributes.get("isPartition")),
             "partition_order": attributes.get("partitionOrder"),
+            "statistics": column_statistics(attributes),
         })
     return columns
 
@@ -90,12 +94,16 @@ def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -
     context: dict[str, Any] = {
         "asset": asset, "a": attributes, "kind": asset.type_name, "crumbs": crumbs,
         "connection": connection, "can_edit": may_edit(user, connection), "columns": [], "children": None,
-        "events": [], "workflows": [], "role_names": role_names(engine),
+        "events": [], "statistics": [], "workflows": [], "role_names": role_names(engine),
     }
     if asset.type_name in ("Table", "View"):
         context["columns"] = _columns(engine, asset)
+    if asset.type_name == "Column":
+        context["statistics"] = column_statistics(attributes)
     if asset.type_name == "Column" and is_nested(attributes.get("dataType")):
-        context["events"] = type_events(attributes.get("dataType") or "")
+        table = attributes.get("tableQualifiedName") or attributes.get("viewQualifiedName")
+        guids = nested_column_guids(engine, table, below=asset.qualified_name) if table else {}
+        context["events"] = linked_type_events(attributes.get("dataType") or "", asset.qualified_name, guids)
     context["children"] = _children(engine, asset, max(1, page))
     if asset.type_name == "Connection":
         context["workflows"] = _workflows(engine, asset.qualified_name)

@@ -7,13 +7,14 @@ and from people, and must never become HTML.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup, escape
 
 __all__ = ["human_bytes", "human_count", "from_epoch_ms", "relative_time", "argo_time", "highlight_sql",
-           "snippet", "duration"]
+           "snippet", "duration", "column_statistics"]
 
 _UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
@@ -43,6 +44,38 @@ def human_count(value: Any) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return str(value)
+
+
+def _number(value: Any) -> str:
+    """A statistic: whole numbers with thousands separators, others to 6 significant digits."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.6g}" if abs(value) < 1e15 else f"{value:.6g}"
+    return human_count(value)
+
+
+def _first(values: Any) -> Any:
+    return values[0] if isinstance(values, list) and values else None
+
+
+def column_statistics(attributes: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A column's statistics (Atlan's attributes, as a Glue crawl maps them) as (label, value) pairs, in the
+    order the page shows them; empty when it has none."""
+    def count(name: str) -> Any:  # Atlan's Long twin holds what the int one cannot
+        return attributes.get(f"{name}Long", attributes.get(name))
+
+    shown = [
+        ("Distinct values", count("columnDistinctValuesCount")),
+        ("Nulls", count("columnMissingValuesCount")),
+        ("Minimum", attributes.get("columnMin", _first(attributes.get("columnMins")))),
+        ("Maximum", attributes.get("columnMax", _first(attributes.get("columnMaxs")))),
+        ("Average length", attributes.get("columnAverageLength")),
+        ("Maximum length", attributes.get("columnMaximumStringLength")),
+    ]
+    top = attributes.get("columnTopValues")
+    shown += [(str(entry.get("columnValue")), entry.get("columnValueFrequency")) for entry in top
+              if isinstance(entry, Mapping)] if isinstance(top, list) else []
+    return [(label, value if isinstance(value, str) else _number(value)) for label, value in shown
+            if value is not None]
 
 
 def _moment(value: Any) -> datetime | None:

@@ -82,6 +82,9 @@ def _breadcrumb(asset: AssetView) -> list[str]:
         path.append(attributes.get("schemaName"))
     if kind == "Column":
         path.append(attributes.get("tableName") or attributes.get("viewName"))
+        hierarchy = attributes.get("columnHierarchy")  # a nested column's: the columns it is a field of
+        if isinstance(hierarchy, list):
+            path += [entry.get("name") for entry in hierarchy if isinstance(entry, dict)]
     return [part for part in path if part] if kind != "Connection" else []
 
 

@@ -1,0 +1,59 @@
+"""The crawl's adaptive concurrency limit (gazetteer.packages.glue.concurrency), with real threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from gazetteer.packages.glue.concurrency import AdaptiveLimit
+
+
+def test_the_limit_grows_about_one_per_window_and_stops_at_its_maximum() -> None:
+    limit = AdaptiveLimit(initial=4, maximum=6)
+    for _ in range(3):
+        limit.answered()
+    assert limit.limit == 4
+    for _ in range(2):
+        limit.answered()
+    assert limit.limit == 5  # five answers: 4 + 1/4 + 1/4.25 + ... ≥ 5, about one window
+    for _ in range(100):
+        limit.answered()
+    assert limit.limit == 6 and limit.peak == 6
+
+
+def test_a_throttle_halves_it_once_per_window_never_below_the_floor() -> None:
+    limit = AdaptiveLimit(initial=16, minimum=2)
+    with limit.slot() as first, limit.slot() as second:
+        limit.throttled(first)
+        limit.throttled(second)  # the same burst: no second halving
+    assert limit.limit == 8 and limit.decreases == 1
+    for _ in range(3):
+        with limit.slot() as epoch:
+            limit.throttled(epoch)
+    assert limit.limit == 2 and limit.decreases == 3  # 8 → 4 → 2, then the floor holds (no decrease)
+    with pytest.raises(ValueError):
+        AdaptiveLimit(initial=0)
+
+
+def test_no_more_calls_are_in_flight_than_the_limit_allows() -> None:
+    limit = AdaptiveLimit(initial=3, maximum=3)
+    lock, in_flight, seen = threading.Lock(), [0], [0]
+
+    def call() -> None:
+        with limit.slot():
+            with lock:
+                in_flight[0] += 1
+                seen[0] = max(seen[0], in_flight[0])
+            time.sleep(0.01)
+            with lock:
+                in_flight[0] -= 1
+        limit.answered()
+
+    threads = [threading.Thread(target=call) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen[0] == 3
