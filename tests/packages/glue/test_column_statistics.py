@@ -164,9 +164,10 @@ def test_a_refused_or_failing_call_is_one_warning_and_ends_asking(glue, engine, 
         warning["message"]
     if code == "AccessDeniedException":
         assert "grant glue:GetColumnStatisticsForTable" in warning["message"]
-    # The first failure ends the asking (each table would fail alike): only tables already in flight then ask.
+    # The first failure ends the asking (each table would fail alike): only tables already in flight then ask,
+    # not all six.
     calls = glue.requests("GetColumnStatisticsForTable")
-    assert len({(call["body"]["DatabaseName"], call["body"]["TableName"]) for call in calls}) <= glue_settings.workers
+    assert len({(call["body"]["DatabaseName"], call["body"]["TableName"]) for call in calls}) < 6
     # Statistics unknown this time are kept as they were, not dropped; the change in t1's went unseen.
     for table in ("alpha/t0", "alpha/t1", "beta/t2"):
         score = _columns(engine, table)["score"]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from gazetteer.packages.glue.client import GlueReader
 from gazetteer.packages.glue.concurrency import AdaptiveLimit
+from gazetteer.packages.glue.config import parse_config
 
 
 def test_the_limit_grows_about_one_per_window_and_stops_at_its_maximum() -> None:
@@ -57,3 +60,18 @@ def test_no_more_calls_are_in_flight_than_the_limit_allows() -> None:
     for thread in threads:
         thread.join()
     assert seen[0] == 3
+
+
+def test_a_reader_calls_glue_more_at_once_while_it_answers_and_less_once_it_throttles(glue) -> None:
+    glue.client("us-east-1").create_database(DatabaseInput={"Name": "sales"})
+    config = parse_config(connection_name="c", region="us-east-1", access_key="AKIAX", secret_key="x")
+    reader = GlueReader(config, max_attempts=5, calls=AdaptiveLimit(initial=2, maximum=16))
+    glue.set_faults([{"operation": "GetTables", "delay_seconds": 0.02}])
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda _: list(reader.table_pages("sales")), range(80)))
+    grown = reader.calls.limit
+    assert grown > 2 and reader.calls.peak == grown and reader.calls.decreases == 0
+    glue.set_faults([{"operation": "GetTables", "probability": 0.5, "seed": 7}])  # throttled half the time
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda _: list(reader.table_pages("sales")), range(8)))
+    assert reader.calls.decreases >= 1 and reader.throttled >= 1 and reader.calls.limit < grown

@@ -12,6 +12,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
+from gazetteer.packages.glue.concurrency import AdaptiveLimit
 from gazetteer.packages.glue.config import GlueCrawlConfig
 
 __all__ = ["GlueReader", "GlueError", "GlueUnreachable"]
@@ -101,9 +102,12 @@ class _RoleSession:
 class GlueReader:
     """Reads one Glue catalog. Thread-safe: a crawl's workers share one reader (boto3 clients are)."""
 
-    def __init__(self, config: GlueCrawlConfig, *, max_attempts: int, max_connections: int = 10,
+    def __init__(self, config: GlueCrawlConfig, *, max_attempts: int, calls: AdaptiveLimit | None = None,
                  role_session_seconds: int = 3600) -> None:
         self.catalog_id = config.catalog_id
+        # Every Glue call of the reader takes a slot of this limit: one budget for all of a crawl's threads.
+        self.calls = calls or AdaptiveLimit(initial=1, maximum=1)
+        self._local = threading.local()
         session = boto3.session.Session(
             aws_access_key_id=config.access_key,
             aws_secret_access_key=config.secret_key.get_secret_value() if config.secret_key else None,
@@ -111,7 +115,7 @@ class GlueReader:
         )
         boto_config = Config(
             retries={"mode": "standard", "max_attempts": max_attempts},
-            max_pool_connections=max_connections,
+            max_pool_connections=self.calls.maximum + 2,
             connect_timeout=10,
             read_timeout=60,
             user_agent_extra="gazetteer",
@@ -133,13 +137,19 @@ class GlueReader:
             self.api_calls += 1
             if code in _THROTTLING:
                 self.throttled += 1
+        if code in _THROTTLING:
+            # Called on the thread making the call (botocore is synchronous), inside its slot.
+            self.calls.throttled(getattr(self._local, "epoch", -1))
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         if self.catalog_id:
             params["CatalogId"] = self.catalog_id
         method = getattr(self._client, _snake(operation))
         try:
-            return cast(dict[str, Any], method(**params))
+            with self.calls.slot() as self._local.epoch:
+                answer = cast(dict[str, Any], method(**params))
+            self.calls.answered()
+            return answer
         except bce.ClientError as exc:
             error = exc.response.get("Error", {})
             raise GlueError(operation, error.get("Code") or "Unknown", error.get("Message") or str(exc)) from None

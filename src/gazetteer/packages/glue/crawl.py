@@ -17,6 +17,7 @@ from gazetteer.assets.publish import CHANGE_KINDS, Publisher, roll_back
 from gazetteer.assets.records import AssetRecord
 from gazetteer.assets.service import find_connection, qualified_name_taken
 from gazetteer.packages.glue.client import GlueError, GlueReader
+from gazetteer.packages.glue.concurrency import AdaptiveLimit
 from gazetteer.packages.glue.config import GlueCrawlConfig
 from gazetteer.packages.glue.extract import DatabaseDone, Problem, TablePage, extract_tables
 from gazetteer.packages.glue.mapping import (
@@ -112,7 +113,9 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | N
                           or _new_connection_qualified_name(engine))
         report.connection_qualified_name = qualified_name
         scope = CrawlScope(qualified_name, config.connection_name, config.catalog_id or DEFAULT_CATALOG)
-        reader = GlueReader(config, max_attempts=settings.max_attempts, max_connections=settings.workers * 2 + 2,
+        calls = AdaptiveLimit(initial=min(settings.workers, settings.max_concurrency),
+                              maximum=settings.max_concurrency)
+        reader = GlueReader(config, max_attempts=settings.max_attempts, calls=calls,
                             role_session_seconds=settings.role_session_seconds)
         _Crawl(config, scope, reader, publisher, report, settings, progress or (lambda _: None),
                should_stop or (lambda: False)).run()

@@ -124,8 +124,11 @@ def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int
         put(DatabaseDone(database, complete))
 
     def run() -> None:
-        with ThreadPoolExecutor(workers, thread_name_prefix="glue-details") as details, \
-                ThreadPoolExecutor(workers, thread_name_prefix="glue-tables") as tables:
+        # As many threads as calls may be in flight: the reader's adaptive limit, not the pools, decides how
+        # many wait on Glue at once (GetTables pages of one database follow each other: a thread per database).
+        most = reader.calls.maximum
+        with ThreadPoolExecutor(most, thread_name_prefix="glue-details") as details, \
+                ThreadPoolExecutor(max(1, min(most, len(databases))), thread_name_prefix="glue-tables") as tables:
             for future in [tables.submit(read, database, details) for database in databases]:
                 future.result()
         put(_DONE)

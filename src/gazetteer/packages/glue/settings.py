@@ -14,7 +14,9 @@ class GlueSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAZETTEER_GLUE_", extra="ignore", populate_by_name=True)
 
     max_attempts: int = Field(default=8, ge=1, le=20, description="botocore standard-mode attempts per Glue call")
-    workers: int = Field(default=4, ge=1, le=32, description="Concurrent Glue readers in one crawl")
+    workers: int = Field(default=4, ge=1, le=32, description="Glue calls a crawl keeps in flight at its start")
+    # The most a crawl's calls in flight may grow to while Glue answers without throttling (see concurrency.py).
+    max_concurrency: int = Field(default=32, ge=1, le=128)
     # How long an assumed role's session lasts (STS allows 900 s up to the role's MaxSessionDuration);
     # botocore renews it before it ends.
     role_session_seconds: int = Field(default=3600, ge=900, le=43200)

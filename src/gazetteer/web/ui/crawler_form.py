@@ -199,7 +199,7 @@ def create_crawler(request: Request, user: UserDep, raw: FormDep) -> Response:
 
 def preview_databases(config: GlueCrawlConfig, max_attempts: int) -> list[dict[str, Any]]:
     """The databases these keys (or this role) can see in this region and catalog (GlueError when they cannot)."""
-    reader = GlueReader(config, max_attempts=max_attempts, max_connections=1)
+    reader = GlueReader(config, max_attempts=max_attempts)
     found: list[dict[str, Any]] = []
     for page in reader.databases():
         for database in page:
