@@ -54,7 +54,8 @@ PAGED_OPERATIONS: dict[str, tuple[str, int]] = {
 }
 # Everything else may change the catalog and so invalidates the paging snapshots.
 READ_ONLY_PREFIXES = ("Get", "List", "Search", "BatchGet")
-_NOT_TOKEN_KEYS = ("NextToken", "MaxResults")
+# A listing's snapshot is the same whatever page, page size or segment is asked of it.
+_NOT_TOKEN_KEYS = ("NextToken", "MaxResults", "Segment")
 # Calls that drop tables, and so their column statistics, once moto has done them.
 _DROPS_TABLES = ("DeleteTable", "BatchDeleteTable", "DeleteDatabase")
 
@@ -232,6 +233,12 @@ class LocalGlueMiddleware:
         # Same caller, region and question (tokens aside) -> same listing.
         key_body = {k: v for k, v in body.items() if k not in _NOT_TOKEN_KEYS}
         key = json.dumps([credential_scope(environ), op, key_body], sort_keys=True, separators=(",", ":"))
+        segment = _segment(body.get("Segment")) if op == "GetPartitions" else (0, 1)
+        if segment is None:
+            status, headers, payload = glue_error(
+                400, "InvalidInputException", "Segment needs 0 <= SegmentNumber < TotalSegments <= 10")
+            start_response(status, headers)
+            return [payload]
 
         token = body.get("NextToken")
         if token:
@@ -246,7 +253,7 @@ class LocalGlueMiddleware:
                 return [payload]
             offset, page = decoded[1], decoded[2]
         else:
-            offset, page = 0, 0
+            offset, page = -1, 0  # the segment's start, once the snapshot is known
             with self._lock:
                 sid = self._snapshot_by_key.get(key) if self.reuse_first_pages else None
             snapshot = self._lookup(sid) if sid else None
@@ -263,10 +270,14 @@ class LocalGlueMiddleware:
                 if len(snapshot.items) > size or self.reuse_first_pages:
                     self._store(snapshot, generation)
 
-        items = snapshot.items[offset : offset + size]
+        # GetPartitions' Segment: segment n of t is the n-th of t contiguous, disjoint slices of the listing.
+        number, total = segment
+        start, end = (len(snapshot.items) * number // total, len(snapshot.items) * (number + 1) // total)
+        offset = start if offset < 0 else offset
+        items = snapshot.items[offset : min(offset + size, end)]
         parts = [json.dumps(list_key) + ":[" + ",".join(items) + "]"]
         parts += [json.dumps(k) + ":" + json.dumps(v) for k, v in snapshot.extra.items()]
-        if offset + size < len(snapshot.items):
+        if offset + size < end:
             parts.append(
                 '"NextToken":' + json.dumps(_encode_token(snapshot.snapshot_id, offset + size, page + 1))
             )
@@ -379,6 +390,18 @@ class LocalGlueMiddleware:
             finally:
                 self.invalidate()
         return None
+
+
+def _segment(value: Any) -> tuple[int, int] | None:
+    """(SegmentNumber, TotalSegments) of a GetPartitions request, (0, 1) without one; None when invalid."""
+    if value is None:
+        return 0, 1
+    if not isinstance(value, dict):
+        return None
+    number, total = value.get("SegmentNumber"), value.get("TotalSegments")
+    if not isinstance(number, int) or not isinstance(total, int) or not 0 <= number < total <= 10:
+        return None
+    return number, total
 
 
 def _encode_token(snapshot_id: str, offset: int, page: int) -> str:

@@ -21,6 +21,7 @@ from gazetteer.packages.glue.mapping import (
     schema_qualified_name,
     table_qualified_name,
 )
+from gazetteer.packages.glue.partitions import NewestPartition, Partitions, newest_of
 from gazetteer.packages.glue.types import SparkSchemaError, parse_spark_schema, spark_type_to_hive
 from gazetteer.packages.glue.views import decode_view
 
@@ -258,7 +259,7 @@ def test_map_schema_without_a_name_is_an_error():
 
 
 def test_map_table_record_with_every_attribute():
-    mapped = map_table(SCOPE, "sales", orders_table(), 24)
+    mapped = map_table(SCOPE, "sales", orders_table(), Partitions(24))
     record = mapped.record
     assert not mapped.is_view and mapped.warnings == ()
     assert (record.type_name, record.qualified_name, record.name) == (
@@ -291,8 +292,33 @@ def test_map_table_record_with_every_attribute():
     assert "tableType" not in record.attributes  # Atlan's enum has no value for a plain Glue table
 
 
+def test_the_newest_partition_is_the_last_landed_and_one_with_other_columns_is_flagged():
+    columns = orders_table()["StorageDescriptor"]["Columns"]
+    retyped = [{**column, "Type": "string"} if column["Name"] == "total" else column for column in columns]
+    landed = datetime(2024, 5, 2, 3, 0, tzinfo=UTC)
+    partitions = Partitions(24, (NewestPartition(("2024", "05"), landed, tuple(columns)),
+                                 NewestPartition(("2024", "04"), landed.replace(month=4), tuple(retyped)),
+                                 NewestPartition(("2024", "03"), None, None)))  # columns not read: no verdict
+    mapped = map_table(SCOPE, "sales", orders_table(), partitions)
+    attributes = mapped.record.attributes
+    assert attributes["lastPartition"] == "year=2024/month=05"
+    assert attributes["lastPartitionCreatedAt"] == int(landed.timestamp() * 1000)
+    assert attributes["partitionsWithOtherColumns"] == ["year=2024/month=04"]
+    (warning,) = mapped.warnings
+    assert "partition year=2024/month=04 has other columns than the table (total is string" in warning
+    assert "HIVE_PARTITION_SCHEMA_MISMATCH" in warning
+    unknown = map_table(SCOPE, "sales", orders_table(), None).record.attributes  # not read: stored values stay
+    assert all(unknown[key] is None for key in ("partitionCount", "lastPartition", "partitionsWithOtherColumns"))
+
+
+def test_newest_of_counts_everything_and_keeps_the_newest_few():
+    entries = [{"Values": [str(day)], "CreationTime": datetime(2024, 1, day, tzinfo=UTC)} for day in range(1, 29)]
+    count, newest = newest_of(reversed(entries + [{"Values": ["x"]}]))
+    assert count == 29 and [p.values for p in newest] == [("28",), ("27",), ("26",)]
+
+
 def test_map_table_columns():
-    mapped = map_table(SCOPE, "sales", orders_table(), 24)
+    mapped = map_table(SCOPE, "sales", orders_table(), Partitions(24))
     assert [c.name for c in mapped.columns] == ["order_id", "total", "items", "attrs", "year", "month"]
     table_qn = f"{SCHEMA_QN}/orders"
     for position, column in enumerate(mapped.columns, start=1):

@@ -3,6 +3,8 @@ that leaves tables out. Against the local Glue (moto answers STS as well) and a 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -116,3 +118,28 @@ def test_an_s3_tables_catalog_is_read_by_its_id_and_named_as_one_level(glue, eng
     assert (row.type_name, row.name) == ("Database", catalog)
     assert _active(engine) == {f"{database}/sales/orders"}
     assert parse_config(connection_name="x", region=REGION, catalog_id="AwsDataCatalog").catalog_id is None
+
+
+def test_many_partitions_are_counted_in_segments_and_the_newest_is_checked_against_the_table(
+        glue, engine, glue_settings):
+    client = glue.client(REGION)
+    _seed(client, tables=("events",), partitioned=("events",))
+    storage = {"Columns": [{"Name": "id", "Type": "bigint"}], "Location": "s3://b/events/"}
+    client.batch_create_partition(DatabaseName="sales", TableName="events", PartitionInputList=[
+        {"Values": [f"2024-01-{day:02d}"], "StorageDescriptor": storage} for day in range(1, 30)])
+    time.sleep(1.1)  # Glue's CreationTime has second precision: the newest comes a second later
+    client.create_partition(DatabaseName="sales", TableName="events", PartitionInput={
+        "Values": ["2024-01-30"], "StorageDescriptor": {**storage, "Columns": [{"Name": "id", "Type": "string"}]}})
+    glue.clear_requests()
+    report = crawl(engine, _config(), settings=glue_settings)
+    assert report.status == "Succeeded"
+    listings = glue.requests("GetPartitions")
+    segments = {call["body"]["Segment"]["SegmentNumber"] for call in listings if "Segment" in call["body"]}
+    assert segments == set(range(10))  # more than a page (2 here): read again in Glue's 10 segments at once
+    assert len(glue.requests("BatchGetPartition")) == 1
+    with engine.connect() as conn:
+        attributes = conn.execute(sa.select(assets.c.attributes).where(assets.c.name == "events")).scalar_one()
+    assert attributes["partitionCount"] == 30 and attributes["lastPartition"] == "day=2024-01-30"
+    assert attributes["partitionsWithOtherColumns"] == ["day=2024-01-30"] and attributes["lastPartitionCreatedAt"]
+    (warning,) = [w for w in report.warnings if "HIVE_PARTITION_SCHEMA_MISMATCH" in w["message"]]
+    assert "id is string, the table's is bigint" in warning["message"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, cast
 
 import boto3
@@ -14,6 +16,7 @@ from botocore.credentials import RefreshableCredentials
 
 from gazetteer.packages.glue.concurrency import AdaptiveLimit
 from gazetteer.packages.glue.config import GlueCrawlConfig
+from gazetteer.packages.glue.partitions import Partitions, newest_of
 
 __all__ = ["GlueReader", "GlueError", "GlueUnreachable"]
 
@@ -23,6 +26,8 @@ _THROTTLING = {"ThrottlingException", "Throttling", "TooManyRequestsException", 
 # The real page caps of the Glue API; asking for them saves calls.
 _TABLES_PAGE = 100
 _PARTITIONS_PAGE = 1000
+# GetPartitions' most segments: a table with more than one page of partitions is read in this many at once.
+_SEGMENTS = 10
 _STATISTICS_BATCH = 100  # the most column names one GetColumnStatisticsForTable takes
 
 
@@ -179,11 +184,32 @@ class GlueReader:
         """The tables of one database, a page at a time (never SearchTables: it stops near 10,000 hits)."""
         return self._pages("GetTables", "TableList", DatabaseName=database, MaxResults=_TABLES_PAGE)
 
-    def count_partitions(self, database: str, table: str) -> int:
-        """How many partitions a table has; the column schema is left out of the answers, it is not needed."""
-        pages = self._pages("GetPartitions", "Partitions", DatabaseName=database, TableName=table,
-                            MaxResults=_PARTITIONS_PAGE, ExcludeColumnSchema=True)
-        return sum(len(page) for page in pages)
+    def partitions(self, database: str, table: str) -> Partitions:
+        """How many partitions a table has, and its newest few with their own columns (one BatchGetPartition).
+
+        The listing leaves the column schema out (it is not needed to count). A table with more than one page
+        of partitions is listed again in Glue's 10 segments at once: a page is a round trip, and 100,000
+        partitions are 100 of them one after another, or 10 each side by side.
+        """
+        listing = dict(DatabaseName=database, TableName=table, MaxResults=_PARTITIONS_PAGE, ExcludeColumnSchema=True)
+        first = self._call("GetPartitions", **listing)
+        if first.get("NextToken"):
+            def segment(number: int) -> list[dict[str, Any]]:
+                segmented = {**listing, "Segment": {"SegmentNumber": number, "TotalSegments": _SEGMENTS}}
+                return [entry for page in self._pages("GetPartitions", "Partitions", **segmented) for entry in page]
+
+            with ThreadPoolExecutor(_SEGMENTS, thread_name_prefix="glue-segments") as pool:
+                found = [entry for part in pool.map(segment, range(_SEGMENTS)) for entry in part]
+        else:
+            found = first.get("Partitions", [])
+        count, newest = newest_of(found)
+        if not newest:
+            return Partitions(count)
+        answer = self._call("BatchGetPartition", DatabaseName=database, TableName=table,
+                            PartitionsToGet=[{"Values": list(p.values)} for p in newest])
+        columns = {tuple(str(v) for v in entry.get("Values") or ()): tuple(
+            (entry.get("StorageDescriptor") or {}).get("Columns") or ()) for entry in answer.get("Partitions", [])}
+        return Partitions(count, tuple(replace(p, columns=columns.get(p.values)) for p in newest))
 
     def column_statistics(self, database: str, table: str, columns: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Glue's statistics of these columns by name (a ColumnStatistics each), asked 100 columns at a time.

@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -32,6 +32,7 @@ from gazetteer.packages.glue.mapping import (
     table_qualified_name,
 )
 from gazetteer.packages.glue.names import DEFAULT_CATALOG
+from gazetteer.packages.glue.partitions import Partitions
 from gazetteer.packages.glue.report import CrawlReport
 from gazetteer.packages.glue.settings import GlueSettings, glue_settings
 from gazetteer.store.statistics import refresh_statistics
@@ -53,9 +54,10 @@ class _DatabaseState:
     seen: set[str] = field(default_factory=set)
 
 
-def source_digest(table: dict[str, Any], partition_count: int | None, column_statistics: ColumnStatistics) -> str:
+def source_digest(table: dict[str, Any], partitions: Partitions | None, column_statistics: ColumnStatistics) -> str:
     """A digest of everything a table's assets are mapped from; equal digests mean nothing to write."""
-    payload = json.dumps([MAPPING_VERSION, table, partition_count, column_statistics], sort_keys=True, default=str,
+    read = None if partitions is None else asdict(partitions)
+    payload = json.dumps([MAPPING_VERSION, table, read, column_statistics], sort_keys=True, default=str,
                          separators=(",", ":"))
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
@@ -226,9 +228,9 @@ class _Crawl:
         records: list[AssetRecord] = []
         parents: list[str] = []
 
-        def sources(table: dict[str, Any]) -> tuple[int | None, ColumnStatistics]:
+        def sources(table: dict[str, Any]) -> tuple[Partitions | None, ColumnStatistics]:
             name = table["Name"]
-            return page.partition_counts.get(name), page.column_statistics.get(name, {})
+            return page.partitions.get(name), page.column_statistics.get(name, {})
 
         digests = {table_qualified_name(self.scope, page.database, table["Name"]): source_digest(table, *sources(table))
                    for table in page.tables}

@@ -16,18 +16,19 @@ from typing import Any, cast
 
 from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.mapping import ColumnStatistics, needs_partition_count, statistics_columns
+from gazetteer.packages.glue.partitions import Partitions
 
 __all__ = ["TablePage", "DatabaseDone", "Problem", "extract_tables"]
 
 
 @dataclass(frozen=True)
 class TablePage:
-    """One GetTables page of a database, with the partition count of each partitioned table and the column
-    statistics of each table with columns (None: unknown), by table name."""
+    """One GetTables page of a database, with the partitions of each partitioned table (how many, the newest)
+    and the column statistics of each table with columns (None: unknown), by table name."""
 
     database: str
     tables: tuple[dict[str, Any], ...]
-    partition_counts: dict[str, int | None] = field(default_factory=dict)
+    partitions: dict[str, Partitions | None] = field(default_factory=dict)
     column_statistics: dict[str, ColumnStatistics] = field(default_factory=dict)
 
 
@@ -78,9 +79,9 @@ def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int
             except queue.Full:
                 continue
 
-    def count(database: str, table: str) -> int | None:
+    def partitions_of(database: str, table: str) -> Partitions | None:
         try:
-            return reader.count_partitions(database, table)
+            return reader.partitions(database, table)
         except GlueError as error:
             put(Problem(error, database, table))
             return None
@@ -109,11 +110,11 @@ def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int
                 if stop.is_set():
                     return
                 tables = [table for table in page if wants_table(str(table.get("Name") or ""))]
-                counts = {t["Name"]: details.submit(count, database, t["Name"])
-                          for t in tables if needs_partition_count(t)}
+                partitions = {t["Name"]: details.submit(partitions_of, database, t["Name"])
+                              for t in tables if needs_partition_count(t)}
                 statistics_of = {t["Name"]: details.submit(statistics, database, t["Name"], columns)
                                  for t in tables if (columns := statistics_columns(t))}
-                put(TablePage(database, tuple(tables), {name: f.result() for name, f in counts.items()},
+                put(TablePage(database, tuple(tables), {name: f.result() for name, f in partitions.items()},
                               {name: f.result() for name, f in statistics_of.items()}))
         except GlueError as error:
             complete = False

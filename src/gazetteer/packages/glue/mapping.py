@@ -18,6 +18,7 @@ from typing import Any
 
 from gazetteer.assets.datatypes import NestedField, is_nested, nested_fields, normalise_type
 from gazetteer.assets.records import AssetRecord
+from gazetteer.packages.glue.partitions import PARTITION_ATTRIBUTES, Partitions, partition_attributes
 from gazetteer.packages.glue.statistics import STATISTICS_ATTRIBUTES, statistics_attributes
 from gazetteer.packages.glue.types import SparkSchemaError, read_spark_schema, storage_format
 from gazetteer.packages.glue.views import decode_view
@@ -44,7 +45,7 @@ __all__ = [
 CONNECTOR_NAME = "glue"
 # Bump when the mapping's output changes: re-crawls then map every table again instead of skipping
 # tables whose Glue definition is unchanged (see crawl.source_digest).
-MAPPING_VERSION = 2
+MAPPING_VERSION = 3
 # How far nested Column assets go: fields at most this many levels below their column, and at most this many
 # per table (breadth first, so a cut drops the deepest). The type string itself is kept whole, and the asset
 # page shows all of it.
@@ -188,7 +189,7 @@ def map_table(
     scope: CrawlScope,
     glue_database_name: str,
     glue_table: Mapping[str, Any],
-    partition_count: int | None,
+    partitions: Partitions | None,
     column_statistics: ColumnStatistics = _NO_STATISTICS,
 ) -> MappedTable:
     """A GetTables entry as a Table or View plus its Columns, with their statistics (None: unknown this time).
@@ -244,7 +245,13 @@ def map_table(
     if not view:
         if any(column.attributes["isPartition"] for column in columns):
             attributes["isPartitioned"] = True
-            attributes["partitionCount"] = partition_count
+            if partitions is None:  # not read this time: unknown, so the stored values stay
+                attributes.update(dict.fromkeys(PARTITION_ATTRIBUTES))
+            else:
+                found, problems = partition_attributes(partitions, [key.name for key in partition_keys],
+                                                       storage.get("Columns") or (), label)
+                attributes.update(found)
+                warnings.extend(problems)
         elif not _is_iceberg(parameters) or partition_keys:
             attributes["isPartitioned"] = False
         # Otherwise an Iceberg table without Glue partition keys: its partition spec lives in the Iceberg
