@@ -3,6 +3,8 @@ the Atlan search answers for the equivalent Elasticsearch requests."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -56,7 +58,7 @@ def test_text_searches_answer_as_the_api(catalog: sa.Engine) -> None:
                                                     {"terms": {"__typeName.keyword": ["Table"]}},
                                                     {"term": {"isPartitioned": False}}]}}}
     assert [a.qualified_name for a in found.assets] == _names(catalog, dsl) and found.total == 1
-    assert list(found.facets) == ["type", "connection", "schema", "format", "partitioned"]
+    assert list(found.facets) == ["type", "connection", "schema", "format", "partitioned", "landed"]
     # Disjunctive: the type facet counts Views too, the partitioned one both flags.
     assert {b.key: b.count for b in found.facets["type"].buckets} == {"Table": 1}
     assert sorted(b.count for b in found.facets["partitioned"].buckets) == [1, 1]
@@ -66,3 +68,19 @@ def test_text_searches_answer_as_the_api(catalog: sa.Engine) -> None:
         "must": [{"multi_match": {"query": "orders", "fields": ["name", "description", "columns"]}}],
         "filter": [{"term": {"__state": "ACTIVE"}}, {"term": {"__typeName.keyword": "Column"}}]}}}
     assert [row.qualified_name for row in rows] == _names(catalog, dsl)
+
+
+def test_the_landed_facet_counts_and_filters_tables_by_their_newest_partition(engine: sa.Engine) -> None:
+    now = datetime.now(UTC)
+    ages = {"fresh": timedelta(hours=2), "weekly": timedelta(days=3), "monthly": timedelta(days=12),
+            "stale": timedelta(days=90)}
+    Publisher(engine).publish([AssetRecord("Table", f"{SALES}/{name}", name, SALES, {
+        "connectionQualifiedName": C, "schemaQualifiedName": SALES,
+        "lastPartitionCreatedAt": int((now - age).timestamp() * 1000)}) for name, age in ages.items()])
+    found = faceted_search(engine, FacetedQuery())
+    assert {b.key: b.count for b in found.facets["landed"].buckets} == {"day": 1, "week": 1, "month": 1, "older": 1}
+    recent = faceted_search(engine, FacetedQuery(landed=("day", "week")))
+    assert sorted(a.name for a in recent.assets) == ["fresh", "weekly"]
+    # Disjunctive, as the other facets: ticking a window still counts the others.
+    assert {b.key: b.count for b in recent.facets["landed"].buckets} == {"day": 1, "week": 1, "month": 1, "older": 1}
+    assert [a.name for a in faceted_search(engine, FacetedQuery(landed=("older",))).assets] == ["stale"]

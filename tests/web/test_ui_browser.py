@@ -174,6 +174,8 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, a
     expect(page).to_have_url(re.compile(r"type=Table"))
     expect(page.locator("#result-list .badge.type-column")).to_have_count(0)
     expect(page.locator("fieldset.facet", has_text="Format")).to_contain_text("parquet")
+    # The sample's partitioned orders landed minutes ago (its partitions were just created).
+    expect(page.locator("fieldset.facet", has_text="Last landed")).to_contain_text("In the last day")
     first = page.locator("#result-list [data-result]").first
     expect(first).to_contain_text("production › AwsDataCatalog › sales")
     shot(page, "04-search")

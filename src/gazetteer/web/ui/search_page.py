@@ -35,7 +35,11 @@ FACETS = (
     Facet("schema", "Schema"),
     Facet("format", "Format"),
     Facet("partitioned", "Partitioned"),
+    Facet("landed", "Last landed"),
 )
+# The "landed" facet's windows (`text_search.LANDED`), as people read them.
+_LANDED_LABELS = {"day": "In the last day", "week": "1 to 7 days ago", "month": "7 to 30 days ago",
+                  "older": "Over 30 days ago"}
 
 
 def _partitioned(values: list[str]) -> bool | None:
@@ -48,7 +52,8 @@ def faceted_query(text: str, selected: dict[str, list[str]], page: int = 1) -> F
     return FacetedQuery(
         text=text, types=tuple(selected.get("type", [])), connections=tuple(selected.get("connection", [])),
         schemas=tuple(selected.get("schema", [])), formats=tuple(selected.get("format", [])),
-        partitioned=_partitioned(selected.get("partitioned", [])), start=min((page - 1) * PAGE_SIZE, MAX_FROM),
+        partitioned=_partitioned(selected.get("partitioned", [])), landed=tuple(selected.get("landed", [])),
+        start=min((page - 1) * PAGE_SIZE, MAX_FROM),
         size=PAGE_SIZE)
 
 
@@ -70,6 +75,8 @@ def _label(facet: Facet, key: str, connections: dict[str, str], several_connecti
         return name
     if facet.param == "partitioned":
         return "Partitioned" if key == "true" else "Not partitioned"
+    if facet.param == "landed":
+        return _LANDED_LABELS.get(key, key)
     return key
 
 
