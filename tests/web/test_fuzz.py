@@ -105,11 +105,15 @@ def test_errors_are_documented_in_the_atlan_shape_and_422_is_gone(document) -> N
     assert "HTTPValidationError" not in document["components"]["schemas"]
     statuses = {(method, path): set(operation["responses"]) for method, path, operation in _operations(document)}
     assert all("422" not in found and "400" in found for found in statuses.values())
+    atlan_error = {"$ref": "#/components/schemas/AtlanError"}
     for method, path, operation in _operations(document):
         for status, response in operation["responses"].items():
-            if status != "200":
-                assert response["content"]["application/json"]["schema"] == {
-                    "$ref": "#/components/schemas/AtlanError"}, (method, path, status)
+            schema = response["content"]["application/json"]["schema"] if status != "200" else None
+            if (method, path, status) == ("POST", "/api/service/v1/app", "409"):
+                # pyatlan 11 reads the existing slug from this one's body: {message, slug, version}, no errorCode.
+                assert schema["anyOf"] == [{"$ref": "#/components/schemas/NameTaken"}, atlan_error]
+            elif status != "200":
+                assert schema == atlan_error, (method, path, status)
         if path != "/health":
             assert "401" in operation["responses"] and operation["security"] == [{"apiToken": []}], (method, path)
         if "requestBody" in operation:
