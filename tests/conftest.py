@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from gazetteer.devtools.local_glue import LocalGlue
+from gazetteer.devtools.local_glue import LocalGlue, endpoint_env
 from gazetteer.devtools.processes import ServerProcess, clean_env
 from gazetteer.devtools.scratch_schema import scratch_schema
 from gazetteer.packages.glue.settings import GlueSettings
@@ -33,8 +33,8 @@ def glue_server() -> Iterator[LocalGlue]:
 def glue(glue_server: LocalGlue, monkeypatch: pytest.MonkeyPatch) -> LocalGlue:
     """The local Glue, emptied, with boto3 pointed at it through the standard endpoint variable."""
     glue_server.reset()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_GLUE", glue_server.url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", glue_server.url)  # moto answers STS too (roles)
+    for name, value in endpoint_env(glue_server.url).items():  # Glue, and STS and Lake Formation: moto answers all
+        monkeypatch.setenv(name, value)
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     return glue_server
@@ -81,7 +81,7 @@ class Server(ServerProcess):
         self.database_url = database_url or f"sqlite:///{home / 'catalog.db'}"
         env = clean_env(GAZETTEER_HOME=str(home), GAZETTEER_ADMIN_TOKEN=self.ADMIN_TOKEN,
                         GAZETTEER_GLUE_MAX_ATTEMPTS="3", GAZETTEER_DATABASE_URL=self.database_url,
-                        **({"AWS_ENDPOINT_URL_GLUE": glue_url, "AWS_ENDPOINT_URL_STS": glue_url} if glue_url else {}))
+                        **(endpoint_env(glue_url) if glue_url else {}))
         env.update(extra_env or {})  # e.g. GAZETTEER_QUERY_TIMEOUT_SECONDS
         super().__init__(env, home / "server.log", workers=workers)
 

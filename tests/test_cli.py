@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from gazetteer.devtools.local_glue import endpoint_env
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -22,7 +23,7 @@ def gazetteer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 @pytest.fixture()
 def cli_env(glue, tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GAZETTEER_", "AWS_"))}
-    env.update(GAZETTEER_HOME=str(tmp_path / "home"), AWS_ENDPOINT_URL_GLUE=glue.url, GAZETTEER_GLUE_MAX_ATTEMPTS="3")
+    env.update(GAZETTEER_HOME=str(tmp_path / "home"), GAZETTEER_GLUE_MAX_ATTEMPTS="3", **endpoint_env(glue.url))
     return env
 
 

@@ -16,7 +16,7 @@ from rich.tree import Tree
 
 from gazetteer import console
 from gazetteer.client import GazetteerClient, GlueCrawler, documents
-from gazetteer.devtools.local_glue import LocalGlue
+from gazetteer.devtools.local_glue import LocalGlue, endpoint_env
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
 from gazetteer.errors import InvalidRequest
 from gazetteer.packages.glue.names import DEFAULT_CATALOG
@@ -96,7 +96,7 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
     console.out.print("[bold]Gazetteer demo[/]: starting a local Glue endpoint (moto) with a sample catalog…")
     with LocalGlue() as glue:
         seed_sample_catalog(glue.client(DEMO_REGION))
-        os.environ["AWS_ENDPOINT_URL_GLUE"] = glue.url
+        os.environ.update(endpoint_env(glue.url))
         server, url = _start_server(settings, _port(port))
         console.out.print(f"Server running at [bold]{url}[/] (API docs at {url}/docs)")
         with GazetteerClient(url, token) as client:

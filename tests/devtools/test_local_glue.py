@@ -319,6 +319,71 @@ def test_column_statistics_limits_faults_drops_and_reset(server, client):
         client.get_column_statistics_for_table(DatabaseName="sales", TableName="line_items", ColumnNames=["quantity"])
 
 
+# ------------------------------------------------------------------ tags
+
+
+def _pair(key: str, *values: str) -> dict:
+    return {"CatalogId": "123456789012", "TagKey": key, "TagValues": list(values)}
+
+
+def test_lf_tags_are_kept_per_resource_as_lake_formation_keeps_them(server, client):
+    """moto fails GetResourceLFTags for an untagged table, and answers no column tags for a table: the endpoint
+    keeps the assignments itself."""
+    lake_formation = server.client(REGION, config=NO_RETRY, service="lakeformation")
+    orders = {"DatabaseName": "sales", "Name": "orders"}
+
+    def tags(resource: dict) -> dict:
+        answer = lake_formation.get_resource_lf_tags(Resource=resource, ShowAssignedLFTags=True)
+        return {key: value for key, value in answer.items() if key != "ResponseMetadata"}
+
+    assert tags({"Table": orders}) == {"LFTagOnDatabase": [], "LFTagsOnTable": [], "LFTagsOnColumns": []}
+    lake_formation.create_lf_tag(TagKey="domain", TagValues=["sales", "marketing"])  # moto keeps the definitions
+
+    def add(resource: dict, key: str, *values: str) -> None:
+        lake_formation.add_lf_tags_to_resource(Resource=resource, LFTags=[{"TagKey": key, "TagValues": list(values)}])
+
+    add({"Database": {"Name": "sales"}}, "domain", "sales")
+    add({"Table": orders}, "tier", "silver")
+    add({"Table": orders}, "owner", "crm")  # added to the table's tags
+    add({"Table": orders}, "tier", "gold")  # a key's values replaced
+    add({"TableWithColumns": {**orders, "ColumnNames": ["customer_id", "order_id"]}}, "pii", "true")
+    lake_formation.remove_lf_tags_from_resource(Resource={"TableWithColumns": {**orders, "ColumnNames": ["order_id"]}},
+                                                LFTags=[{"TagKey": "pii", "TagValues": ["true"]}])
+    assert tags({"Table": orders}) == {
+        "LFTagOnDatabase": [_pair("domain", "sales")], "LFTagsOnTable": [_pair("owner", "crm"), _pair("tier", "gold")],
+        "LFTagsOnColumns": [{"Name": "customer_id", "LFTags": [_pair("pii", "true")]}]}
+    assert tags({"Database": {"Name": "sales", "CatalogId": "123456789012"}}) == {
+        "LFTagOnDatabase": [_pair("domain", "sales")]}
+    # Logged under the operation its path names, and failed on request, for one table only.
+    server.set_faults([{"operation": "GetResourceLFTags", "table": "orders", "code": "AccessDeniedException",
+                        "message": "not authorized to perform lakeformation:GetResourceLFTags"}])
+    with pytest.raises(ClientError) as caught:
+        tags({"Table": orders})
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert tags({"Table": {"DatabaseName": "sales", "Name": "customers"}})["LFTagsOnTable"] == []
+    assert [(r["fault"], r["status"]) for r in server.requests("GetResourceLFTags")[-2:]] == [
+        ("AccessDeniedException", 400), (None, 200)]
+    with pytest.raises(ClientError) as caught:
+        lake_formation.get_resource_lf_tags(Resource={"Table": {"DatabaseName": "sales"}})
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    server.clear_faults()
+    client.delete_table(DatabaseName="sales", Name="orders")  # its tags, its columns' too, go with it
+    assert tags({"Table": orders}) == {"LFTagOnDatabase": [_pair("domain", "sales")], "LFTagsOnTable": [],
+                                       "LFTagsOnColumns": []}
+
+
+def test_get_tags_faults_name_the_database_or_table_of_the_arn(server, client):
+    arn = "arn:aws:glue:us-east-1:123456789012:"
+    client.tag_resource(ResourceArn=arn + "table/sales/orders", TagsToAdd={"owner": "crm"})
+    server.set_faults([{"operation": "GetTags", "table": "customers", "code": "AccessDeniedException"},
+                       {"operation": "GetTags", "database": "analytics", "code": "AccessDeniedException"}])
+    assert client.get_tags(ResourceArn=arn + "table/sales/orders")["Tags"] == {"owner": "crm"}
+    assert client.get_tags(ResourceArn=arn + "database/sales")["Tags"] == {}
+    for refused in ("table/sales/customers", "database/analytics", "table/analytics/inventory"):
+        with pytest.raises(ClientError):
+            client.get_tags(ResourceArn=arn + refused)
+
+
 # ------------------------------------------------------------------ seeding
 
 

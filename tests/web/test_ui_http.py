@@ -107,8 +107,15 @@ def test_a_nul_in_a_form_is_refused_before_the_page(server) -> None:
         assert form.json()["errorMessage"] == "The form field 'token' has a NUL character (%00) in its value."
 
 
-def test_asset_pages_link_nested_columns_and_show_statistics(server, glue) -> None:
+def test_asset_pages_link_nested_columns_and_show_statistics_and_tags(server, glue) -> None:
     seed_sample_catalog(glue.client("us-east-1"))
+    glue.client("us-east-1").tag_resource(ResourceArn="arn:aws:glue:us-east-1:123456789012:table/sales/orders",
+                                          TagsToAdd={"owner": "data-eng", "reviewed": ""})
+    lake_formation = glue.client("us-east-1", service="lakeformation")
+    lake_formation.create_lf_tag(TagKey="pii", TagValues=["true", "false"])
+    lake_formation.add_lf_tags_to_resource(Resource={"TableWithColumns": {
+        "DatabaseName": "sales", "Name": "orders", "ColumnNames": ["amount"]}}, LFTags=[
+        {"TagKey": "pii", "TagValues": ["false"]}])
     catalog = open_engine(server.database_url)
     config = parse_config(connection_name="lake", region="us-east-1", access_key="AKIATEST", secret_key="s3cr3t")
     assert crawl(catalog, config).status == "Succeeded"
@@ -131,7 +138,10 @@ def test_asset_pages_link_nested_columns_and_show_statistics(server, glue) -> No
         orders = html.unescape(http.get(f"/assets/{guids['sales/orders']}").text)
         row = orders.split("order_id</a>", 1)[1].split("</tr>", 1)[0]
         assert "<th>Statistics</th>" in orders and "Distinct values</span> 1,284,331" in row
+        assert ('<dt>Glue tags</dt><dd class="tags"><span class="chip">owner=data-eng</span>'
+                '<span class="chip">reviewed</span></dd>') in orders and "<dt>LF-tags</dt>" not in orders
         amount = html.unescape(http.get(f"/assets/{guids['sales/orders/amount']}").text)
         card = amount.split('id="statistics"', 1)[1].split("</section>", 1)[0]
         assert re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", card) == [
             ("Distinct values", "48,120"), ("Nulls", "12"), ("Minimum", "0.99"), ("Maximum", "4,999")]
+        assert '<dt>LF-tags</dt><dd class="tags"><span class="chip">pii=false</span></dd>' in amount

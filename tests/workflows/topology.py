@@ -29,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import sqlalchemy as sa
 
+from gazetteer.devtools.local_glue import endpoint_env
 from gazetteer.devtools.processes import WorkerProcess, clean_env
 from gazetteer.devtools.scratch_schema import scratch_schema
 from gazetteer.store import open_engine
@@ -146,7 +147,7 @@ class Topology:
     def _worker(self, index: int, concurrency: int) -> WorkerProcess:
         home = self.root / f"worker-{index + 1}"
         env = clean_env(GAZETTEER_HOME=str(home), GAZETTEER_DATABASE_URL=self.database_url,
-                        GAZETTEER_GLUE_MAX_ATTEMPTS="3", AWS_ENDPOINT_URL_GLUE=self.glue_url, **self.shared)
+                        GAZETTEER_GLUE_MAX_ATTEMPTS="3", **endpoint_env(self.glue_url), **self.shared)
         return WorkerProcess(env, home / "worker.log", concurrency=concurrency)
 
     @property

@@ -40,7 +40,8 @@ ATTRIBUTE_KINDS: dict[str, str] = {
                     "epoch_ms"),
     **dict.fromkeys(("isPartition", "isPartitioned", "isNested", "isResourceLink", "partitionProjection",
                      "allowQuery", "allowQueryPreview", "isDiscoverable", "isEditable"), "bool"),
-    **dict.fromkeys(("adminUsers", "adminGroups", "adminRoles", "ownerUsers", "ownerGroups"), "array"),
+    # assetTags: the source tags a crawl found (Glue resource tags, LF-tags) as `key=value`: a term finds them.
+    **dict.fromkeys(("adminUsers", "adminGroups", "adminRoles", "ownerUsers", "ownerGroups", "assetTags"), "array"),
 }
 _SQL = ("Catalog", "SQL", "Asset", "Referenceable")
 SUPER_TYPES: dict[str, tuple[str, ...]] = {

@@ -13,20 +13,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["ColumnStatisticsStore", "StatisticsError", "OPERATIONS"]
+from gazetteer.devtools.glue_http import ErrorAnswer
+
+__all__ = ["ColumnStatisticsStore", "OPERATIONS"]
 
 OPERATIONS = ("GetColumnStatisticsForTable", "UpdateColumnStatisticsForTable")
 # The real API's limits on one call.
 _GET_LIMIT = 100
 _UPDATE_LIMIT = 25
-
-
-class StatisticsError(Exception):
-    """A Glue error answer: its HTTP status, error code and message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 class ColumnStatisticsStore:
@@ -37,7 +31,7 @@ class ColumnStatisticsStore:
         self._tables: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
 
     def answer(self, operation: str, region: str, body: dict[str, Any]) -> dict[str, Any]:
-        """The answer to one call of `OPERATIONS`; raises StatisticsError for what Glue refuses."""
+        """The answer to one call of `OPERATIONS`; raises ErrorAnswer for what Glue refuses."""
         key = (region, _name(body, "DatabaseName"), _name(body, "TableName"))
         if operation == "UpdateColumnStatisticsForTable":
             return self._update(key, body.get("ColumnStatisticsList"))
@@ -45,11 +39,11 @@ class ColumnStatisticsStore:
 
     def _update(self, key: tuple[str, str, str], statistics: Any) -> dict[str, Any]:
         if not isinstance(statistics, list) or len(statistics) > _UPDATE_LIMIT:
-            raise StatisticsError(400, "InvalidInputException",
+            raise ErrorAnswer(400, "InvalidInputException",
                                   f"ColumnStatisticsList must be a list of at most {_UPDATE_LIMIT} entries")
         for entry in statistics:
             if not isinstance(entry, dict) or not isinstance(entry.get("ColumnName"), str):
-                raise StatisticsError(400, "InvalidInputException", "every entry needs a ColumnName")
+                raise ErrorAnswer(400, "InvalidInputException", "every entry needs a ColumnName")
         with self._lock:
             columns = self._tables.setdefault(key, {})
             columns.update({entry["ColumnName"]: entry for entry in statistics})
@@ -57,12 +51,12 @@ class ColumnStatisticsStore:
 
     def _get(self, key: tuple[str, str, str], names: Any) -> dict[str, Any]:
         if not isinstance(names, list) or len(names) > _GET_LIMIT:
-            raise StatisticsError(400, "InvalidInputException",
+            raise ErrorAnswer(400, "InvalidInputException",
                                   f"ColumnNames must be a list of at most {_GET_LIMIT} names")
         with self._lock:
             columns = dict(self._tables.get(key, {}))
         if not columns:
-            raise StatisticsError(400, "EntityNotFoundException",
+            raise ErrorAnswer(400, "EntityNotFoundException",
                                   f"No column statistics found for table {key[1]}.{key[2]}")
         return {
             "ColumnStatisticsList": [columns[name] for name in names if name in columns],
@@ -85,5 +79,5 @@ class ColumnStatisticsStore:
 def _name(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
-        raise StatisticsError(400, "InvalidInputException", f"{key} is required")
+        raise ErrorAnswer(400, "InvalidInputException", f"{key} is required")
     return value

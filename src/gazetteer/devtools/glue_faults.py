@@ -32,21 +32,37 @@ _DEFAULT_STATUS_BY_CODE = {"InternalServiceException": 500, "ServiceUnavailableE
 
 
 def request_target(operation: str, body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """Return (database, table) a Glue request is about, or None where it names none.
+    """Return (database, table) a Glue or Lake Formation request is about, or None where it names none.
 
     Glue is not uniform: GetTables/GetPartitions say ``DatabaseName``/``TableName``, GetTable says
-    ``DatabaseName`` + ``Name``, GetDatabase says ``Name``, the Create* calls nest the name in ``*Input``.
+    ``DatabaseName`` + ``Name``, GetDatabase says ``Name``, the Create* calls nest the name in ``*Input``,
+    GetTags names an ARN (``…:table/<database>/<table>``, ``…:database/<database>``), and Lake Formation a
+    ``Resource`` (``{"Table": {"DatabaseName", "Name"}}``, ``{"Database": {"Name"}}``).
     """
+    arn, resource = body.get("ResourceArn"), body.get("Resource")
+    if isinstance(arn, str) and ":" in arn:
+        kind, _, path = arn.rsplit(":", 1)[1].partition("/")
+        parts = path.split("/")  # an S3 Tables catalog's ARNs put `s3tablescatalog/<bucket>/` first
+        if kind == "database":
+            return _names(parts[-1], None)
+        return _names(parts[-2], parts[-1]) if kind == "table" and len(parts) > 1 else (None, None)
+    if isinstance(resource, dict) and len(resource) == 1:
+        ((kind, spec),) = resource.items()
+        if isinstance(spec, dict):
+            if kind == "Database":
+                return _names(spec.get("Name"), None)
+            return _names(spec.get("DatabaseName"), spec.get("Name"))
     database = body.get("DatabaseName")
     table = body.get("TableName")
     if database is None and "Database" in operation:
         database = body.get("Name") or (body.get("DatabaseInput") or {}).get("Name")
     if table is None and "DatabaseName" in body:
         table = body.get("Name") or (body.get("TableInput") or {}).get("Name")
-    return (
-        database if isinstance(database, str) else None,
-        table if isinstance(table, str) else None,
-    )
+    return _names(database, table)
+
+
+def _names(database: Any, table: Any) -> tuple[str | None, str | None]:
+    return (database if isinstance(database, str) else None, table if isinstance(table, str) else None)
 
 
 @dataclass

@@ -13,6 +13,15 @@ from xml.sax.saxutils import escape
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
+class ErrorAnswer(Exception):
+    """What the local endpoint answers for a call AWS would refuse: its HTTP status, error code and message
+    (rendered by ``glue_error``)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
 def glue_error(status: int, code: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """Build (status line, headers, body) of an error the way Glue sends it.
 

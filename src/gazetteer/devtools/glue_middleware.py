@@ -4,8 +4,9 @@ moto answers GetTables & co. in one page whatever MaxResults says, never fails o
 record of what it was asked. A crawler's NextToken loop, its retry policy and its "a failed listing must
 not archive anything" rule are exactly what tests must exercise, so this middleware sits in front of moto
 and adds: real paging with opaque tokens, fault injection, a request log, column statistics (which moto does
-not implement, see ``glue_column_statistics``), and a few control endpoints under ``/_local_glue/`` (see
-``LocalGlueMiddleware._control``).
+not implement, see ``glue_column_statistics``), Lake Formation LF-tags on resources (which moto answers badly,
+see ``glue_lf_tags``), and a few control endpoints under ``/_local_glue/`` (see ``LocalGlueMiddleware._control``).
+STS and Lake Formation calls, which moto answers on the same URL, are logged and fail on request too.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qs
 
-from gazetteer.devtools import glue_column_statistics
-from gazetteer.devtools.glue_column_statistics import ColumnStatisticsStore, StatisticsError
-from gazetteer.devtools.glue_faults import FaultSet
+from gazetteer.devtools import glue_column_statistics, glue_lf_tags
+from gazetteer.devtools.glue_column_statistics import ColumnStatisticsStore
+from gazetteer.devtools.glue_faults import FaultRule, FaultSet
 from gazetteer.devtools.glue_http import (
     JSON_CONTENT_TYPE,
+    ErrorAnswer,
     credential_scope,
     drop_connection,
     glue_error,
@@ -37,6 +39,7 @@ from gazetteer.devtools.glue_http import (
     signed_by,
     sts_error,
 )
+from gazetteer.devtools.glue_lf_tags import LFTagStore
 from gazetteer.devtools.glue_synthetic import seed_synthetic
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -56,7 +59,7 @@ PAGED_OPERATIONS: dict[str, tuple[str, int]] = {
 READ_ONLY_PREFIXES = ("Get", "List", "Search", "BatchGet")
 # A listing's snapshot is the same whatever page, page size or segment is asked of it.
 _NOT_TOKEN_KEYS = ("NextToken", "MaxResults", "Segment")
-# Calls that drop tables, and so their column statistics, once moto has done them.
+# Calls that drop tables, and so their column statistics and LF-tags, once moto has done them.
 _DROPS_TABLES = ("DeleteTable", "BatchDeleteTable", "DeleteDatabase")
 
 
@@ -87,6 +90,7 @@ class LocalGlueMiddleware:
         self.reuse_first_pages = reuse_first_pages
         self.faults = FaultSet()
         self.column_statistics = ColumnStatisticsStore()
+        self.lf_tags = LFTagStore()
         self._lock = threading.Lock()
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
         self._snapshot_by_key: dict[str, str] = {}
@@ -106,48 +110,34 @@ class LocalGlueMiddleware:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("AWSGlue."):
             return self._glue(environ, start_response, target.split(".", 1)[1])
-        if signed_by(environ)[1] == "sts":
+        service = signed_by(environ)[1]
+        if service == "sts":
             return self._sts(environ, start_response)
+        if service == "lakeformation":
+            return self._lake_formation(environ, start_response, path.strip("/"))
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD", "OPTIONS"):
             # /moto-api/reset and writes to other mocked services: the cheap, safe answer is to forget.
             self.invalidate()
         return self.app(environ, start_response)
 
     def _glue(self, environ: dict[str, Any], start_response: Callable[..., Any], op: str) -> Iterable[bytes]:
-        raw = read_body(environ)
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
+        body = _json_body(read_body(environ))
         token = body.get("NextToken")
         page: int | None = 0
         if token:
             decoded = _decode_token(token) if op in PAGED_OPERATIONS else None
             page = decoded[2] if decoded else None
         entry = self._logged(environ, op, body, page)
-
-        def recording_start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
-            entry["status"] = int(status.split(" ", 1)[0])
-            return start_response(status, headers, exc_info)
-
-        rule = self.faults.pick(op, body, page)
-        if rule is not None:
-            entry["fault"] = "drop_connection" if rule.drop_connection else rule.code
-            if rule.delay_seconds:
-                time.sleep(rule.delay_seconds)
-            if rule.drop_connection:
-                return drop_connection(environ, recording_start_response)
-            if rule.answers_error:
-                status, headers, payload = glue_error(rule.status, rule.code, rule.message)
-                recording_start_response(status, headers)
-                return [payload]
+        recording_start_response = _recording(entry, start_response)
+        faulted = self._fault(environ, recording_start_response, entry, self.faults.pick(op, body, page))
+        if faulted is not None:
+            return faulted
 
         if op in PAGED_OPERATIONS:
             return self._paged(environ, recording_start_response, op, body)
         if op in glue_column_statistics.OPERATIONS:
-            return self._statistics(environ, recording_start_response, op, body)
+            return self._stored(recording_start_response, JSON_CONTENT_TYPE, lambda: self.column_statistics.answer(
+                op, region_of(environ) or "", body))
         if op.startswith(READ_ONLY_PREFIXES):
             return self.app(environ, recording_start_response)
         self.invalidate()
@@ -157,7 +147,24 @@ class LocalGlueMiddleware:
         finally:
             self.invalidate()
             if op in _DROPS_TABLES and entry["status"] == 200:
-                self._forget_statistics(region_of(environ) or "", op, body)
+                self._forget(region_of(environ) or "", op, body)
+
+    def _fault(self, environ: dict[str, Any], start_response: Callable[..., Any], entry: dict[str, Any],
+               rule: FaultRule | None) -> Iterable[bytes] | None:
+        """Apply the rule that fired, if one did: wait its delay, then drop the connection or answer its error;
+        None when the call goes on (no rule, or one that only delays)."""
+        if rule is None:
+            return None
+        entry["fault"] = "drop_connection" if rule.drop_connection else rule.code
+        if rule.delay_seconds:
+            time.sleep(rule.delay_seconds)
+        if rule.drop_connection:
+            return drop_connection(environ, start_response)
+        if rule.answers_error:
+            status, headers, payload = glue_error(rule.status, rule.code, rule.message)
+            start_response(status, headers)
+            return [payload]
+        return None
 
     def _logged(self, environ: dict[str, Any], op: str, body: dict[str, Any], page: int | None) -> dict[str, Any]:
         """A new request-log entry (which key signed the call shows whose credentials a crawl used)."""
@@ -192,25 +199,45 @@ class LocalGlueMiddleware:
         entry["status"] = 200
         return self.app(environ, start_response)
 
-    # ------------------------------------------------------------------ column statistics
+    def _lake_formation(self, environ: dict[str, Any], start_response: Callable[..., Any],
+                        op: str) -> Iterable[bytes]:
+        """Lake Formation (REST-JSON: the operation is the path, `/GetResourceLFTags`): logged and failed on
+        request like Glue; LF-tags on resources answered by `lf_tags`, the rest (CreateLFTag…) by moto."""
+        body = _json_body(read_body(environ))
+        entry = self._logged(environ, op, body, None)
+        recording_start_response = _recording(entry, start_response)
+        faulted = self._fault(environ, recording_start_response, entry, self.faults.pick(op, body, None))
+        if faulted is not None:
+            return faulted
+        if op in glue_lf_tags.OPERATIONS:
+            return self._stored(recording_start_response, "application/json", lambda: self.lf_tags.answer(
+                op, region_of(environ) or "", body))
+        return self.app(environ, recording_start_response)
 
-    def _statistics(self, environ: dict[str, Any], start_response: Callable[..., Any], op: str,
-                    body: dict[str, Any]) -> Iterable[bytes]:
+    # ------------------------------------------------------------------ column statistics and LF-tags
+
+    def _stored(self, start_response: Callable[..., Any], content_type: str,
+                answer: Callable[[], dict[str, Any]]) -> Iterable[bytes]:
+        """The answer of one of the middleware's own stores, or the error it raised."""
         try:
-            answer = self.column_statistics.answer(op, region_of(environ) or "", body)
-        except StatisticsError as error:
+            found = answer()
+        except ErrorAnswer as error:
             status, headers, payload = glue_error(error.status, error.code, error.message)
             start_response(status, headers)
             return [payload]
-        return json_response(start_response, "200 OK", answer, JSON_CONTENT_TYPE)
+        return json_response(start_response, "200 OK", found, content_type)
 
-    def _forget_statistics(self, region: str, op: str, body: dict[str, Any]) -> None:
+    def _forget(self, region: str, op: str, body: dict[str, Any]) -> None:
+        """A dropped database or table takes its column statistics and LF-tags with it."""
+        stores = (self.column_statistics, self.lf_tags)
         if op == "DeleteDatabase":
-            self.column_statistics.forget(region, str(body.get("Name")))
+            for store in stores:
+                store.forget(region, str(body.get("Name")))
             return
         database = str(body.get("DatabaseName"))
         for table in [body.get("Name")] if op == "DeleteTable" else body.get("TablesToDelete") or []:
-            self.column_statistics.forget(region, database, str(table))
+            for store in stores:
+                store.forget(region, database, str(table))
 
     # ------------------------------------------------------------------ paging
 
@@ -378,6 +405,7 @@ class LocalGlueMiddleware:
             # moto's own state is wiped by /moto-api/reset; this forgets everything the middleware holds.
             self.faults.clear()
             self.column_statistics.clear()
+            self.lf_tags.clear()
             self.invalidate()
             with self._lock:
                 self._log.clear()
@@ -390,6 +418,24 @@ class LocalGlueMiddleware:
             finally:
                 self.invalidate()
         return None
+
+
+def _json_body(raw: bytes) -> dict[str, Any]:
+    """A request's JSON object; {} for anything else (moto answers what it makes of it)."""
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _recording(entry: dict[str, Any], start_response: Callable[..., Any]) -> Callable[..., Any]:
+    """`start_response`, noting the answer's status in the request-log entry."""
+    def recording_start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+        entry["status"] = int(status.split(" ", 1)[0])
+        return start_response(status, headers, exc_info)
+
+    return recording_start_response
 
 
 def _segment(value: Any) -> tuple[int, int] | None:

@@ -1,7 +1,8 @@
 """A local AWS Glue endpoint for tests, the demo and benchmarks.
 
-moto in server mode speaks Glue's real HTTP/JSON protocol; ``glue_middleware`` adds what moto lacks (real
-paging, fault injection, a request log, fast synthetic seeding). The server always runs in a subprocess:
+moto in server mode speaks Glue's real HTTP/JSON protocol (and STS's and Lake Formation's, on the same URL);
+``glue_middleware`` adds what moto lacks (real paging, fault injection, a request log, column statistics,
+LF-tags on resources, fast synthetic seeding). The server always runs in a subprocess:
 moto is GIL-bound, and sharing the caller's interpreter would slow down (and distort timings of) the very
 crawler under test.
 
@@ -39,6 +40,14 @@ from gazetteer.devtools.glue_middleware import LocalGlueMiddleware
 
 READY_PREFIX = "LOCAL_GLUE_URL="
 DUMMY_KEY = "testing"
+# What a crawl calls, all answered by the local server: Glue; STS, to assume a role or learn its account (for
+# the ARNs GetTags takes); Lake Formation, for LF-tags.
+SERVICES = ("GLUE", "STS", "LAKEFORMATION")
+
+
+def endpoint_env(url: str) -> dict[str, str]:
+    """The variables that point boto3's clients of `SERVICES` at `url` (a local Glue server)."""
+    return {f"AWS_ENDPOINT_URL_{service}": url for service in SERVICES}
 
 
 class LocalGlueError(RuntimeError):
@@ -119,12 +128,13 @@ class LocalGlue:
 
     # ------------------------------------------------------------------ clients
 
-    def client(self, region: str = "us-east-1", config: Any = None) -> Any:
-        """A boto3 Glue client for this server (dummy credentials: moto does not check them)."""
+    def client(self, region: str = "us-east-1", config: Any = None, service: str = "glue") -> Any:
+        """A boto3 client of `service` (one of `SERVICES`, in boto3's spelling: "glue", "sts", "lakeformation")
+        for this server (dummy credentials: moto does not check them)."""
         import boto3
 
         return boto3.client(
-            "glue",
+            service,
             endpoint_url=self.url,
             region_name=region,
             aws_access_key_id=DUMMY_KEY,
@@ -135,8 +145,7 @@ class LocalGlue:
     def env(self, region: str = "us-east-1") -> dict[str, str]:
         """Environment variables that point any AWS SDK (e.g. a crawler subprocess) at this server."""
         return {
-            "AWS_ENDPOINT_URL_GLUE": self.url,
-            "AWS_ENDPOINT_URL_STS": self.url,  # moto answers STS too: a crawl may assume a role
+            **endpoint_env(self.url),
             "AWS_ACCESS_KEY_ID": DUMMY_KEY,
             "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
             "AWS_DEFAULT_REGION": region,
@@ -174,7 +183,8 @@ class LocalGlue:
         return cast(list[dict[str, Any]], self._call("GET", "/_local_glue/faults")["rules"])
 
     def requests(self, operation: str | None = None) -> list[dict[str, Any]]:
-        """Logged Glue requests, oldest first: seq, time, operation, region, body, page, status, fault."""
+        """Logged Glue, STS and Lake Formation requests, oldest first: seq, time, operation, region, body, page,
+        status, fault."""
         query = f"?operation={operation}" if operation else ""
         return cast(list[dict[str, Any]], self._call("GET", f"/_local_glue/requests{query}")["requests"])
 

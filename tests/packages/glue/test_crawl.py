@@ -162,10 +162,17 @@ def test_every_list_call_pages_and_carries_catalog_id(glue, engine, glue_setting
     assert report.status == "Succeeded" and report.counts["tables"] == 7
     calls = glue.requests()
     operations = {call["operation"] for call in calls}
-    assert "SearchTables" not in operations
+    assert "SearchTables" not in operations and "GetCallerIdentity" not in operations  # the id is the account
     get_tables = [call["body"] for call in calls if call["operation"] == "GetTables"]
     assert len(get_tables) == 4 and sum("NextToken" in body for body in get_tables) == 3
-    assert all(call["body"].get("CatalogId") == "123456789012" for call in calls)
+    assert all(call["body"].get("CatalogId") == "123456789012" for call in calls
+               if call["operation"] not in ("GetTags", "GetResourceLFTags"))
+    # The tags' calls name the catalog in their resource: GetTags by the ARN, whose account is the catalog's.
+    assert {call["body"]["ResourceArn"] for call in calls if call["operation"] == "GetTags"} == {
+        "arn:aws:glue:us-east-1:123456789012:database/alpha",
+        *(f"arn:aws:glue:us-east-1:123456789012:table/alpha/t{n}" for n in range(7))}
+    assert all(next(iter(call["body"]["Resource"].values()))["CatalogId"] == "123456789012"
+               for call in calls if call["operation"] == "GetResourceLFTags")
     assert all(body.get("MaxResults") for body in get_tables)
     assert _assets(engine)[f"{report.connection_qualified_name}/123456789012"].type_name == "Database"
 

@@ -53,6 +53,9 @@ def test_a_role_is_assumed_with_its_external_id_and_glue_is_read_with_the_role_s
     glue_calls = _glue_calls(glue)
     # Every Glue call is signed with the temporary keys STS handed out, never the source keys.
     assert glue_calls and all(call["access_key"].startswith("ASIA") for call in glue_calls)
+    # The account in the ARNs GetTags takes is the role's, asked of STS once, as the role.
+    (identity,) = glue.requests("GetCallerIdentity")
+    assert identity["access_key"].startswith("ASIA")
 
 
 def test_a_short_role_session_is_renewed_during_the_crawl(glue, engine, glue_settings):
@@ -110,8 +113,18 @@ def test_an_s3_tables_catalog_is_read_by_its_id_and_named_as_one_level(glue, eng
     catalog = "123456789012:s3tablescatalog/lake-bucket"
     glue.clear_requests()
     report = crawl(engine, _config(catalog_id=catalog), settings=glue_settings)
-    assert report.status == "Succeeded"
-    assert {call["body"].get("CatalogId") for call in _glue_calls(glue)} == {catalog}
+    assert report.status == "Succeeded" and report.warnings == []
+    calls = _glue_calls(glue)
+    assert {call["body"].get("CatalogId") for call in calls
+            if call["operation"] not in ("GetTags", "GetResourceLFTags")} == {catalog}
+    # GetTags takes the ARNs Glue gives an S3 Tables catalog's resources; Lake Formation the catalog id, in the
+    # resource.
+    assert {call["body"]["ResourceArn"] for call in calls if call["operation"] == "GetTags"} == {
+        "arn:aws:glue:us-east-1:123456789012:database/s3tablescatalog/lake-bucket/sales",
+        "arn:aws:glue:us-east-1:123456789012:table/s3tablescatalog/lake-bucket/sales/orders"}
+    assert sorted((call["body"]["Resource"] for call in calls if call["operation"] == "GetResourceLFTags"),
+                  key=len) == [{"Database": {"CatalogId": catalog, "Name": "sales"}},
+                               {"Table": {"CatalogId": catalog, "DatabaseName": "sales", "Name": "orders"}}]
     database = f"{report.connection_qualified_name}/123456789012:s3tablescatalog:lake-bucket"
     with engine.connect() as conn:
         row = conn.execute(sa.select(assets).where(assets.c.qualified_name == database)).one()

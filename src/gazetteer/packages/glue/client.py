@@ -11,6 +11,7 @@ from typing import Any, cast
 import boto3
 import botocore.exceptions as bce
 import botocore.session
+from botocore import xform_name
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
@@ -134,6 +135,13 @@ class GlueReader:
         self.api_calls = 0
         self.throttled = 0
         self._client.meta.events.register("response-received.glue.*", self._count)
+        self._session, self._boto_config = session, boto_config
+        # LF-tags are read as Glue is: same credentials, retries and budget of calls, counted alike. The endpoint
+        # comes from AWS_ENDPOINT_URL_LAKEFORMATION / AWS_ENDPOINT_URL.
+        self._lakeformation = session.client("lakeformation", config=boto_config)
+        self._lakeformation.meta.events.register("response-received.lakeformation.*", self._count)
+        self._account: str | Exception | None = None
+        self._account_lock = threading.Lock()
 
     def _count(self, parsed_response: dict[str, Any] | None = None, exception: Exception | None = None,
                **_: Any) -> None:
@@ -229,6 +237,73 @@ class GlueReader:
             found.update({entry["ColumnName"]: entry for entry in answer.get("ColumnStatisticsList", [])
                           if isinstance(entry.get("ColumnName"), str)})
         return found
+
+    def glue_tags(self, database: str, table: str | None = None) -> dict[str, str]:
+        """GetTags: a database's or table's Glue resource tags (key → value); none for one dropped since it
+        was listed."""
+        try:
+            answer = self._ask(self._client, "GetTags", ResourceArn=self._arn(database, table))
+        except GlueError as error:
+            if error.code == "EntityNotFoundException":
+                return {}
+            raise
+        return {str(key): str(value) for key, value in (answer.get("Tags") or {}).items()}
+
+    def lake_formation_tags(self, database: str, table: str | None = None) -> dict[str, Any]:
+        """GetResourceLFTags: the LF-tags assigned to a database (`LFTagOnDatabase`), or to a table
+        (`LFTagsOnTable`) and its columns (`LFTagsOnColumns`); those they only inherit are left out
+        (`ShowAssignedLFTags`), so each asset shows its own. Nothing for a resource dropped since it was listed."""
+        resource: dict[str, str] = {"DatabaseName": database, "Name": table} if table else {"Name": database}
+        if self.catalog_id:
+            resource["CatalogId"] = self.catalog_id
+        try:
+            answer = self._ask(self._lakeformation, "GetResourceLFTags", ShowAssignedLFTags=True,
+                               Resource={"Table" if table else "Database": resource})
+        except GlueError as error:
+            if error.code == "EntityNotFoundException":
+                return {}
+            raise
+        return {key: answer[key] for key in ("LFTagOnDatabase", "LFTagsOnTable", "LFTagsOnColumns") if key in answer}
+
+    def account(self) -> str:
+        """The AWS account whose catalog the crawl reads, for ARNs: the catalog id's, else the caller's (the
+        role's, when one is assumed), asked of STS once. A failure is kept and raised again: the tables waiting
+        for the account would each ask, after retries, and fail alike."""
+        with self._account_lock:
+            if self._account is None:
+                if self.catalog_id:
+                    self._account = self.catalog_id.split(":", 1)[0]
+                else:
+                    sts = self._session.client("sts", config=self._boto_config)
+                    try:
+                        self._account = str(self._ask(sts, "GetCallerIdentity")["Account"])
+                    except Exception as error:  # noqa: BLE001 - raised below, to this caller and the next ones
+                        self._account = error
+            if isinstance(self._account, Exception):
+                raise self._account
+            return self._account
+
+    def _arn(self, database: str, table: str | None) -> str:
+        """A database's or table's ARN (docs/design.md, Glue facts §16): an S3 Tables catalog's resources have
+        `s3tablescatalog/<bucket>/` before their names."""
+        region = self._session.region_name
+        partition = self._session.get_partition_for_region(region)
+        path = "/".join(part for part in ((self.catalog_id or "").partition(":")[2], database, table) if part)
+        return f"arn:{partition}:glue:{region}:{self.account()}:{'table' if table else 'database'}/{path}"
+
+    def _ask(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
+        """A call `_call` cannot make: without the CatalogId it adds (GetTags takes none), or of another service
+        (Lake Formation, STS). It takes a slot of the same budget, and a refusal is a GlueError naming that
+        service's IAM action; the callers treat any other failure as the call's."""
+        try:
+            with self.calls.slot() as self._local.epoch:
+                answer = cast(dict[str, Any], getattr(client, xform_name(operation))(**params))
+            self.calls.answered()
+            return answer
+        except bce.ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise GlueError(operation, error.get("Code") or "Unknown", error.get("Message") or str(exc),
+                            service=client.meta.service_model.signing_name) from None
 
 
 def _snake(operation: str) -> str:

@@ -35,6 +35,7 @@ from gazetteer.packages.glue.names import DEFAULT_CATALOG
 from gazetteer.packages.glue.partitions import Partitions
 from gazetteer.packages.glue.report import CrawlReport
 from gazetteer.packages.glue.settings import GlueSettings, glue_settings
+from gazetteer.packages.glue.tags import UNKNOWN_TAGS, SourceTags
 from gazetteer.store.statistics import refresh_statistics
 
 __all__ = ["crawl", "Progress", "CrawlStopped", "connection_record"]
@@ -54,13 +55,14 @@ class _DatabaseState:
     seen: set[str] = field(default_factory=set)
 
 
-def source_digest(table: dict[str, Any], partitions: Partitions | None, column_statistics: ColumnStatistics) -> str:
+def source_digest(table: dict[str, Any], partitions: Partitions | None, column_statistics: ColumnStatistics,
+                  tags: SourceTags) -> str:
     """A digest of everything a table's assets are mapped from; equal digests mean nothing to write."""
     # Plain lists, not dataclasses.asdict: that deep-copies the newest partitions' columns, a tenth of a crawl.
     read = None if partitions is None else [partitions.count, [[p.values, p.created, p.columns]
                                                                 for p in partitions.newest]]
-    payload = json.dumps([MAPPING_VERSION, table, read, column_statistics], sort_keys=True, default=str,
-                         separators=(",", ":"))
+    payload = json.dumps([MAPPING_VERSION, table, read, column_statistics, tags.glue, tags.lake_formation],
+                         sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
@@ -188,15 +190,16 @@ class _Crawl:
         states = {db["Name"]: _DatabaseState(db) for db in databases}
         done = 0
         self.progress({"phase": "extract", "databases_total": len(states), "databases_done": 0})
-        for event in extract_tables(self.reader, list(states), workers=self.settings.workers,
-                                    wants_table=self.config.wants_table):
+        for event in extract_tables(self.reader, [state.glue for state in states.values()],
+                                    workers=self.settings.workers, wants_table=self.config.wants_table,
+                                    read_tags=self.settings.read_tags):
             if self.should_stop():
                 raise CrawlStopped
             if isinstance(event, TablePage):
                 self._publish_page(states[event.database], event)
             elif isinstance(event, DatabaseDone):
                 done += 1
-                self._finish_database(states[event.database], event.complete)
+                self._finish_database(states[event.database], event.complete, event.tags)
             elif isinstance(event, Problem):
                 self._warn(event)
             self.progress({"phase": "extract", "databases_total": len(states), "databases_done": done,
@@ -230,9 +233,9 @@ class _Crawl:
         records: list[AssetRecord] = []
         parents: list[str] = []
 
-        def sources(table: dict[str, Any]) -> tuple[Partitions | None, ColumnStatistics]:
+        def sources(table: dict[str, Any]) -> tuple[Partitions | None, ColumnStatistics, SourceTags]:
             name = table["Name"]
-            return page.partitions.get(name), page.column_statistics.get(name, {})
+            return page.partitions.get(name), page.column_statistics.get(name, {}), page.tags.get(name, UNKNOWN_TAGS)
 
         digests = {table_qualified_name(self.scope, page.database, table["Name"]): source_digest(table, *sources(table))
                    for table in page.tables}
@@ -269,15 +272,15 @@ class _Crawl:
         self.report.counts["columns"] += columns
         self.report.counts["nested_columns"] += nested
 
-    def _finish_database(self, state: _DatabaseState, complete: bool) -> None:
+    def _finish_database(self, state: _DatabaseState, complete: bool, tags: SourceTags) -> None:
         name = state.glue["Name"]
         if complete:
-            schema = map_schema(self.scope, state.glue, state.tables, state.views)
+            schema = map_schema(self.scope, state.glue, state.tables, state.views, tags)
             gone = self.publisher.active_names(types=_TABLE_TYPES, schema=schema.qualified_name) - state.seen
             self.to_archive.extend(sorted(gone))
         else:
             # A cut-short listing proves nothing about what is missing: keep the counts and archive nothing.
-            schema = map_schema(self.scope, state.glue, None, None)
+            schema = map_schema(self.scope, state.glue, None, None, tags)
             self.report.warn(f"The listing of database {name!r} did not complete: nothing in it was archived",
                              database=name)
         self.publisher.publish([schema])

@@ -1,7 +1,7 @@
 """Reading Glue concurrently, streaming pages to the caller through a bounded queue.
 
-Databases are listed by a pool of workers, and each table's details (partition count, column statistics) read
-by a second pool, so a crawl waits on Glue several calls at a time while the caller maps and writes what already
+Databases are listed by a pool of workers, and each table's details (partition count, column statistics, tags)
+read by a second pool, so a crawl waits on Glue several calls at a time while the caller maps and writes what already
 arrived. The queue is bounded: a slow writer slows the readers down instead of piling the catalog up in memory.
 """
 
@@ -9,35 +9,46 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from gazetteer.packages.glue.client import GlueError, GlueReader
-from gazetteer.packages.glue.mapping import ColumnStatistics, needs_partition_count, statistics_columns
+from gazetteer.packages.glue.mapping import (
+    ColumnStatistics,
+    is_database_link,
+    is_resource_link,
+    needs_partition_count,
+    statistics_columns,
+)
 from gazetteer.packages.glue.partitions import Partitions
+from gazetteer.packages.glue.tags import UNKNOWN_TAGS, SourceTags
 
 __all__ = ["TablePage", "DatabaseDone", "Problem", "extract_tables"]
 
 
 @dataclass(frozen=True)
 class TablePage:
-    """One GetTables page of a database, with the partitions of each partitioned table (how many, the newest)
-    and the column statistics of each table with columns (None: unknown), by table name."""
+    """One GetTables page of a database, with the partitions of each partitioned table (how many, the newest),
+    the column statistics of each table with columns (None: unknown) and the tags of each table, by table name."""
 
     database: str
     tables: tuple[dict[str, Any], ...]
     partitions: dict[str, Partitions | None] = field(default_factory=dict)
     column_statistics: dict[str, ColumnStatistics] = field(default_factory=dict)
+    tags: dict[str, SourceTags] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class DatabaseDone:
-    """A database's listing ended; `complete` is False when it failed or was cut short."""
+    """A database's listing ended; `complete` is False when it failed or was cut short. With the database's
+    own tags."""
 
     database: str
     complete: bool
+    tags: SourceTags = UNKNOWN_TAGS
 
 
 @dataclass(frozen=True)
@@ -53,23 +64,50 @@ class Problem:
 
 Event = TablePage | DatabaseDone | Problem
 _DONE = object()
+_T = TypeVar("_T")
 
 
-def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int,
-                   wants_table: Callable[[str], bool] = lambda name: True) -> Iterator[Event]:
-    """Yield every table page of `databases`, then a DatabaseDone for each, as they arrive.
+class _Optional:
+    """A detail a crawl can do without (column statistics, each kind of tags), asked for every table since
+    nothing in a table tells whether it has any. A failure to read it (refused, not implemented by the
+    endpoint, or failing after retries) would recur for every table, each time after retries: the first is one
+    Problem, and the detail is asked for no more in this crawl. What is not read is None: unknown, so the
+    catalog keeps what it has."""
+
+    def __init__(self, operation: str, service: str, what: str, report: Callable[[Problem], None]) -> None:
+        self._operation, self._service, self._report = operation, service, report
+        self._outcome = f"the crawl goes on without {what}, asking for no more, and keeps those the catalog already has"
+        self._failed = threading.Event()
+        self._lock = threading.Lock()
+
+    def read(self, fetch: Callable[[], _T], database: str, table: str | None = None) -> _T | None:
+        if self._failed.is_set():
+            return None
+        try:
+            return fetch()
+        except Exception as error:  # noqa: BLE001 - a bonus: an endpoint's odd answer ends this detail only
+            failure = error if isinstance(error, GlueError) else GlueError(
+                self._operation, type(error).__name__, str(error), service=self._service)
+            with self._lock:
+                first = not self._failed.is_set()
+                self._failed.set()
+            if first:
+                self._report(Problem(failure, database, table, outcome=self._outcome))
+            return None
+
+
+def extract_tables(reader: GlueReader, databases: Sequence[Mapping[str, Any]], *, workers: int,
+                   wants_table: Callable[[str], bool] = lambda name: True, read_tags: bool = False) -> Iterator[Event]:
+    """Yield every table page of `databases` (GetDatabases entries), then a DatabaseDone for each, as they arrive.
 
     A table `wants_table` refuses (the exclude regex) is left out of its page, as if Glue had not listed it:
     no partition count is spent on it, and a crawl archives it if an earlier one had it.
 
-    Column statistics are asked for every table with columns, since nothing in a table tells whether Glue has
-    any. The first failure to read them (refused, not implemented by the endpoint, or failing after retries)
-    is one Problem and ends asking for the rest of the crawl: it would fail the same way for every table, and
-    each failure costs retries. The tables it skips have statistics None: unknown, so kept as they were."""
+    Column statistics are asked for every table with columns, and with `read_tags` the Glue resource tags and
+    LF-tags of every database and table (not the LF-tags of resource links, which have none of their own);
+    each is an `_Optional` detail."""
     events: queue.Queue[object] = queue.Queue(maxsize=workers * 2)
     stop = threading.Event()
-    statistics_failed = threading.Event()
-    statistics_lock = threading.Lock()
 
     def put(item: object) -> None:
         while not stop.is_set():
@@ -86,24 +124,24 @@ def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int
             put(Problem(error, database, table))
             return None
 
-    def statistics(database: str, table: str, columns: list[str]) -> ColumnStatistics:
-        if statistics_failed.is_set():
-            return None
-        try:
-            return reader.column_statistics(database, table, columns)
-        except Exception as error:  # noqa: BLE001 - statistics are a bonus: an endpoint's odd answer ends them only
-            failure = error if isinstance(error, GlueError) else GlueError(
-                "GetColumnStatisticsForTable", type(error).__name__, str(error))
-            with statistics_lock:
-                first = not statistics_failed.is_set()
-                statistics_failed.set()
-            if first:
-                put(Problem(failure, database, table, outcome=(
-                    "the crawl goes on without column statistics, asking for no more, and keeps those the "
-                    "catalog already has")))
-            return None
+    statistics = _Optional("GetColumnStatisticsForTable", "glue", "column statistics", put)
+    glue_tags = _Optional("GetTags", "glue", "Glue resource tags", put)
+    lf_tags = _Optional("GetResourceLFTags", "lakeformation", "Lake Formation LF-tags", put)
 
-    def read(database: str, details: ThreadPoolExecutor) -> None:
+    def tags(details: ThreadPoolExecutor, database: str, table: str | None, link: bool) -> Callable[[], SourceTags]:
+        """Start reading a database's or table's tags; what is returned waits for them."""
+        if not read_tags:
+            return lambda: UNKNOWN_TAGS
+        glue = details.submit(glue_tags.read, partial(reader.glue_tags, database, table), database, table)
+        if link:  # LF-tags belong to the resource a link points to: it has none to ask for
+            return lambda: SourceTags(glue.result(), {})
+        lake_formation = details.submit(lf_tags.read, partial(reader.lake_formation_tags, database, table),
+                                        database, table)
+        return lambda: SourceTags(glue.result(), lake_formation.result())
+
+    def read(glue_database: Mapping[str, Any], details: ThreadPoolExecutor) -> None:
+        database = str(glue_database["Name"])
+        database_tags = tags(details, database, None, is_database_link(glue_database))
         complete = True
         try:
             for page in reader.table_pages(database):
@@ -112,17 +150,20 @@ def extract_tables(reader: GlueReader, databases: Sequence[str], *, workers: int
                 tables = [table for table in page if wants_table(str(table.get("Name") or ""))]
                 partitions = {t["Name"]: details.submit(partitions_of, database, t["Name"])
                               for t in tables if needs_partition_count(t)}
-                statistics_of = {t["Name"]: details.submit(statistics, database, t["Name"], columns)
-                                 for t in tables if (columns := statistics_columns(t))}
+                statistics_of = {t["Name"]: details.submit(statistics.read, partial(
+                    reader.column_statistics, database, t["Name"], columns), database, t["Name"])
+                    for t in tables if (columns := statistics_columns(t))}
+                tags_of = {t["Name"]: tags(details, database, t["Name"], is_resource_link(t)) for t in tables}
                 put(TablePage(database, tuple(tables), {name: f.result() for name, f in partitions.items()},
-                              {name: f.result() for name, f in statistics_of.items()}))
+                              {name: f.result() for name, f in statistics_of.items()},
+                              {name: wait() for name, wait in tags_of.items()}))
         except GlueError as error:
             complete = False
             put(Problem(error, database))
         except Exception as error:  # noqa: BLE001 - one broken database must not end the crawl
             complete = False
             put(Problem(GlueError("GetTables", type(error).__name__, str(error)), database))
-        put(DatabaseDone(database, complete))
+        put(DatabaseDone(database, complete, database_tags()))
 
     def run() -> None:
         # As many threads as calls may be in flight: the reader's adaptive limit, not the pools, decides how

@@ -20,6 +20,7 @@ from gazetteer.assets.datatypes import NestedField, is_nested, nested_fields, no
 from gazetteer.assets.records import AssetRecord
 from gazetteer.packages.glue.partitions import PARTITION_ATTRIBUTES, Partitions, partition_attributes
 from gazetteer.packages.glue.statistics import STATISTICS_ATTRIBUTES, statistics_attributes
+from gazetteer.packages.glue.tags import NO_TAGS, SourceTags, column_tag_attributes, tag_attributes
 from gazetteer.packages.glue.types import SparkSchemaError, read_spark_schema, storage_format
 from gazetteer.packages.glue.views import decode_view
 
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_NESTED_COLUMNS",
     "MAX_NESTED_DEPTH",
     "MappedTable",
+    "is_database_link",
     "is_resource_link",
     "is_view",
     "map_database",
@@ -45,7 +47,7 @@ __all__ = [
 CONNECTOR_NAME = "glue"
 # Bump when the mapping's output changes: re-crawls then map every table again instead of skipping
 # tables whose Glue definition is unchanged (see crawl.source_digest).
-MAPPING_VERSION = 3
+MAPPING_VERSION = 4
 # How far nested Column assets go: fields at most this many levels below their column, and at most this many
 # per table (breadth first, so a cut drops the deepest). The type string itself is kept whole, and the asset
 # page shows all of it.
@@ -116,6 +118,11 @@ def table_qualified_name(scope: CrawlScope, glue_database_name: str, glue_table_
     return f"{schema_qualified_name(scope, glue_database_name)}/{glue_table_name}"
 
 
+def is_database_link(glue_database: Mapping[str, Any]) -> bool:
+    """A shared database listed as a link carries TargetDatabase (docs/design.md, Glue facts §4)."""
+    return bool(_mapping(glue_database.get("TargetDatabase")))
+
+
 def is_resource_link(glue_table: Mapping[str, Any]) -> bool:
     """A resource link carries TargetTable and no StorageDescriptor (docs/design.md, Glue facts §4)."""
     return isinstance(glue_table.get("TargetTable"), Mapping)
@@ -157,9 +164,10 @@ def map_database(scope: CrawlScope, schema_count: int | None) -> AssetRecord:
 
 
 def map_schema(
-    scope: CrawlScope, glue_database: Mapping[str, Any], table_count: int | None, view_count: int | None
+    scope: CrawlScope, glue_database: Mapping[str, Any], table_count: int | None, view_count: int | None,
+    tags: SourceTags = NO_TAGS,
 ) -> AssetRecord:
-    """A GetDatabases entry as a Schema; counts are None when this crawl did not establish them."""
+    """A GetDatabases entry as a Schema, with its tags; counts are None when this crawl did not establish them."""
     name = _required_name(glue_database, "database")
     attributes = _database_attributes(scope)
     _put(attributes, "description", _text(glue_database.get("Description")))
@@ -168,11 +176,12 @@ def map_schema(
     parameters = _mapping(glue_database.get("Parameters"))
     if parameters:
         attributes["parameters"] = dict(parameters)
+    attributes.update(tag_attributes(tags, database=True))
     # Shared databases come back as links with TargetDatabase (Glue facts §4). False is stated
     # outright so that a link later replaced by a real database does not keep the flag.
-    target = _mapping(glue_database.get("TargetDatabase"))
-    attributes["isResourceLink"] = bool(target)
-    if target:
+    attributes["isResourceLink"] = link = is_database_link(glue_database)
+    if link:
+        target = _mapping(glue_database.get("TargetDatabase"))
         _put(attributes, "targetDatabase", _dotted(target.get("CatalogId"), target.get("DatabaseName")))
     attributes["tableCount"] = table_count
     attributes["viewsCount"] = view_count
@@ -191,9 +200,10 @@ def map_table(
     glue_table: Mapping[str, Any],
     partitions: Partitions | None,
     column_statistics: ColumnStatistics = _NO_STATISTICS,
+    tags: SourceTags = NO_TAGS,
 ) -> MappedTable:
-    """A GetTables entry as a Table or View plus its Columns, with their statistics (None: unknown this time).
-    One odd table gives warnings, not an error."""
+    """A GetTables entry as a Table or View plus its Columns, with their statistics (None: unknown this time)
+    and tags. One odd table gives warnings, not an error."""
     name = _required_name(glue_table, "table")
     label = f"table {glue_database_name}.{name}"
     parameters = _mapping(glue_table.get("Parameters"))
@@ -205,6 +215,7 @@ def map_table(
     _put(attributes, "glueTableType", _text(glue_table.get("TableType")))
     if parameters:
         attributes["parameters"] = dict(parameters)
+    attributes.update(tag_attributes(tags))
     attributes["isResourceLink"] = link = is_resource_link(glue_table)
     view = is_view(glue_table)
     qualified_name = table_qualified_name(scope, glue_database_name, name)
@@ -238,7 +249,7 @@ def map_table(
         _put_table_attributes(attributes, parameters, storage)
 
     columns, nested = _column_records(
-        scope, glue_database_name, name, view, _current_columns(specs, parameters), column_statistics, warnings
+        scope, glue_database_name, name, view, _current_columns(specs, parameters), column_statistics, tags, warnings
     )
     attributes["columnCount"] = len(columns)  # the top-level ones, as in Atlan
     _put(attributes, "nestedColumnCount", len(nested) or None)
@@ -335,9 +346,10 @@ def _column_records(
     view: bool,
     specs: list[_ColumnSpec],
     column_statistics: ColumnStatistics,
+    tags: SourceTags,
     warnings: list[str],
 ) -> tuple[tuple[AssetRecord, ...], tuple[AssetRecord, ...]]:
-    """The columns of a table, and the nested columns below them."""
+    """The columns of a table with their statistics and LF-tags, and the nested columns below them."""
     label = f"table {glue_database_name}.{table_name}"
     table_qn = table_qualified_name(scope, glue_database_name, table_name)
     parent = _schema_attributes(scope, glue_database_name)
@@ -374,6 +386,7 @@ def _column_records(
             attributes.update(dict.fromkeys(STATISTICS_ATTRIBUTES))
         else:
             attributes.update(statistics_attributes(column_statistics.get(spec.name) or {}))
+        attributes.update(column_tag_attributes(tags, spec.name))
         fields: list[NestedField] = []
         if attributes["isNested"]:
             fields, more = nested_fields(data_type or "", max_depth=MAX_NESTED_DEPTH,

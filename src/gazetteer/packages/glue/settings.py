@@ -20,6 +20,9 @@ class GlueSettings(BaseSettings):
     # How long an assumed role's session lasts (STS allows 900 s up to the role's MaxSessionDuration);
     # botocore renews it before it ends.
     role_session_seconds: int = Field(default=3600, ge=900, le=43200)
+    # Glue resource tags (GetTags) and Lake Formation LF-tags (GetResourceLFTags) cost a call per table each;
+    # off, neither is asked for and the tags in the catalog stay as they are.
+    read_tags: bool = True
     # The circuit breaker: a crawl may archive at most this share of a connection's tables. Its variable
     # predates the GLUE_ prefix and keeps its name.
     max_archive_ratio: float = Field(default=0.5, ge=0.0, le=1.0,
