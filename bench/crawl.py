@@ -29,7 +29,7 @@ import boto3
 import sqlalchemy as sa
 from botocore.config import Config
 
-from gazetteer.devtools.local_glue import LocalGlue
+from gazetteer.devtools.local_glue import LocalGlue, endpoint_env
 from gazetteer.packages.glue.config import parse_config
 from gazetteer.packages.glue.crawl import crawl
 from gazetteer.store import open_engine
@@ -61,7 +61,7 @@ def floor(url: str) -> tuple[float, dict[str, int]]:
 
 def gazetteer_crawl(url: str, home: Path) -> tuple[float, dict, int]:
     """Run the CLI crawl as a child process; return wall time, its report and its peak RSS in MB."""
-    env = {**os.environ, "GAZETTEER_HOME": str(home), "AWS_ENDPOINT_URL_GLUE": url}
+    env = {**os.environ, "GAZETTEER_HOME": str(home), **endpoint_env(url)}  # Glue, STS and Lake Formation
     env.pop("GAZETTEER_DATABASE_URL", None)
     command = [sys.executable, "-m", "gazetteer.cli", "crawl", "glue", "--connection-name", "bench",
                "--region", REGION, "--access-key", "x", "--secret-key", "x", "--json"]
@@ -78,7 +78,7 @@ def gazetteer_crawl(url: str, home: Path) -> tuple[float, dict, int]:
 def rolled_back_crawl(url: str, home: Path) -> tuple[float, int, int]:
     """Stop a first crawl as its last database starts; return the seconds from the stop to its return, the rows
     it had written and the rows (assets and undo log) left afterwards."""
-    os.environ["AWS_ENDPOINT_URL_GLUE"] = url
+    os.environ.update(endpoint_env(url))
     engine = open_engine(f"sqlite:///{home / 'rolled-back.db'}")
     config = parse_config(connection_name="bench", region=REGION, access_key="x", secret_key="x")
     progress: dict = {}
