@@ -133,7 +133,7 @@ def sequential_read(client: Counted, progress: Callable[[str], None] = lambda _:
 
 class RecordingLimit(AdaptiveLimit):
     """The crawl's AdaptiveLimit, also integrating its calls in flight over time: the mean is how much of the
-    allowed concurrency the crawl actually used (main rebinds the crawl module's name to this class)."""
+    allowed concurrency the crawl actually used (`timed_crawl` has the crawl build this instead)."""
 
     made: list[RecordingLimit] = []
 

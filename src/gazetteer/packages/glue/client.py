@@ -144,15 +144,19 @@ class GlueReader:
         self._account_lock = threading.Lock()
 
     def _count(self, parsed_response: dict[str, Any] | None = None, exception: Exception | None = None,
-               **_: Any) -> None:
+               response_dict: dict[str, Any] | None = None, **_: Any) -> None:
         code = ((parsed_response or {}).get("Error") or {}).get("Code")
         with self._lock:
             self.api_calls += 1
             if code in _THROTTLING:
                 self.throttled += 1
+        # Called on the thread making the call (botocore is synchronous), inside its slot, for every attempt.
         if code in _THROTTLING:
-            # Called on the thread making the call (botocore is synchronous), inside its slot.
             self.calls.throttled(getattr(self._local, "epoch", -1))
+        elif exception is None and int((response_dict or {}).get("status_code") or 500) < 500:
+            # Any other answer is Glue keeping up, an error such as EntityNotFoundException (a table without
+            # statistics: most of them) included; counting only successes starved the limit's growth.
+            self.calls.answered()
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         if self.catalog_id:
@@ -161,7 +165,6 @@ class GlueReader:
         try:
             with self.calls.slot() as self._local.epoch:
                 answer = cast(dict[str, Any], method(**params))
-            self.calls.answered()
             return answer
         except bce.ClientError as exc:
             error = exc.response.get("Error", {})
@@ -298,7 +301,6 @@ class GlueReader:
         try:
             with self.calls.slot() as self._local.epoch:
                 answer = cast(dict[str, Any], getattr(client, xform_name(operation))(**params))
-            self.calls.answered()
             return answer
         except bce.ClientError as exc:
             error = exc.response.get("Error", {})
