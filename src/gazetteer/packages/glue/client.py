@@ -130,7 +130,6 @@ class GlueReader:
             session = _RoleSession(session, config, boto_config, role_session_seconds).session(config.region)
         # The endpoint comes from AWS_ENDPOINT_URL_GLUE / AWS_ENDPOINT_URL when set, as boto3 resolves them.
         self._client = session.client("glue", config=boto_config)
-        self.endpoint = self._client.meta.endpoint_url
         self._lock = threading.Lock()
         self.api_calls = 0
         self.throttled = 0
@@ -159,24 +158,10 @@ class GlueReader:
             self.calls.answered()
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """A Glue call on the reader's catalog."""
         if self.catalog_id:
             params["CatalogId"] = self.catalog_id
-        method = getattr(self._client, _snake(operation))
-        try:
-            with self.calls.slot() as self._local.epoch:
-                answer = cast(dict[str, Any], method(**params))
-            return answer
-        except bce.ClientError as exc:
-            error = exc.response.get("Error", {})
-            raise GlueError(operation, error.get("Code") or "Unknown", error.get("Message") or str(exc)) from None
-        except (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ReadTimeoutError,
-                bce.ConnectionClosedError) as exc:
-            raise GlueUnreachable(operation, type(exc).__name__,
-                                  f"no answer from {self.endpoint} ({exc}); check the region, the network "
-                                  "and AWS_ENDPOINT_URL_GLUE") from None
-        except bce.NoCredentialsError:
-            raise GlueError(operation, "NoCredentials",
-                            "no AWS credentials: give an access key and secret key") from None
+        return self._ask(self._client, operation, **params)
 
     def _pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
         token: str | None = None
@@ -295,18 +280,22 @@ class GlueReader:
         return f"arn:{partition}:glue:{region}:{self.account()}:{'table' if table else 'database'}/{path}"
 
     def _ask(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
-        """A call `_call` cannot make: without the CatalogId it adds (GetTags takes none), or of another service
-        (Lake Formation, STS). It takes a slot of the same budget, and a refusal is a GlueError naming that
-        service's IAM action; the callers treat any other failure as the call's."""
+        """One call of `client` (Glue, Lake Formation) in a slot of the crawl's budget, as it is: `_call` adds the
+        catalog, which GetTags and Lake Formation do not take. Failures become GlueErrors naming the service's
+        IAM action and, when nothing answers, its endpoint variable."""
+        service = client.meta.service_model.signing_name
         try:
             with self.calls.slot() as self._local.epoch:
-                answer = cast(dict[str, Any], getattr(client, xform_name(operation))(**params))
-            return answer
+                return cast(dict[str, Any], getattr(client, xform_name(operation))(**params))
         except bce.ClientError as exc:
             error = exc.response.get("Error", {})
             raise GlueError(operation, error.get("Code") or "Unknown", error.get("Message") or str(exc),
-                            service=client.meta.service_model.signing_name) from None
-
-
-def _snake(operation: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
+                            service=service) from None
+        except (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ReadTimeoutError,
+                bce.ConnectionClosedError) as exc:
+            raise GlueUnreachable(operation, type(exc).__name__,
+                                  f"no answer from {client.meta.endpoint_url} ({exc}); check the region, the network "
+                                  f"and AWS_ENDPOINT_URL_{service.upper()}", service=service) from None
+        except bce.NoCredentialsError:
+            raise GlueError(operation, "NoCredentials", "no AWS credentials: give an access key and secret key",
+                            service=service) from None
