@@ -1,8 +1,8 @@
 """What the benchmarks of bench/ share: real local processes, CPU read from /proc, PostgreSQL scratch schemas,
 the search request mix and a lean keep-alive client that loads the search API.
 
-Imported by bench/scale.py and bench/load.py (run them from the repository root; the scripts' folder is on
-sys.path, so `import _harness` finds this file). Nothing here asserts a time.
+Imported by bench/scale.py, bench/load.py, bench/crawl.py and bench/remote_crawl.py (run them from the
+repository root; the scripts' folder is on sys.path, so `import _harness` finds this file). Nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -19,17 +19,23 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import redis
 import sqlalchemy as sa
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from gazetteer.client import GlueCrawler
 from gazetteer.devtools.processes import GazetteerProcess, ServerProcess
 from gazetteer.devtools.scratch_schema import scratch_schema
+from gazetteer.packages.glue.mapping import needs_partition_count, statistics_columns
+from gazetteer.packages.glue.partitions import newest_of
 from gazetteer.workflows.models import runs
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -541,3 +547,78 @@ def wait_runs(engine: sa.Engine, run_names: list[str], timeout: float) -> list:
             raise SystemExit(f"runs still going after {timeout} s: {run_names}")
         time.sleep(0.1)
     return rows
+
+
+# -------------------------------------------------------------------------------------------- the Glue floor
+
+class Counted:
+    """Plain boto3 clients of a local Glue (Glue, STS, Lake Formation), whose calls are counted: the floor's
+    count is compared to the crawl's. `client(operation, ...)` is a Glue call, `client.of(service)` another's."""
+
+    def __init__(self, url: str, key: str, region: str, *, pool: int = 10) -> None:
+        config = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=pool)
+        self.clients = {service: boto3.client(service, endpoint_url=url, region_name=region, aws_access_key_id=key,
+                                              aws_secret_access_key=key, config=config)
+                        for service in ("glue", "sts", "lakeformation")}
+        self.calls = 0
+
+    def __call__(self, operation: str, service: str = "glue", **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        return getattr(self.clients[service], operation)(**params)
+
+    def pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
+        token = None
+        while True:
+            answer = self(operation, **params, **({"NextToken": token} if token else {}))
+            yield answer.get(key, [])
+            if not (token := answer.get("NextToken")):
+                return
+
+
+def sequential_read(client: Counted, *, tags: bool = False, progress: Callable[[str], None] = lambda _: None,
+                    seconds: dict[str, float] | None = None) -> dict[str, int]:
+    """The floor of a crawl: one after another, the calls `GlueReader` makes in a crawl, with the same
+    parameters (so the same listings); only a table of more than 1,000 partitions is paged instead of read in
+    segments. With `tags`, also what a crawl reading tags asks: the account once (for the ARNs), whether any
+    LF-tag is defined once, and each database's Glue tags (a catalog without LF-tags, as the synthetic one, asks
+    no resource for them). How many databases, tables and partitions it found; the seconds each database took go
+    into `seconds`."""
+    found = {"databases": 0, "tables": 0, "partitions": 0}
+    databases = [db for page in client.pages("get_databases", "DatabaseList", MaxResults=100,
+                                            ResourceShareType="ALL") for db in page]
+    if tags:
+        account = client("get_caller_identity", "sts")["Account"]
+        if client("list_lf_tags", "lakeformation", ResourceShareType="ALL", MaxResults=1).get("LFTags"):
+            raise SystemExit("the floor does not read LF-tags resource by resource: seed a catalog without any")
+    for database in databases:
+        name = database["Name"]
+        found["databases"] += 1
+        progress(f"{name}: {found['tables']} tables read so far")
+        started = time.perf_counter()
+        if tags:
+            client("get_tags", ResourceArn=f"arn:aws:glue:{client.clients['glue'].meta.region_name}:{account}:"
+                                           f"database/{name}")
+        for page in client.pages("get_tables", "TableList", DatabaseName=name, MaxResults=100):
+            for table in page:
+                found["tables"] += 1
+                if needs_partition_count(table):
+                    entries = [entry for part in client.pages(
+                        "get_partitions", "Partitions", DatabaseName=name, TableName=table["Name"],
+                        MaxResults=1000, ExcludeColumnSchema=True) for entry in part]
+                    count, newest = newest_of(entries)
+                    found["partitions"] += count
+                    if newest:
+                        client("batch_get_partition", DatabaseName=name, TableName=table["Name"],
+                               PartitionsToGet=[{"Values": list(p.values)} for p in newest])
+                columns = statistics_columns(table)
+                for start in range(0, len(columns), 100):
+                    try:
+                        client("get_column_statistics_for_table", DatabaseName=name, TableName=table["Name"],
+                               ColumnNames=columns[start:start + 100])
+                    except ClientError as error:
+                        if error.response["Error"]["Code"] != "EntityNotFoundException":
+                            raise
+                        break  # what GlueReader.column_statistics does: this table has none
+        if seconds is not None:
+            seconds[name] = time.perf_counter() - started
+    return found

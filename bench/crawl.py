@@ -4,14 +4,17 @@
 
 Seeds a local Glue (moto, in a subprocess) with databases × tables × columns, a third of the tables
 partitioned, then measures:
-  (a) the floor: plain boto3 making, one after another, the calls that gather the same information
-      (GetDatabases, paginated GetTables, paginated GetPartitions for each partitioned table);
+  (a) the floor: plain boto3 making, one after another, the calls a crawl makes (GetDatabases, paginated
+      GetTables, GetColumnStatisticsForTable per table, paginated GetPartitions and BatchGetPartition for each
+      partitioned table, and for tags: GetCallerIdentity and ListLFTags once, GetTags per database);
   (b) `gazetteer crawl glue` into a fresh SQLite catalog (a separate process: its peak RSS is measured);
   (c) a second crawl of the unchanged catalog (must write nothing);
   (d) a first crawl into another fresh catalog, stopped as its last database starts: the seconds from the
       stop to the crawl's return, undoing what it wrote included (an upper bound on how long SQLite's write
       lock is held for it), and that it leaves no row behind.
-Ratios against (a) are what to compare across machines; absolute times drift on shared hardware.
+CPU is each process's user + system time (the crawl's less that of a CLI start-up, measured alike), reported
+per 1,000 tables. Ratios against (a) are what to compare across machines; absolute times drift on shared
+hardware.
 """
 
 from __future__ import annotations
@@ -25,9 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
 import sqlalchemy as sa
-from botocore.config import Config
+from _harness import Counted, sequential_read
 
 from gazetteer.devtools.local_glue import LocalGlue, endpoint_env
 from gazetteer.packages.glue.config import parse_config
@@ -38,33 +40,21 @@ from gazetteer.store.schema import assets, crawl_undo
 REGION = "us-east-1"
 
 
-def floor(url: str) -> tuple[float, dict[str, int]]:
-    """Time the sequential boto3 reads a crawl cannot avoid."""
-    client = boto3.client("glue", endpoint_url=url, region_name=REGION, aws_access_key_id="x",
-                          aws_secret_access_key="x", config=Config(retries={"mode": "standard", "max_attempts": 3}))
-    started = time.perf_counter()
-    found = {"databases": 0, "tables": 0, "partitions": 0}
-    for page in client.get_paginator("get_databases").paginate(PaginationConfig={"PageSize": 100}):
-        for database in page["DatabaseList"]:
-            found["databases"] += 1
-            tables = client.get_paginator("get_tables")
-            for table_page in tables.paginate(DatabaseName=database["Name"], PaginationConfig={"PageSize": 100}):
-                for table in table_page["TableList"]:
-                    found["tables"] += 1
-                    if table.get("PartitionKeys"):
-                        partitions = client.get_paginator("get_partitions").paginate(
-                            DatabaseName=database["Name"], TableName=table["Name"], ExcludeColumnSchema=True,
-                            PaginationConfig={"PageSize": 1000})
-                        found["partitions"] += sum(len(p["Partitions"]) for p in partitions)
-    return time.perf_counter() - started, found
+def floor(url: str) -> tuple[float, float, dict[str, int], int]:
+    """Time the sequential boto3 reads a crawl cannot avoid: wall and CPU seconds, what was found, calls."""
+    client = Counted(url, "x", REGION)
+    started, cpu = time.perf_counter(), time.process_time()
+    found = sequential_read(client, tags=True)
+    return time.perf_counter() - started, time.process_time() - cpu, found, client.calls
 
 
-def gazetteer_crawl(url: str, home: Path) -> tuple[float, dict, int]:
-    """Run the CLI crawl as a child process; return wall time, its report and its peak RSS in MB."""
+def gazetteer_crawl(url: str, home: Path, *args: str) -> tuple[float, dict, int, float]:
+    """Run the CLI crawl as a child process; return wall time, its report, its peak RSS in MB and its CPU
+    seconds. With `args` (e.g. --help), a process that starts and does nothing else: its start-up."""
     env = {**os.environ, "GAZETTEER_HOME": str(home), **endpoint_env(url)}  # Glue, STS and Lake Formation
     env.pop("GAZETTEER_DATABASE_URL", None)
     command = [sys.executable, "-m", "gazetteer.cli", "crawl", "glue", "--connection-name", "bench",
-               "--region", REGION, "--access-key", "x", "--secret-key", "x", "--json"]
+               "--region", REGION, "--access-key", "x", "--secret-key", "x", "--json", *args]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
@@ -72,7 +62,7 @@ def gazetteer_crawl(url: str, home: Path) -> tuple[float, dict, int]:
     stdout, stderr = process.stdout.read(), process.stderr.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"crawl failed:\n{stdout.decode()}\n{stderr.decode()[-3000:]}")
-    return elapsed, json.loads(stdout), usage.ru_maxrss // 1024
+    return elapsed, {} if args else json.loads(stdout), usage.ru_maxrss // 1024, usage.ru_utime + usage.ru_stime
 
 
 def rolled_back_crawl(url: str, home: Path) -> tuple[float, int, int]:
@@ -118,22 +108,35 @@ def main() -> None:
                                      columns=args.columns, partitioned_fraction=1 / 3,
                                      partitions_per_table=args.partitions)
         print(f"seeded {seeded} in {time.perf_counter() - started:.1f} s", flush=True)
-        floor_seconds, found = floor(glue.url)
-        print(f"(a) floor, plain boto3:        {floor_seconds:7.2f} s  {found}", flush=True)
-        first_seconds, first, first_mb = gazetteer_crawl(glue.url, Path(home))
+        floor_seconds, floor_cpu, found, floor_calls = floor(glue.url)
+        per_k = 1000 / found["tables"]
+        print(f"(a) floor, plain boto3:        {floor_seconds:7.2f} s  CPU {floor_cpu:.2f} s = "
+              f"{floor_cpu * per_k:.2f} s per 1,000 tables  {floor_calls} calls  {found}", flush=True)
+        _, _, _, startup_cpu = gazetteer_crawl(glue.url, Path(home), "--help")
+        first_seconds, first, first_mb, first_cpu = gazetteer_crawl(glue.url, Path(home))
+        first_cpu -= startup_cpu
         print(f"(b) gazetteer crawl, fresh:    {first_seconds:7.2f} s  = {first_seconds / floor_seconds:.2f} × floor"
-              f"  peak RSS {first_mb} MB  counts {first['counts']}", flush=True)
-        second_seconds, second, second_mb = gazetteer_crawl(glue.url, Path(home))
+              f"  CPU {first_cpu:.2f} s = {first_cpu * per_k:.2f} s per 1,000 tables ({first_cpu / floor_cpu:.2f} × "
+              f"the floor's)  peak RSS {first_mb} MB  {first['api_calls']} calls  counts {first['counts']}",
+              flush=True)
+        second_seconds, second, second_mb, second_cpu = gazetteer_crawl(glue.url, Path(home))
+        second_cpu -= startup_cpu
         writes = sum(second["changes"][k] for k in ("created", "updated", "archived", "restored"))
         print(f"(c) gazetteer crawl, unchanged: {second_seconds:7.2f} s  = {second_seconds / floor_seconds:.2f} × floor"
-              f"  peak RSS {second_mb} MB  writes {writes}", flush=True)
-        floor_again, _ = floor(glue.url)
-        print(f"(a') floor again:              {floor_again:7.2f} s  (noise check)", flush=True)
+              f"  CPU {second_cpu:.2f} s = {second_cpu * per_k:.2f} s per 1,000 tables "
+              f"({second_cpu / floor_cpu:.2f} × the floor's)  peak RSS {second_mb} MB  writes {writes}", flush=True)
+        floor_again, floor_cpu_again, _, _ = floor(glue.url)
+        print(f"(a') floor again:              {floor_again:7.2f} s  CPU {floor_cpu_again:.2f} s  (noise check)",
+              flush=True)
         undo_seconds, undone, left = rolled_back_crawl(glue.url, Path(home))
         print(f"(d) stopped crawl, rolled back: {undo_seconds:6.2f} s  after the stop, {undone} rows undone, "
               f"{left} left")
         print(json.dumps({
             "floor_seconds": round(floor_seconds, 2), "floor_again_seconds": round(floor_again, 2),
+            "floor_cpu_seconds": round(floor_cpu, 2), "crawl_cpu_seconds": round(first_cpu, 2),
+            "recrawl_cpu_seconds": round(second_cpu, 2), "startup_cpu_seconds": round(startup_cpu, 2),
+            "crawl_cpu_per_1000_tables": round(first_cpu * per_k, 2),
+            "recrawl_cpu_per_1000_tables": round(second_cpu * per_k, 2),
             "crawl_seconds": round(first_seconds, 2), "recrawl_seconds": round(second_seconds, 2),
             "crawl_ratio": round(first_seconds / floor_seconds, 2),
             "recrawl_ratio": round(second_seconds / floor_seconds, 2),

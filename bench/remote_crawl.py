@@ -38,18 +38,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import boto3
-from _harness import children, cpu_seconds, machine_busy
-from botocore.config import Config
-from botocore.exceptions import ClientError
+from _harness import Counted, children, cpu_seconds, machine_busy, sequential_read
 
 import gazetteer.packages.glue.crawl as crawl_module
 from gazetteer.devtools.local_glue import LocalGlue
 from gazetteer.packages.glue.client import GlueReader
 from gazetteer.packages.glue.concurrency import AdaptiveLimit
 from gazetteer.packages.glue.config import parse_config
-from gazetteer.packages.glue.mapping import needs_partition_count, statistics_columns
-from gazetteer.packages.glue.partitions import newest_of
 from gazetteer.packages.glue.settings import GlueSettings
 from gazetteer.store import open_engine
 
@@ -65,70 +60,6 @@ SNAPSHOTS = 512
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def glue_client(url: str, pool: int = 10) -> Any:
-    return boto3.client("glue", endpoint_url=url, region_name=REGION, aws_access_key_id=KEY,
-                        aws_secret_access_key=KEY, config=Config(retries={"mode": "standard", "max_attempts": 8},
-                                                                 max_pool_connections=pool))
-
-
-class Counted:
-    """A boto3 Glue client whose calls are counted (the floor's count is compared to the crawl's)."""
-
-    def __init__(self, client: Any) -> None:
-        self.client, self.calls = client, 0
-
-    def __call__(self, operation: str, **params: Any) -> dict[str, Any]:
-        self.calls += 1
-        return getattr(self.client, operation)(**params)
-
-    def pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
-        token = None
-        while True:
-            answer = self(operation, **params, **({"NextToken": token} if token else {}))
-            yield answer.get(key, [])
-            if not (token := answer.get("NextToken")):
-                return
-
-
-def sequential_read(client: Counted, progress: Callable[[str], None] = lambda _: None,
-                    seconds: dict[str, float] | None = None) -> dict[str, int]:
-    """One after another, the calls `GlueReader` makes in a crawl, with the same parameters (so the same
-    listings): only the big table's partitions are paged instead of read in segments. How many databases,
-    tables and partitions it found; the seconds each database took go into `seconds`."""
-    found = {"databases": 0, "tables": 0, "partitions": 0}
-    databases = [db for page in client.pages("get_databases", "DatabaseList", MaxResults=100,
-                                            ResourceShareType="ALL") for db in page]
-    for database in databases:
-        name = database["Name"]
-        found["databases"] += 1
-        progress(f"{name}: {found['tables']} tables read so far")
-        started = time.perf_counter()
-        for page in client.pages("get_tables", "TableList", DatabaseName=name, MaxResults=100):
-            for table in page:
-                found["tables"] += 1
-                if needs_partition_count(table):
-                    entries = [entry for part in client.pages(
-                        "get_partitions", "Partitions", DatabaseName=name, TableName=table["Name"],
-                        MaxResults=1000, ExcludeColumnSchema=True) for entry in part]
-                    count, newest = newest_of(entries)
-                    found["partitions"] += count
-                    if newest:
-                        client("batch_get_partition", DatabaseName=name, TableName=table["Name"],
-                               PartitionsToGet=[{"Values": list(p.values)} for p in newest])
-                columns = statistics_columns(table)
-                for start in range(0, len(columns), 100):
-                    try:
-                        client("get_column_statistics_for_table", DatabaseName=name, TableName=table["Name"],
-                               ColumnNames=columns[start:start + 100])
-                    except ClientError as error:
-                        if error.response["Error"]["Code"] != "EntityNotFoundException":
-                            raise
-                        break  # what GlueReader.column_statistics does: this table has none
-        if seconds is not None:
-            seconds[name] = time.perf_counter() - started
-    return found
 
 
 class RecordingLimit(AdaptiveLimit):
@@ -207,14 +138,14 @@ def warm_up(glue: LocalGlue, big: str | None) -> float:
         else:
             log(f"  warm-up: {message}")
 
-    sequential_read(Counted(glue_client(glue.url)), progress)
+    sequential_read(Counted(glue.url, KEY, REGION), progress=progress)
     return time.perf_counter() - started
 
 
 def concurrency_check(url: str, calls: int = 32) -> tuple[float, float]:
     """(one call, `calls` calls at once) in seconds: the local Glue must answer concurrently (werkzeug's threaded
     server; the delay is a sleep, which releases the GIL), or no crawl could beat the floor."""
-    client = glue_client(url, pool=calls)
+    client = Counted(url, KEY, REGION, pool=calls).clients["glue"]
     client.get_databases(MaxResults=1)  # connects
     one = min(_timed(lambda: client.get_databases(MaxResults=1)) for _ in range(3))
     with ThreadPoolExecutor(calls) as pool:
@@ -262,7 +193,7 @@ def big_table(url: str, database: str, table: str) -> dict[str, dict[str, float]
     with Meter() as meter:
         segmented = reader.partitions(database, table)
     out = {"segmented": {**meter.figures, "calls": reader.api_calls, "partitions": segmented.count}}
-    client = Counted(glue_client(url))
+    client = Counted(url, KEY, REGION)
     with Meter() as meter:
         count = sum(len(page) for page in client.pages("get_partitions", "Partitions", DatabaseName=database,
                                                          TableName=table, MaxResults=1000, ExcludeColumnSchema=True))
@@ -320,7 +251,7 @@ def main() -> None:
         log(f"warm-up pass (no latency): {warm_up(glue, big):.1f} s")
         glue.set_faults([delay_rule])
 
-        client = Counted(glue_client(glue.url))
+        client = Counted(glue.url, KEY, REGION)
         by_database: dict[str, float] = {}
         with Meter() as meter:
             found = sequential_read(client, seconds=by_database)

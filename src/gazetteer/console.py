@@ -55,7 +55,9 @@ def print_report(report: dict[str, Any]) -> None:
     if report.get("duration_seconds") is not None:
         line.append(f"{float(report['duration_seconds']):.1f} s")
     if report.get("api_calls") is not None:
-        line.append(f"{report['api_calls']} Glue calls ({report.get('throttled') or 0} throttled)")
+        at_once = (report.get("concurrency") or {}).get("peak")
+        line.append(f"{report['api_calls']} Glue calls ({report.get('throttled') or 0} throttled"
+                    f"{f', up to {at_once} at once' if at_once else ''})")
     out.print(" · ".join(line))
     if report.get("message"):
         out.print(f"[red]{escape(str(report['message']))}[/]")

@@ -266,6 +266,12 @@ def test_the_glue_app_from_create_to_delete(pyatlan, server, glue):
     assert json.loads(args["include_filter"]) == {"AwsDataCatalog": {"sales": {}, "scratch": {}}}
     assert json.loads(args["exclude_filter"]) == {"AwsDataCatalog": {"scratch": {}}}
     answers.append(json.dumps(third))
+    # The connection names its credential (defaultCredentialGuid): the builder reads the connection back, as here,
+    # to reuse the credential of a connection it is given by qualified name alone.
+    read_back = pyatlan('out["connection"] = AtlanGlue(client)._load_existing_connection(P["qn"])',
+                        qn=args["connection"]["attributes"]["qualifiedName"])
+    assert read_back["connection"]["attributes"]["defaultCredentialGuid"] == guid
+    assert read_back["connection"]["attributes"]["name"] == "glue-prod"
 
     # The next run honours the new regex: tmp_orders is archived, the rest stays.
     fourth = pyatlan('out["status"] = wait(client.app.submit(P["slug"]).run_id).status', slug=slug)

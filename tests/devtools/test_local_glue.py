@@ -378,7 +378,8 @@ def test_get_tags_faults_name_the_database_or_table_of_the_arn(server, client):
     server.set_faults([{"operation": "GetTags", "table": "customers", "code": "AccessDeniedException"},
                        {"operation": "GetTags", "database": "analytics", "code": "AccessDeniedException"}])
     assert client.get_tags(ResourceArn=arn + "table/sales/orders")["Tags"] == {"owner": "crm"}
-    assert client.get_tags(ResourceArn=arn + "database/sales")["Tags"] == {}
+    assert client.get_tags(ResourceArn=arn + "database/sales")["Tags"] == {"team": "sales-engineering",
+                                                                            "cost-center": "4410"}
     for refused in ("table/sales/customers", "database/analytics", "table/analytics/inventory"):
         with pytest.raises(ClientError):
             client.get_tags(ResourceArn=arn + refused)

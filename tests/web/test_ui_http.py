@@ -109,10 +109,11 @@ def test_a_nul_in_a_form_is_refused_before_the_page(server) -> None:
 
 def test_asset_pages_link_nested_columns_and_show_statistics_and_tags(server, glue) -> None:
     seed_sample_catalog(glue.client("us-east-1"))
-    glue.client("us-east-1").tag_resource(ResourceArn="arn:aws:glue:us-east-1:123456789012:table/sales/orders",
-                                          TagsToAdd={"owner": "data-eng", "reviewed": ""})
     lake_formation = glue.client("us-east-1", service="lakeformation")
     lake_formation.create_lf_tag(TagKey="pii", TagValues=["true", "false"])
+    lake_formation.create_lf_tag(TagKey="domain", TagValues=["sales"])
+    lake_formation.add_lf_tags_to_resource(Resource={"Table": {"DatabaseName": "sales", "Name": "orders"}},
+                                           LFTags=[{"TagKey": "domain", "TagValues": ["sales"]}])
     lake_formation.add_lf_tags_to_resource(Resource={"TableWithColumns": {
         "DatabaseName": "sales", "Name": "orders", "ColumnNames": ["amount"]}}, LFTags=[
         {"TagKey": "pii", "TagValues": ["false"]}])
@@ -121,7 +122,8 @@ def test_asset_pages_link_nested_columns_and_show_statistics_and_tags(server, gl
     assert crawl(catalog, config).status == "Succeeded"
     with catalog.connect() as conn:
         guids = {qn.split("/AwsDataCatalog/", 1)[1]: guid for qn, guid in conn.execute(
-            sa.select(assets.c.qualified_name, assets.c.guid).where(assets.c.type_name.in_(("Table", "Column"))))}
+            sa.select(assets.c.qualified_name, assets.c.guid).where(assets.c.type_name.in_(("Schema", "Table",
+                                                                                           "Column"))))}
     catalog.dispose()
     with _browser(server, server.ADMIN_TOKEN) as http:
         shipments = html.unescape(http.get(f"/assets/{guids['analytics/shipments']}").text)
@@ -138,8 +140,11 @@ def test_asset_pages_link_nested_columns_and_show_statistics_and_tags(server, gl
         orders = html.unescape(http.get(f"/assets/{guids['sales/orders']}").text)
         row = orders.split("order_id</a>", 1)[1].split("</tr>", 1)[0]
         assert "<th>Statistics</th>" in orders and "Distinct values</span> 1,284,331" in row
-        assert ('<dt>Glue tags</dt><dd class="tags"><span class="chip">owner=data-eng</span>'
-                '<span class="chip">reviewed</span></dd>') in orders and "<dt>LF-tags</dt>" not in orders
+        assert ('<dt>LF-tags</dt><dd class="tags"><span class="chip">domain=sales</span></dd>' in orders
+                and "<dt>Glue tags</dt>" not in orders)  # Glue tags databases, not tables
+        sales = html.unescape(http.get(f"/assets/{guids['sales']}").text)
+        assert ('<dt>Glue tags</dt><dd class="tags"><span class="chip">cost-center=4410</span>'
+                '<span class="chip">team=sales-engineering</span></dd>') in sales  # the sample catalog's
         amount = html.unescape(http.get(f"/assets/{guids['sales/orders/amount']}").text)
         card = amount.split('id="statistics"', 1)[1].split("</section>", 1)[0]
         assert re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", card) == [

@@ -339,6 +339,10 @@ class LocalGlueMiddleware:
         answer = json.loads(b"".join(chunks) or b"{}")
         items = answer.pop(list_key, None) or []
         answer.pop("NextToken", None)
+        if list_key == "Partitions" and json.loads(key)[2].get("ExcludeColumnSchema") is True:
+            # Glue leaves each partition's columns out when asked to (moto sends them all).
+            for item in items:
+                (item.get("StorageDescriptor") or {}).pop("Columns", None)
         extra = {k: v for k, v in answer.items() if v is not None}
         return Snapshot(uuid.uuid4().hex, key, list_key, [json.dumps(item) for item in items], extra)
 

@@ -329,8 +329,9 @@ def _sales_statistics() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def seed_sample_catalog(glue_client: Any) -> dict[str, Any]:
-    """Create the demo catalog with ``glue_client`` and return a summary of what was created."""
+def seed_sample_catalog(glue_client: Any, lake_formation: Any = None) -> dict[str, Any]:
+    """Create the demo catalog with ``glue_client`` and return a summary of what was created; with a Lake
+    Formation client, LF-tags too (`domain` on the sales database, `pii` on the customers' email column)."""
     databases: list[dict[str, Any]] = [
         {"Name": "sales", "Description": "Orders, customers and clickstream of the web shop",
          "LocationUri": f"{LAKE}/sales/", "Parameters": {"owner_team": "sales-engineering"}},
@@ -356,6 +357,18 @@ def seed_sample_catalog(glue_client: Any) -> dict[str, Any]:
     for table, statistics in _sales_statistics().items():
         glue_client.update_column_statistics_for_table(DatabaseName="sales", TableName=table,
                                                        ColumnStatisticsList=statistics)
+    # Glue tags databases (not tables).
+    region = glue_client.meta.region_name
+    glue_client.tag_resource(ResourceArn=f"arn:aws:glue:{region}:{ACCOUNT}:database/sales",
+                             TagsToAdd={"team": "sales-engineering", "cost-center": "4410"})
+    if lake_formation is not None:
+        lake_formation.create_lf_tag(TagKey="domain", TagValues=["sales", "analytics"])
+        lake_formation.create_lf_tag(TagKey="pii", TagValues=["true", "false"])
+        lake_formation.add_lf_tags_to_resource(Resource={"Database": {"Name": "sales"}},
+                                               LFTags=[{"TagKey": "domain", "TagValues": ["sales"]}])
+        lake_formation.add_lf_tags_to_resource(
+            Resource={"TableWithColumns": {"DatabaseName": "sales", "Name": "customers", "ColumnNames": ["email"]}},
+            LFTags=[{"TagKey": "pii", "TagValues": ["true"]}])
     return {
         "databases": [db["Name"] for db in databases],
         "tables": tables,

@@ -72,11 +72,12 @@ class Package(Protocol):
         """Refuse, with InvalidRequest, a credential the workflow could not run with (before anything is stored)."""
         ...
 
-    def connection_record(self, spec: WorkflowSpec, credential: dict[str, Any]) -> AssetRecord:
-        """The Connection asset the workflow creates and keeps current (its admins decide who may run it)."""
+    def connection_record(self, spec: WorkflowSpec, credential: dict[str, Any], credential_guid: str) -> AssetRecord:
+        """The Connection asset the workflow creates and keeps current (its admins decide who may run it);
+        `credential_guid` is the vaulted credential's, its `defaultCredentialGuid`."""
         ...
 
-    def run(self, engine: Engine, spec: WorkflowSpec, credential: dict[str, Any], *, key: str,
+    def run(self, engine: Engine, spec: WorkflowSpec, credential: dict[str, Any], *, credential_guid: str, key: str,
             progress: Callable[[RunProgress], None], should_stop: Callable[[], bool],
             fence: Callable[[Connection], None]) -> RunOutcome:
         """Run the workflow into the catalog, all or nothing; `key` (the run's name) stamps what it writes, and

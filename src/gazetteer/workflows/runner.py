@@ -130,7 +130,8 @@ class Runner:
         try:
             package = package_named(workflow.package)
             spec = package.parse(workflow.document)
-            outcome = package.run(self.engine, spec, self.vault.load(workflow.credential_guid), key=run_name,
+            outcome = package.run(self.engine, spec, self.vault.load(workflow.credential_guid),
+                                  credential_guid=workflow.credential_guid, key=run_name,
                                   progress=self._progress(run_name), should_stop=local.stop.is_set,
                                   fence=lambda conn: hold(conn, run_name, self.worker))
             phase = "Succeeded" if outcome.succeeded else "Failed"

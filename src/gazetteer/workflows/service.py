@@ -96,8 +96,8 @@ class WorkflowService:
                       what=f"(with credential {guid!r})")
         return self.vault.load(guid)
 
-    def _publish_connection(self, spec: WorkflowSpec, credential: dict[str, Any], actor: str) -> None:
-        record = package_named(spec.package).connection_record(spec, credential)
+    def _publish_connection(self, spec: WorkflowSpec, credential: dict[str, Any], guid: str, actor: str) -> None:
+        record = package_named(spec.package).connection_record(spec, credential, guid)
         Publisher(self.engine, actor=actor).publish([record])
 
     # -- writing -----------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ class WorkflowService:
                                "re-run it with POST /api/service/workflows/submit instead") from None
             raise
         if existing is None:
-            self._publish_connection(parsed, credential, principal.username)
+            self._publish_connection(parsed, credential, guid, principal.username)
         answer = workflow(self.engine, parsed.name)
         if submit:
             self.start_run(parsed.name, principal.username)
@@ -290,5 +290,5 @@ class WorkflowService:
                 document=_stored(document, guid), credential_guid=guid, generation=row.generation + 1,
                 updated_at=_now()))
         # The connection's admins and settings take effect now, not at the next run: permissions read them.
-        self._publish_connection(parsed, credential, principal.username)
+        self._publish_connection(parsed, credential, guid, principal.username)
         return workflow(self.engine, name)

@@ -11,6 +11,8 @@ import pytest
 from gazetteer.packages.glue.client import GlueReader
 from gazetteer.packages.glue.concurrency import AdaptiveLimit
 from gazetteer.packages.glue.config import parse_config
+from gazetteer.packages.glue.crawl import crawl
+from gazetteer.packages.glue.settings import GlueSettings
 
 
 def test_the_limit_grows_about_one_per_window_and_stops_at_its_maximum() -> None:
@@ -75,3 +77,22 @@ def test_a_reader_calls_glue_more_at_once_while_it_answers_and_less_once_it_thro
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda _: list(reader.table_pages("sales")), range(8)))
     assert reader.calls.decreases >= 1 and reader.throttled >= 1 and reader.calls.limit < grown
+
+
+def test_a_crawl_grows_its_limit_from_workers_and_throttling_never_takes_it_below_them(glue, engine) -> None:
+    client = glue.client("us-east-1")
+    for database in ("alpha", "beta"):
+        client.create_database(DatabaseInput={"Name": database})
+        for number in range(40):
+            client.create_table(DatabaseName=database, TableInput={"Name": f"t{number}", "StorageDescriptor": {
+                "Columns": [{"Name": "id", "Type": "bigint"}]}})
+    config = parse_config(connection_name="c", region="us-east-1", access_key="AKIAX", secret_key="x")
+    settings = GlueSettings(max_attempts=10, workers=3, max_concurrency=12, read_tags=False)
+    answered = crawl(engine, config, settings=settings)
+    assert answered.status == "Succeeded" and answered.concurrency["lowest"] == 3
+    assert answered.concurrency["peak"] > 3 and answered.concurrency["decreases"] == 0
+    # Throttled a third of the time: the limit is lowered, never below the crawl's workers.
+    glue.set_faults([{"operation": "GetColumnStatisticsForTable", "probability": 0.33, "seed": 3}])
+    throttled = crawl(engine, config, settings=settings)
+    assert throttled.status == "Succeeded" and throttled.throttled > 0
+    assert throttled.concurrency["decreases"] >= 1 and throttled.concurrency["lowest"] == 3

@@ -157,6 +157,7 @@ def test_include_exclude_follow_the_seed_rules(glue, engine, glue_settings):
 
 def test_every_list_call_pages_and_carries_catalog_id(glue, engine, glue_settings):
     _small_catalog(glue.client(REGION), databases=("alpha",), tables=7)
+    glue.client(REGION, service="lakeformation").create_lf_tag(TagKey="domain", TagValues=["sales"])
     glue.clear_requests()
     report = crawl(engine, _config(catalog_id="123456789012"), settings=glue_settings)
     assert report.status == "Succeeded" and report.counts["tables"] == 7
@@ -167,12 +168,13 @@ def test_every_list_call_pages_and_carries_catalog_id(glue, engine, glue_setting
     assert len(get_tables) == 4 and sum("NextToken" in body for body in get_tables) == 3
     assert all(call["body"].get("CatalogId") == "123456789012" for call in calls
                if call["operation"] not in ("GetTags", "GetResourceLFTags"))
-    # The tags' calls name the catalog in their resource: GetTags by the ARN, whose account is the catalog's.
-    assert {call["body"]["ResourceArn"] for call in calls if call["operation"] == "GetTags"} == {
-        "arn:aws:glue:us-east-1:123456789012:database/alpha",
-        *(f"arn:aws:glue:us-east-1:123456789012:table/alpha/t{n}" for n in range(7))}
-    assert all(next(iter(call["body"]["Resource"].values()))["CatalogId"] == "123456789012"
-               for call in calls if call["operation"] == "GetResourceLFTags")
+    # The tags' calls name the catalog in their resource: GetTags by the database's ARN, whose account is the
+    # catalog's (Glue does not tag tables), GetResourceLFTags in the resource (the catalog defines an LF-tag).
+    assert [call["body"]["ResourceArn"] for call in calls if call["operation"] == "GetTags"] == [
+        "arn:aws:glue:us-east-1:123456789012:database/alpha"]
+    lf_resources = [next(iter(call["body"]["Resource"].values())) for call in calls
+                    if call["operation"] == "GetResourceLFTags"]
+    assert len(lf_resources) == 8 and all(resource["CatalogId"] == "123456789012" for resource in lf_resources)
     assert all(body.get("MaxResults") for body in get_tables)
     assert _assets(engine)[f"{report.connection_qualified_name}/123456789012"].type_name == "Database"
 

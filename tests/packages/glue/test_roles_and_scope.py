@@ -110,18 +110,19 @@ def test_bad_app_settings_are_refused_before_any_call(values, needle):
 
 def test_an_s3_tables_catalog_is_read_by_its_id_and_named_as_one_level(glue, engine, glue_settings):
     _seed(glue.client(REGION), tables=("orders",), partitioned=())
+    glue.client(REGION, service="lakeformation").create_lf_tag(TagKey="domain", TagValues=["sales"])
     catalog = "123456789012:s3tablescatalog/lake-bucket"
     glue.clear_requests()
     report = crawl(engine, _config(catalog_id=catalog), settings=glue_settings)
     assert report.status == "Succeeded" and report.warnings == []
     calls = _glue_calls(glue)
     assert {call["body"].get("CatalogId") for call in calls
-            if call["operation"] not in ("GetTags", "GetResourceLFTags")} == {catalog}
-    # GetTags takes the ARNs Glue gives an S3 Tables catalog's resources; Lake Formation the catalog id, in the
-    # resource.
-    assert {call["body"]["ResourceArn"] for call in calls if call["operation"] == "GetTags"} == {
-        "arn:aws:glue:us-east-1:123456789012:database/s3tablescatalog/lake-bucket/sales",
-        "arn:aws:glue:us-east-1:123456789012:table/s3tablescatalog/lake-bucket/sales/orders"}
+            if call["operation"] not in ("GetTags", "ListLFTags", "GetResourceLFTags")} == {catalog}
+    # GetTags takes the ARN Glue gives an S3 Tables catalog's database; ListLFTags the account (LF-tags are the
+    # account's); GetResourceLFTags the catalog id, in the resource.
+    assert [call["body"]["ResourceArn"] for call in calls if call["operation"] == "GetTags"] == [
+        "arn:aws:glue:us-east-1:123456789012:database/s3tablescatalog/lake-bucket/sales"]
+    assert [call["body"].get("CatalogId") for call in calls if call["operation"] == "ListLFTags"] == ["123456789012"]
     assert sorted((call["body"]["Resource"] for call in calls if call["operation"] == "GetResourceLFTags"),
                   key=len) == [{"Database": {"CatalogId": catalog, "Name": "sales"}},
                                {"Table": {"CatalogId": catalog, "DatabaseName": "sales", "Name": "orders"}}]

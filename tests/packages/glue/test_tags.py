@@ -61,9 +61,7 @@ def _email(database: str, table: str) -> dict:
 
 
 def _tag_sales(client, lake_formation) -> None:
-    client.tag_resource(ResourceArn=_arn("sales"), TagsToAdd={"team": "commerce"})
-    client.tag_resource(ResourceArn=_arn("sales", "orders"),
-                        TagsToAdd={"owner": "data-eng", "cost-center": "42", "reviewed": ""})
+    client.tag_resource(ResourceArn=_arn("sales"), TagsToAdd={"team": "commerce", "cost-center": "42", "reviewed": ""})
     _lf(lake_formation, {"Database": {"Name": "sales"}}, domain=["sales"])
     _lf(lake_formation, {"Table": {"DatabaseName": "sales", "Name": "orders"}}, domain=["sales", "marketing"])
     _lf(lake_formation, _email("sales", "orders"), pii=["true"])
@@ -81,8 +79,8 @@ def _tags(attributes: dict) -> dict:
     return {key: value for key, value in attributes.items() if key in TAG_ATTRIBUTES}
 
 
-ORDERS_GLUE_TAGS = [{"awsTagKey": "cost-center", "awsTagValue": "42"},
-                    {"awsTagKey": "owner", "awsTagValue": "data-eng"}, {"awsTagKey": "reviewed", "awsTagValue": ""}]
+SALES_GLUE_TAGS = [{"awsTagKey": "cost-center", "awsTagValue": "42"}, {"awsTagKey": "reviewed", "awsTagValue": ""},
+                   {"awsTagKey": "team", "awsTagValue": "commerce"}]
 
 
 def test_tags_are_kept_on_databases_tables_and_columns(glue, engine, glue_settings):
@@ -90,28 +88,26 @@ def test_tags_are_kept_on_databases_tables_and_columns(glue, engine, glue_settin
     _tag_sales(client, lake_formation)
     client.create_table(DatabaseName="sales", TableInput={"Name": "link", "TargetTable": {
         "CatalogId": "210987654321", "DatabaseName": "other", "Name": "t"}})
-    client.tag_resource(ResourceArn=_arn("sales", "link"), TagsToAdd={"shared": "yes"})
+    client.tag_resource(ResourceArn=_arn("sales", "orders"), TagsToAdd={"owner": "data-eng"})  # moto lets it
     glue.clear_requests()
     report = crawl(engine, _config(), settings=glue_settings)
     assert report.status == "Succeeded" and report.warnings == []
     assert {name: _tags(attributes) for name, attributes in _attributes(engine).items()} == {
-        "sales": {"awsTags": [{"awsTagKey": "team", "awsTagValue": "commerce"}],
-                  "lakeFormationTags": [{"tagKey": "domain", "tagValues": ["sales"]}],
-                  "assetTags": ["domain=sales", "team=commerce"]},
+        "sales": {"awsTags": SALES_GLUE_TAGS, "lakeFormationTags": [{"tagKey": "domain", "tagValues": ["sales"]}],
+                  "assetTags": ["cost-center=42", "domain=sales", "reviewed", "team=commerce"]},
         # Each asset has the tags assigned to it, not those of the database above it.
-        "sales/orders": {"awsTags": ORDERS_GLUE_TAGS,
-                         "lakeFormationTags": [{"tagKey": "domain", "tagValues": ["sales", "marketing"]}],
-                         "assetTags": ["cost-center=42", "domain=marketing", "domain=sales", "owner=data-eng",
-                                       "reviewed"]},
+        "sales/orders": {"lakeFormationTags": [{"tagKey": "domain", "tagValues": ["sales", "marketing"]}],
+                         "assetTags": ["domain=marketing", "domain=sales"]},
         "sales/orders/email": {"lakeFormationTags": [{"tagKey": "pii", "tagValues": ["true"]}],
                                "assetTags": ["pii=true"]},
-        "sales/link": {"awsTags": [{"awsTagKey": "shared", "awsTagValue": "yes"}], "assetTags": ["shared=yes"]},
-        **dict.fromkeys(("sales/orders/id", "sales/customers", "sales/customers/id", "sales/customers/email"), {}),
+        **dict.fromkeys(("sales/link", "sales/orders/id", "sales/customers", "sales/customers/id",
+                         "sales/customers/email"), {}),
     }
-    # One call of each kind per database and table, but no LF-tags for a resource link (they are its target's);
-    # the assigned tags asked for; the account in the ARNs asked of STS once.
-    assert sorted(call["body"]["ResourceArn"] for call in glue.requests("GetTags")) == sorted(
-        [_arn("sales"), _arn("sales", "orders"), _arn("sales", "customers"), _arn("sales", "link")])
+    # Glue resource tags of the database only (Glue does not tag tables); LF-tags of the database and each table
+    # but a resource link (they are its target's), after one ListLFTags; the assigned tags asked for; the account
+    # in the ARN asked of STS once.
+    assert [call["body"]["ResourceArn"] for call in glue.requests("GetTags")] == [_arn("sales")]
+    assert len(glue.requests("ListLFTags")) == 1
     asked = glue.requests("GetResourceLFTags")
     assert sorted(str(call["body"]["Resource"]) for call in asked) == sorted(str(resource) for resource in (
         {"Database": {"Name": "sales"}}, {"Table": {"DatabaseName": "sales", "Name": "orders"}},
@@ -127,7 +123,7 @@ def test_a_change_in_tags_alone_maps_the_table_again(glue, engine, glue_settings
     with statements(engine, r"^\s*(?i:INSERT|UPDATE|DELETE)\b") as written:
         same = crawl(engine, _config(), settings=glue_settings)
     assert written == [] and same.changes["unchanged"] == first.changes["created"]
-    client.tag_resource(ResourceArn=_arn("sales", "customers"), TagsToAdd={"owner": "crm"})
+    _lf(lake_formation, {"Table": {"DatabaseName": "sales", "Name": "customers"}}, domain=["marketing"])
     lake_formation.remove_lf_tags_from_resource(Resource=_email("sales", "orders"),
                                                 LFTags=[{"TagKey": "pii", "TagValues": ["true"]}])
     client.tag_resource(ResourceArn=_arn("sales"), TagsToAdd={"team": "growth"})
@@ -136,10 +132,10 @@ def test_a_change_in_tags_alone_maps_the_table_again(glue, engine, glue_settings
     assert changed.status == "Succeeded" and changed.changes["updated"] == 4
     assert changed.changes["unchanged"] == first.changes["created"] - 4
     found = _attributes(engine)
-    assert _tags(found["sales/customers"]) == {"awsTags": [{"awsTagKey": "owner", "awsTagValue": "crm"}],
-                                               "assetTags": ["owner=crm"]}
+    assert _tags(found["sales/customers"]) == {"lakeFormationTags": [{"tagKey": "domain", "tagValues": ["marketing"]}],
+                                               "assetTags": ["domain=marketing"]}
     assert _tags(found["sales/orders/email"]) == {}  # gone from Lake Formation, gone from the catalog
-    assert found["sales"]["assetTags"] == ["domain=sales", "team=growth"]
+    assert found["sales"]["assetTags"] == ["cost-center=42", "domain=sales", "reviewed", "team=growth"]
 
 
 @pytest.mark.parametrize(("operation", "iam_action"), [("GetTags", "glue:GetTags"),
@@ -154,7 +150,6 @@ def test_a_refused_kind_is_one_warning_and_its_stored_tags_are_kept(glue, engine
             client.tag_resource(ResourceArn=_arn(database), TagsToAdd={"team": glue_value})
             _lf(lake_formation, {"Database": {"Name": database}}, domain=[lf_value])
             for table in tables:
-                client.tag_resource(ResourceArn=_arn(database, table), TagsToAdd={"owner": glue_value})
                 _lf(lake_formation, {"Table": {"DatabaseName": database, "Name": table}}, domain=[lf_value])
 
     tag("old", "sales")
@@ -171,21 +166,40 @@ def test_a_refused_kind_is_one_warning_and_its_stored_tags_are_kept(glue, engine
     assert (warning["operation"], warning["code"], warning["iam_action"]) == (operation, "AccessDeniedException",
                                                                               iam_action)
     assert f"grant {iam_action}" in warning["message"] and "keeps those the catalog already has" in warning["message"]
-    # The first refusal ends the asking (each resource would be refused alike): not all 2 databases and 6 tables.
-    assert len(glue.requests(operation)) < 8
-    found = _attributes(engine)
     glue_read = operation != "GetTags"
+    if glue_read:  # the first refusal ends the asking (each resource would be refused alike): not all 8 of them
+        assert len(glue.requests(operation)) < 8
+    found = _attributes(engine)
     assert found["alpha"]["awsTags"] == [{"awsTagKey": "team", "awsTagValue": "new" if glue_read else "old"}]
-    assert found["alpha/t1"]["awsTags"] == [{"awsTagKey": "owner", "awsTagValue": "new" if glue_read else "old"}]
     assert found["alpha/t1"]["lakeFormationTags"] == [
         {"tagKey": "domain", "tagValues": ["sales" if glue_read else "marketing"]}]
     assert found["alpha/t1/email"]["lakeFormationTags"] == [{"tagKey": "pii", "tagValues": ["true"]}]
     # assetTags holds the kinds read this time (so Glue tags stay searchable for a crawler Lake Formation refuses).
-    assert found["alpha/t1"]["assetTags"] == (["owner=new"] if glue_read else ["domain=marketing"])
+    assert found["alpha"]["assetTags"] == (["team=new"] if glue_read else ["domain=marketing"])
     glue.clear_faults()
     again = crawl(engine, _config(), settings=glue_settings)
     assert again.warnings == []
-    assert _attributes(engine)["alpha/t1"]["assetTags"] == ["domain=marketing", "owner=new"]
+    assert _attributes(engine)["alpha"]["assetTags"] == ["domain=marketing", "team=new"]
+
+
+def test_a_catalog_without_lf_tags_is_not_asked_resource_by_resource(glue, engine, glue_settings):
+    client = glue.client(REGION)
+    client.create_database(DatabaseInput={"Name": "plain"})
+    for name in ("t0", "t1", "t2"):
+        client.create_table(DatabaseName="plain", TableInput={"Name": name, "StorageDescriptor": {
+            "Columns": [{"Name": "id", "Type": "bigint"}]}})
+    glue.clear_requests()
+    report = crawl(engine, _config(), settings=glue_settings)
+    assert report.status == "Succeeded" and report.warnings == []
+    # No LF-tag is defined, so none is assigned: one ListLFTags instead of a GetResourceLFTags per resource.
+    assert len(glue.requests("ListLFTags")) == 1 and glue.requests("GetResourceLFTags") == []
+    # When ListLFTags is refused the crawl cannot tell, and asks every resource, without a warning of its own.
+    glue.set_faults([{"operation": "ListLFTags", "status": 400, "code": "AccessDeniedException",
+                      "message": "User is not authorized to perform lakeformation:ListLFTags"}])
+    glue.clear_requests()
+    refused = crawl(engine, _config(), settings=glue_settings)
+    assert refused.status == "Succeeded" and refused.warnings == []
+    assert len(glue.requests("GetResourceLFTags")) == 4
 
 
 def test_an_account_sts_will_not_tell_ends_glue_tags_only_and_is_asked_once(glue, engine, glue_settings):
@@ -209,7 +223,7 @@ def test_with_tag_reading_off_no_tag_is_asked_for_and_the_stored_ones_stay(glue,
     client, lake_formation = _seed(glue)
     _tag_sales(client, lake_formation)
     assert crawl(engine, _config(), settings=glue_settings).warnings == []
-    client.tag_resource(ResourceArn=_arn("sales", "orders"), TagsToAdd={"owner": "someone-else"})
+    client.tag_resource(ResourceArn=_arn("sales"), TagsToAdd={"team": "someone-else"})
     monkeypatch.setenv("GAZETTEER_GLUE_READ_TAGS", "false")
     off = GlueSettings(max_attempts=glue_settings.max_attempts, workers=glue_settings.workers)
     assert off.read_tags is False
@@ -217,9 +231,9 @@ def test_with_tag_reading_off_no_tag_is_asked_for_and_the_stored_ones_stay(glue,
     report = crawl(engine, _config(), settings=off)
     assert report.status == "Succeeded" and report.warnings == []
     asked = {call["operation"] for call in glue.requests()}
-    assert "GetTables" in asked and not asked & {"GetTags", "GetResourceLFTags", "GetCallerIdentity"}
+    assert "GetTables" in asked and not asked & {"GetTags", "ListLFTags", "GetResourceLFTags", "GetCallerIdentity"}
     found = _attributes(engine)
-    assert found["sales/orders"]["awsTags"] == ORDERS_GLUE_TAGS  # not read: as the last crawl that read them left them
+    assert found["sales"]["awsTags"] == SALES_GLUE_TAGS  # not read: as the last crawl that read them left them
     assert found["sales/orders/email"]["assetTags"] == ["pii=true"]
 
 
@@ -232,13 +246,13 @@ def test_a_term_query_on_asset_tags_finds_the_tagged_assets(glue, engine, glue_s
         return sorted(entity["attributes"]["qualifiedName"].split("/AwsDataCatalog/", 1)[1]
                       for entity in answer.get("entities", []))
 
-    assert found({"term": {"assetTags": "owner=data-eng"}}) == ["sales/orders"]
-    # pyatlan's Asset.ASSET_TAGS.eq("owner=data-eng"):
-    assert found({"term": {"assetTags": {"value": "owner=data-eng", "case_insensitive": False}}}) == ["sales/orders"]
+    assert found({"term": {"assetTags": "domain=marketing"}}) == ["sales/orders"]
+    # pyatlan's Asset.ASSET_TAGS.eq("domain=marketing"):
+    assert found({"term": {"assetTags": {"value": "domain=marketing", "case_insensitive": False}}}) == ["sales/orders"]
     assert found({"term": {"assetTags.keyword": "domain=sales"}}) == ["sales", "sales/orders"]
     assert found({"terms": {"assetTags": ["pii=true", "team=commerce"]}}) == ["sales", "sales/orders/email"]
-    assert found({"term": {"assetTags": "reviewed"}}) == ["sales/orders"]  # a tag without a value: its key
-    assert found({"term": {"assetTags": "owner"}}) == []  # a whole tag, not its key alone
+    assert found({"term": {"assetTags": "reviewed"}}) == ["sales"]  # a tag without a value: its key
+    assert found({"term": {"assetTags": "domain"}}) == []  # a whole tag, not its key alone
     tagged_tables = {"bool": {"filter": [{"term": {"__typeName.keyword": "Table"}},
                                          {"exists": {"field": "assetTags"}}]}}
     assert found(tagged_tables) == ["sales/orders"]

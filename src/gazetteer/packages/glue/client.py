@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import boto3
@@ -14,6 +15,7 @@ import botocore.session
 from botocore import xform_name
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.utils import parse_timestamp
 
 from gazetteer.packages.glue.concurrency import AdaptiveLimit
 from gazetteer.packages.glue.config import GlueCrawlConfig
@@ -30,6 +32,21 @@ _PARTITIONS_PAGE = 1000
 # GetPartitions' most segments: a table with more than one page of partitions is read in this many at once.
 _SEGMENTS = 10
 _STATISTICS_BATCH = 100  # the most column names one GetColumnStatisticsForTable takes
+
+
+def _epoch_timestamp(value: Any) -> datetime:
+    """Glue's JSON answers give times as epoch seconds. botocore's default parser makes a local time zone object
+    for each (a sixth to a third of the CPU of reading a page of partitions); this one makes UTC times, the same
+    instants. Anything but a number goes to botocore's."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    return cast(datetime, parse_timestamp(value))
+
+
+def _botocore_session() -> botocore.session.Session:
+    core = botocore.session.get_session()
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_epoch_timestamp)
+    return core
 
 
 class GlueError(Exception):
@@ -100,7 +117,7 @@ class _RoleSession:
     def session(self, region: str) -> boto3.session.Session:
         credentials = RefreshableCredentials.create_from_metadata(
             metadata=self._assume(), refresh_using=self._assume, method="sts-assume-role")
-        core = botocore.session.get_session()
+        core = _botocore_session()
         core._credentials = credentials  # noqa: SLF001 - botocore's documented way to plug refreshable credentials
         return boto3.session.Session(botocore_session=core, region_name=region)
 
@@ -118,6 +135,7 @@ class GlueReader:
             aws_access_key_id=config.access_key,
             aws_secret_access_key=config.secret_key.get_secret_value() if config.secret_key else None,
             region_name=config.region,
+            botocore_session=_botocore_session(),
         )
         boto_config = Config(
             retries={"mode": "standard", "max_attempts": max_attempts},
@@ -226,16 +244,24 @@ class GlueReader:
                           if isinstance(entry.get("ColumnName"), str)})
         return found
 
-    def glue_tags(self, database: str, table: str | None = None) -> dict[str, str]:
-        """GetTags: a database's or table's Glue resource tags (key → value); none for one dropped since it
-        was listed."""
+    def glue_tags(self, database: str) -> dict[str, str]:
+        """GetTags: a database's Glue resource tags (key → value); none for one dropped since it was listed.
+        Tables have none: Glue does not tag them (docs/design.md, Glue facts §16)."""
         try:
-            answer = self._ask(self._client, "GetTags", ResourceArn=self._arn(database, table))
+            answer = self._ask(self._client, "GetTags", ResourceArn=self._arn(database))
         except GlueError as error:
             if error.code == "EntityNotFoundException":
                 return {}
             raise
         return {str(key): str(value) for key, value in (answer.get("Tags") or {}).items()}
+
+    def lake_formation_tags_defined(self) -> bool:
+        """Whether the catalog has any LF-tag to assign, its own or shared with it (ListLFTags: one call, the
+        first page is enough). Without one no resource carries any, and no table needs asking."""
+        params: dict[str, Any] = {"ResourceShareType": "ALL", "MaxResults": 1}
+        if self.catalog_id:
+            params["CatalogId"] = self.catalog_id.split(":", 1)[0]
+        return bool(self._ask(self._lakeformation, "ListLFTags", **params).get("LFTags"))
 
     def lake_formation_tags(self, database: str, table: str | None = None) -> dict[str, Any]:
         """GetResourceLFTags: the LF-tags assigned to a database (`LFTagOnDatabase`), or to a table
@@ -271,13 +297,13 @@ class GlueReader:
                 raise self._account
             return self._account
 
-    def _arn(self, database: str, table: str | None) -> str:
-        """A database's or table's ARN (docs/design.md, Glue facts §16): an S3 Tables catalog's resources have
+    def _arn(self, database: str) -> str:
+        """A database's ARN (docs/design.md, Glue facts §16): an S3 Tables catalog's databases have
         `s3tablescatalog/<bucket>/` before their names."""
         region = self._session.region_name
         partition = self._session.get_partition_for_region(region)
-        path = "/".join(part for part in ((self.catalog_id or "").partition(":")[2], database, table) if part)
-        return f"arn:{partition}:glue:{region}:{self.account()}:{'table' if table else 'database'}/{path}"
+        path = "/".join(part for part in ((self.catalog_id or "").partition(":")[2], database) if part)
+        return f"arn:{partition}:glue:{region}:{self.account()}:database/{path}"
 
     def _ask(self, client: Any, operation: str, **params: Any) -> dict[str, Any]:
         """One call of `client` (Glue, Lake Formation) in a slot of the crawl's budget, as it is: `_call` adds the

@@ -3,8 +3,9 @@
 Against real AWS every call costs tens of milliseconds, so a crawl overlaps them; how many Glue tolerates
 depends on the account's quotas and on everyone else calling it. The limit grows by about one call per
 window of answered calls while Glue answers, and halves as soon as it throttles, as TCP's congestion window
-does. A throttle counts once per window: calls already in flight when the limit was halved report their own
-throttles too, and halving again for each of them would collapse the limit to its floor for one burst.
+does, down to its minimum (a crawl's is its `workers`: see crawl.py). A throttle counts once per window:
+calls already in flight when the limit was halved report their own throttles too, and halving again for each
+of them would collapse the limit to its floor for one burst.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class AdaptiveLimit:
         self._in_flight = 0
         self._epoch = 0  # bumped by every decrease: a call started before it reports an old congestion
         self._ready = threading.Condition()
-        self.peak = initial  # the highest the limit went: what a report or a benchmark shows
+        self.peak = self.lowest = initial  # how high and low the limit went: what a report or a benchmark shows
         self.decreases = 0
 
     @property
@@ -66,4 +67,5 @@ class AdaptiveLimit:
             halved = max(float(self.minimum), self._limit / 2)
             self.decreases += halved < self._limit
             self._limit = halved
+            self.lowest = min(self.lowest, int(halved))
             self._epoch += 1

@@ -72,6 +72,9 @@ class GlueCrawlConfig(BaseModel):
     allow_query_preview: bool = Field(default=False, strict=True)
     row_limit: int = Field(default=0, ge=0, le=2**31 - 1, strict=True)
     max_archive_ratio: float | None = Field(default=None, ge=0.0, le=1.0)
+    # The vaulted credential a workflow's crawl runs with: its connection's defaultCredentialGuid, by which
+    # pyatlan's app builder finds the credential of a connection it is given by qualified name.
+    credential_guid: str | None = None
 
     @field_validator("connection_name")
     @classmethod

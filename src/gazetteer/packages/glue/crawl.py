@@ -90,6 +90,7 @@ def connection_record(scope: CrawlScope, config: GlueCrawlConfig) -> AssetRecord
             "rowLimit": config.row_limit,
             "region": config.region,
             "catalogId": config.catalog_id,
+            "defaultCredentialGuid": config.credential_guid,
         },
     )
 
@@ -119,8 +120,11 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | N
                           or _new_connection_qualified_name(engine))
         report.connection_qualified_name = qualified_name
         scope = CrawlScope(qualified_name, config.connection_name, config.catalog_id or DEFAULT_CATALOG)
-        calls = AdaptiveLimit(initial=min(settings.workers, settings.max_concurrency),
-                              maximum=settings.max_concurrency)
+        # The limit starts at `workers` and never goes below it: that many calls, each retried with botocore's
+        # backoff when throttled, was the fixed pool before the limit grew; halving below it made a crawl slower
+        # under throttling without throttling it less (bench/README.md, "Remote Glue").
+        workers = min(settings.workers, settings.max_concurrency)
+        calls = AdaptiveLimit(initial=workers, minimum=workers, maximum=settings.max_concurrency)
         reader = GlueReader(config, max_attempts=settings.max_attempts, calls=calls,
                             role_session_seconds=settings.role_session_seconds)
         _Crawl(config, scope, reader, publisher, report, settings, progress or (lambda _: None),
@@ -146,6 +150,8 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | N
         _refresh_statistics(engine, publisher.writes)
     if reader is not None:
         report.api_calls, report.throttled = reader.api_calls, reader.throttled
+        limit = reader.calls
+        report.concurrency = {"peak": limit.peak, "lowest": limit.lowest, "decreases": limit.decreases}
     report.duration_seconds = time.monotonic() - started
     return report
 

@@ -103,9 +103,9 @@ def extract_tables(reader: GlueReader, databases: Sequence[Mapping[str, Any]], *
     A table `wants_table` refuses (the exclude regex) is left out of its page, as if Glue had not listed it:
     no partition count is spent on it, and a crawl archives it if an earlier one had it.
 
-    Column statistics are asked for every table with columns, and with `read_tags` the Glue resource tags and
-    LF-tags of every database and table (not the LF-tags of resource links, which have none of their own);
-    each is an `_Optional` detail."""
+    Column statistics are asked for every table with columns, and with `read_tags` the Glue resource tags of
+    every database and the LF-tags of every database and table (see `tags` below); each is an `_Optional`
+    detail."""
     events: queue.Queue[object] = queue.Queue(maxsize=workers * 2)
     stop = threading.Event()
 
@@ -128,16 +128,26 @@ def extract_tables(reader: GlueReader, databases: Sequence[Mapping[str, Any]], *
     glue_tags = _Optional("GetTags", "glue", "Glue resource tags", put)
     lf_tags = _Optional("GetResourceLFTags", "lakeformation", "Lake Formation LF-tags", put)
 
+    # LF-tags are asked resource by resource only when the catalog has some to assign (one ListLFTags); when
+    # it cannot tell (refused), every resource is asked, and GetResourceLFTags' own refusal is the warning.
+    lf_defined = True
+    if read_tags:
+        try:
+            lf_defined = reader.lake_formation_tags_defined()
+        except GlueError:
+            pass
+
     def tags(details: ThreadPoolExecutor, database: str, table: str | None, link: bool) -> Callable[[], SourceTags]:
-        """Start reading a database's or table's tags; what is returned waits for them."""
+        """Start reading a database's or table's tags; what is returned waits for them. Glue tags databases,
+        not tables; LF-tags are not asked of links (theirs belong to the resource they point to), nor of a
+        catalog that has none."""
         if not read_tags:
             return lambda: UNKNOWN_TAGS
-        glue = details.submit(glue_tags.read, partial(reader.glue_tags, database, table), database, table)
-        if link:  # LF-tags belong to the resource a link points to: it has none to ask for
-            return lambda: SourceTags(glue.result(), {})
+        glue = details.submit(glue_tags.read, partial(reader.glue_tags, database), database) if table is None \
+            else None
         lake_formation = details.submit(lf_tags.read, partial(reader.lake_formation_tags, database, table),
-                                        database, table)
-        return lambda: SourceTags(glue.result(), lake_formation.result())
+                                        database, table) if lf_defined and not link else None
+        return lambda: SourceTags(glue.result() if glue else {}, lake_formation.result() if lake_formation else {})
 
     def read(glue_database: Mapping[str, Any], details: ThreadPoolExecutor) -> None:
         database = str(glue_database["Name"])

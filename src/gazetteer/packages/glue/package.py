@@ -41,19 +41,19 @@ class GluePackage:
     def check(self, spec: WorkflowSpec, credential: dict[str, Any]) -> None:
         crawl_config(self._glue(spec), credential)
 
-    def connection_record(self, spec: WorkflowSpec, credential: dict[str, Any]) -> AssetRecord:
-        config = crawl_config(self._glue(spec), credential)
+    def connection_record(self, spec: WorkflowSpec, credential: dict[str, Any], credential_guid: str) -> AssetRecord:
+        config = crawl_config(self._glue(spec), credential, credential_guid)
         scope = CrawlScope(config.connection_qualified_name or "", config.connection_name, DEFAULT_CATALOG)
         return connection_record(scope, config)
 
-    def run(self, engine: Engine, spec: WorkflowSpec, credential: dict[str, Any], *, key: str,
+    def run(self, engine: Engine, spec: WorkflowSpec, credential: dict[str, Any], *, credential_guid: str, key: str,
             progress: Callable[[RunProgress], None], should_stop: Callable[[], bool],
             fence: Callable[[Connection], None]) -> RunOutcome:
         def on_event(event: dict[str, Any]) -> None:
             counts = {name: int(event.get(name, 0)) for name in ("schemas", "tables", "views", "columns")}
             progress(RunProgress(int(event.get("databases_done", 0)), int(event.get("databases_total") or 0), counts))
 
-        report = crawl(engine, crawl_config(self._glue(spec), credential), progress=on_event,
+        report = crawl(engine, crawl_config(self._glue(spec), credential, credential_guid), progress=on_event,
                        should_stop=should_stop, key=key, fence=fence).to_dict()
         return RunOutcome(report["status"] == "Succeeded", report["message"], report)
 

@@ -25,6 +25,9 @@ class CrawlReport:
     changes: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     throttled: int = 0
+    # The Glue calls in flight at once (concurrency.py): the most and the fewest the limit allowed, and how
+    # many times throttling lowered it.
+    concurrency: dict[str, int] = field(default_factory=dict)
     duration_seconds: float = 0.0
     warnings: list[dict[str, Any]] = field(default_factory=list)
     warnings_total: int = 0
@@ -50,6 +53,7 @@ class CrawlReport:
             "changes": dict(self.changes),
             "api_calls": self.api_calls,
             "throttled": self.throttled,
+            "concurrency": dict(self.concurrency),
             "duration_seconds": round(self.duration_seconds, 3),
             "warnings": list(self.warnings),
             "warnings_total": self.warnings_total,

@@ -332,10 +332,11 @@ def parse_glue_workflow(document: dict[str, Any]) -> GlueWorkflow:
     return workflow
 
 
-def crawl_config(workflow: GlueWorkflow, credential: dict[str, Any]) -> GlueCrawlConfig:
+def crawl_config(workflow: GlueWorkflow, credential: dict[str, Any],
+                 credential_guid: str | None = None) -> GlueCrawlConfig:
     """The crawl settings of a workflow, with its (decrypted) credential: an IAM user's keys (authType "iam"),
     or a role to assume (authType "role"), with the keys as the source credentials when given, else the AWS
-    environment's."""
+    environment's; `credential_guid` is where the vault keeps it (none while it is being checked)."""
     auth = credential.get("authType", "iam")
     extra = credential.get("extra") or {}
     if auth not in ("iam", "role"):
@@ -358,7 +359,7 @@ def crawl_config(workflow: GlueWorkflow, credential: dict[str, Any]) -> GlueCraw
         role_arn=extra.get("aws_role_arn") if auth == "role" else None,
         external_id=extra.get("aws_external_id") if auth == "role" else None,
         catalog_id=workflow.catalog_id, exclude_table_regex=workflow.exclude_table_regex,
-        include=workflow.include, exclude=workflow.exclude,
+        include=workflow.include, exclude=workflow.exclude, credential_guid=credential_guid,
         # Types are left to the config's validation, which names the field when one is wrong.
         admin_users=attributes.get("adminUsers") or (), admin_groups=attributes.get("adminGroups") or (),
         admin_roles=attributes.get("adminRoles") or (),
