@@ -11,14 +11,14 @@ Checks that the local Glue answers calls at once, reads every listing once witho
       (GetDatabases, GetTables pages, GetColumnStatisticsForTable per table, GetPartitions pages and
       BatchGetPartition per partitioned table; only the big table is paged instead of read in segments);
   (b) a crawl with today's settings (adaptive: 4 calls in flight at first, at most 32);
-  (c) a crawl with max_concurrency = workers = 4, the "before": without throttling, a fixed pool of 4;
+  (c) a crawl with max_concurrency = workers = 4, the "before": a fixed pool of 4;
   (d) while a seeded `--throttle` share of all calls is answered ThrottlingException (after the delay): (b),
-      (c) (its limit still halves on a throttle and grows back to 4) and a truly fixed pool of 4;
+      and (c) (a crawl's limit never goes below its workers: with max_concurrency = workers it is fixed);
   (e) the big table alone: GlueReader.partitions (10 GetPartitions segments at once) against a sequential
       paged count, 1,000 partitions a page.
-Each crawl runs in this process into a fresh SQLite catalog, without tags (two calls a table the floor does
-not make); its CPU is getrusage(RUSAGE_SELF) around it, the local Glue's is read from /proc. Ratios to (a) are
-what to compare: absolute times drift on shared machines.
+Each crawl runs in this process into a fresh SQLite catalog, without tags (the local Glue answers them, but
+this bench measures the table reads); its CPU is getrusage(RUSAGE_SELF) around it, the local Glue's is read
+from /proc. Ratios to (a) are what to compare: absolute times drift on shared machines.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -101,15 +100,14 @@ def point_at(url: str) -> None:
     os.environ["AWS_ENDPOINT_URL_GLUE"] = os.environ["AWS_ENDPOINT_URL"] = url
 
 
-def timed_crawl(url: str, home: Path, label: str, settings: GlueSettings, pinned: bool = False,
+def timed_crawl(url: str, home: Path, label: str, settings: GlueSettings,
                 exclude: str | None = None) -> dict[str, Any]:
     """Crawl into a fresh SQLite catalog in this process: wall and CPU seconds, the report's counters, and how
-    the concurrency limit behaved. `pinned`: the limit never goes below its start either, a truly fixed pool
-    (max_concurrency = workers alone still halves on a throttle, down to 1, and grows back to its cap).
+    the concurrency limit behaved.
     `exclude`: a database left out."""
     point_at(url)
     # The crawl builds its limit by this module-level name; the subclass only adds bookkeeping.
-    crawl_module.AdaptiveLimit = partial(RecordingLimit, minimum=settings.workers) if pinned else RecordingLimit
+    crawl_module.AdaptiveLimit = RecordingLimit
     engine = open_engine(f"sqlite:///{home / f'{label}.db'}")
     config = parse_config(connection_name="bench", region=REGION, access_key=KEY, secret_key=KEY,
                           exclude=[exclude] if exclude else None)
@@ -213,8 +211,8 @@ def main() -> None:
     parser.add_argument("--throttle", type=float, default=0.1, help="share of calls throttled in (d)")
     args = parser.parse_args()
 
-    # Tags (GetTags, GetResourceLFTags: two more calls a table) are left out, of the floor as of the crawls:
-    # Lake Formation is not the local Glue's, and what is measured here is how the crawl overlaps its calls.
+    # Tags are left out, of the floor as of the crawls: what is measured here is how the crawl overlaps the
+    # calls that read tables (bench/crawl.py reads tags).
     adaptive = GlueSettings(workers=4, max_concurrency=32, read_tags=False)
     fixed = GlueSettings(workers=4, max_concurrency=4, read_tags=False)
     delay_rule = {"operation": "*", "delay_seconds": args.delay}
@@ -281,14 +279,13 @@ def main() -> None:
             show("(b') the same, no big table:  ", figures["adaptive_without_big"], versus=floor_without_big,
                  extra=f" (floor without it: {floor_without_big:.2f} s)")
 
-        throttled = (("adaptive", adaptive, False, "adaptive 4..32"), ("fixed", fixed, False, "capped at 4"),
-                     ("pinned", fixed, True, "fixed pool of 4"))
-        for name, settings, pinned, title in throttled:
+        throttled = (("adaptive", adaptive, "adaptive 4..32"), ("fixed", fixed, "fixed pool of 4"))
+        for name, settings, title in throttled:
             glue.set_faults([throttle_rule, delay_rule])  # anew: the same seeded pattern for each crawl
-            run = figures[f"{name}_throttled"] = timed_crawl(glue.url, home, f"{name}-throttled", settings, pinned)
+            run = figures[f"{name}_throttled"] = timed_crawl(glue.url, home, f"{name}-throttled", settings)
             run["rule_fired"] = glue.faults()[0]["fired"]
             show(f"(d) {title}, {args.throttle:.0%} thr.:".ljust(30), run,
-                 extra=f"; {run['seconds'] / figures['fixed' if pinned else name]['seconds']:.2f} × unthrottled")
+                 extra=f"; {run['seconds'] / figures[name]['seconds']:.2f} × unthrottled")
         glue.set_faults([delay_rule])
 
         if big:
