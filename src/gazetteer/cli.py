@@ -31,7 +31,8 @@ app.add_typer(workflow_app, name="workflow", help="List, run, re-run, stop and i
 
 
 def _engine() -> Engine:
-    return open_engine(get_settings().effective_database_url)
+    settings = get_settings()
+    return open_engine(settings.effective_database_url, idle_in_transaction_seconds=settings.run_lease_seconds)
 
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

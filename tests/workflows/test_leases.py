@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
+from gazetteer.store import open_engine
 from gazetteer.store.schema import assets, crawl_undo
 from gazetteer.workflows.leases import (
     LeaseLost,
@@ -208,6 +209,31 @@ def test_the_holder_renews_its_lease_while_a_page_transaction_is_open(engine):
     finally:
         page.rollback()
         page.close()
+
+
+def test_a_holder_frozen_inside_its_page_transaction_is_cut_off_and_its_run_reaped(engine, postgres_url):
+    """A worker stopped (SIGSTOP, hung) between two statements of a page keeps its fence's lock: the reaper
+    would wait for it for ever. The engines of servers and workers end such a session after the run lease."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite has one writer at a time")
+    (name,) = _runs(engine, "lake", 1)
+    claim_next(engine, "lake", "w1", LEASE)
+    with engine.begin() as conn:
+        conn.execute(runs.update().where(runs.c.name == name)
+                     .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    frozen_worker = open_engine(postgres_url, migrate=False, idle_in_transaction_seconds=1)
+    try:
+        page = _page_in_flight(frozen_worker, name, "w1")  # and then nothing: the process is frozen
+        reaped = []
+        reaper = _in_thread(lambda: reaped.extend(reap_expired(engine, "serve@reaper:1", LEASE)))
+        reaper.join(timeout=15)
+        assert not reaper.is_alive(), "the reaper still waits for the frozen worker's transaction"
+        assert reaped == ["lake"] and _row(engine, name).phase == "Error"
+        with pytest.raises(sa.exc.DBAPIError, match="idle-in-transaction timeout"):  # woken up: session ended
+            page.execute(sa.select(1))
+        page.close()
+    finally:
+        frozen_worker.dispose()
 
 
 def test_a_takeover_waits_for_the_page_transaction_in_flight(engine):

@@ -38,7 +38,7 @@ def _parse(url: str, variable: str) -> URL:
                              "(expected e.g. postgresql+psycopg://USER@HOST:5432/DB)") from None
 
 
-def _postgresql_engine(parsed: URL) -> Engine:
+def _postgresql_engine(parsed: URL, idle_in_transaction_seconds: float | None = None) -> Engine:
     # At most 20 connections per process, as before, but all kept open: with 10 of them as overflow, a busy
     # server closed and reopened about ten a second (bench/scale.py; req/s unchanged within noise).
     # A server that cannot reach its database answers /health within seconds instead of hanging.
@@ -48,12 +48,20 @@ def _postgresql_engine(parsed: URL) -> Engine:
     # Unprepared statements are planned for their values every time. Forcing that with plan_cache_mode instead
     # would also re-plan every statement of the full-text triggers for every row a crawl writes (half of a
     # bulk load's time went to planning them).
-    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=0,
-                            connect_args={"connect_timeout": 10, "prepare_threshold": None})
+    # A process that stops inside a transaction (frozen, hung: SIGSTOP in the tests) keeps its row locks, and a
+    # reaper taking over its run waits for them (workflows/leases.py): PostgreSQL ends such a session after
+    # `idle_in_transaction_seconds` (the run lease), which releases them. No transaction of ours idles that long.
+    connect_args: dict[str, Any] = {"connect_timeout": 10, "prepare_threshold": None}
+    if idle_in_transaction_seconds:
+        # Added to the URL's own options (a search_path, say), which connect_args would otherwise replace.
+        timeout = f"-c idle_in_transaction_session_timeout={int(idle_in_transaction_seconds * 1000)}"
+        connect_args["options"] = " ".join(filter(None, (str(parsed.query.get("options") or ""), timeout)))
+    return sa.create_engine(parsed, pool_pre_ping=True, pool_size=20, max_overflow=0, connect_args=connect_args)
 
 
-def open_engine(url: str, *, migrate: bool = True) -> Engine:
-    """Connect to the catalog at `url` (creating a SQLite file's folder) and bring its schema up to date."""
+def open_engine(url: str, *, migrate: bool = True, idle_in_transaction_seconds: float | None = None) -> Engine:
+    """Connect to the catalog at `url` (creating a SQLite file's folder) and bring its schema up to date. On
+    PostgreSQL a session idle inside a transaction for `idle_in_transaction_seconds` is ended by the server."""
     parsed = _parse(url, "GAZETTEER_DATABASE_URL")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -63,7 +71,7 @@ def open_engine(url: str, *, migrate: bool = True) -> Engine:
         # REGEXP on RE2, for the searches' regexp clauses (PostgreSQL has `~` built in).
         sa.event.listen(engine, "connect", install_sqlite_functions)
     elif parsed.get_backend_name() == "postgresql":
-        engine = _postgresql_engine(parsed)
+        engine = _postgresql_engine(parsed, idle_in_transaction_seconds)
     else:
         raise InvalidRequest(f"Unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql+psycopg")
     install_budget(engine)  # an API request's queries stop at its budget (see gazetteer.store.budget)

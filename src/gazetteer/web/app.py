@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     check_settings()  # the packages' own (this process may run crawls; a worker checks them too)
     if settings.broker_url:
         settings.require_shared_database("Running workflows on workers (GAZETTEER_BROKER_URL)")
-    engine = engine or open_engine(settings.effective_database_url)
+    engine = engine or open_engine(settings.effective_database_url,
+                                   idle_in_transaction_seconds=settings.run_lease_seconds)
     own_read_engine = read_engine is None and settings.read_database_url is not None
     if read_engine is None:
         read_engine = open_read_engine(settings.read_database_url) if settings.read_database_url else engine
