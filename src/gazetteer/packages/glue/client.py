@@ -279,8 +279,8 @@ class GlueReader:
         """Whether the catalog has any LF-tag to assign, its own or shared with it (ListLFTags: one call, the
         first page is enough). Without one no resource carries any, and no table needs asking."""
         params: dict[str, Any] = {"ResourceShareType": "ALL", "MaxResults": 1}
-        if self.catalog_id:
-            params["CatalogId"] = self.catalog_id.split(":", 1)[0]
+        if self._catalog_account:
+            params["CatalogId"] = self._catalog_account
         return bool(self._ask(self._lakeformation, "ListLFTags", **params).get("LFTags"))
 
     def lake_formation_tags(self, database: str, table: str | None = None) -> dict[str, Any]:
@@ -299,14 +299,19 @@ class GlueReader:
             raise
         return {key: answer[key] for key in ("LFTagOnDatabase", "LFTagsOnTable", "LFTagsOnColumns") if key in answer}
 
+    @property
+    def _catalog_account(self) -> str | None:
+        """The account of the catalog id, when one is given (an S3 Tables catalog's is the part before `:`)."""
+        return self.catalog_id.split(":", 1)[0] if self.catalog_id else None
+
     def account(self) -> str:
         """The AWS account whose catalog the crawl reads, for ARNs: the catalog id's, else the caller's (the
         role's, when one is assumed), asked of STS once. A failure is kept and raised again: the tables waiting
         for the account would each ask, after retries, and fail alike."""
         with self._account_lock:
             if self._account is None:
-                if self.catalog_id:
-                    self._account = self.catalog_id.split(":", 1)[0]
+                if self._catalog_account:
+                    self._account = self._catalog_account
                 else:
                     sts = self._session.client("sts", config=self._boto_config)
                     try:
