@@ -95,7 +95,8 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
     settings = base.model_copy(update={"admin_token": SecretStr(token)})
     console.out.print("[bold]Gazetteer demo[/]: starting a local Glue endpoint (moto) with a sample catalog…")
     with LocalGlue() as glue:
-        seed_sample_catalog(glue.client(DEMO_REGION), glue.client(DEMO_REGION, service="lakeformation"))
+        seed_sample_catalog(glue.client(DEMO_REGION), glue.client(DEMO_REGION, service="lakeformation"),
+                            s3=glue.s3_client(DEMO_REGION))
         os.environ.update(endpoint_env(glue.url))
         server, url = _start_server(settings, _port(port))
         console.out.print(f"Server running at [bold]{url}[/] (API docs at {url}/docs)")

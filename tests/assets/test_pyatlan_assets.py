@@ -3,47 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
-from gazetteer.devtools.sample_catalog import seed_sample_catalog
-from gazetteer.store import assets, open_engine
-
-REGION = "ap-south-1"
-
-
-def _catalog(server) -> dict[str, dict[str, str]]:
-    """Active assets straight from the store: type → {qualifiedName: guid}."""
-    engine = open_engine(f"sqlite:///{server.home / 'catalog.db'}")
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(assets.c.type_name, assets.c.qualified_name, assets.c.guid)
-                            .where(assets.c.status == "ACTIVE")).all()
-    engine.dispose()
-    found: dict[str, dict[str, str]] = {}
-    for type_name, qualified_name, guid in rows:
-        found.setdefault(type_name, {})[qualified_name] = guid
-    return found
-
-
-@pytest.fixture()
-def crawled(server, glue, monkeypatch):
-    """A pyatlan client on a server whose catalog holds the sample catalog's sales and analytics databases."""
-    seed_sample_catalog(glue.client(REGION))
-    monkeypatch.setenv("ATLAN_BASE_URL", server.url)
-    monkeypatch.setenv("ATLAN_API_KEY", server.ADMIN_TOKEN)
-    from pyatlan.client.atlan import AtlanClient
-    from pyatlan.model.enums import AtlanWorkflowPhase
-    from pyatlan.model.packages import GlueCrawler
-
-    client = AtlanClient()
-    crawler = (GlueCrawler(client=client, connection_name="production",
-                           admin_roles=[client.role_cache.get_id_for_name("$admin")],
-                           admin_groups=None, admin_users=None, row_limit=0, allow_query=False,
-                           allow_query_preview=False)
-               .iam_user_auth(access_key="your-access-key", secret_key="your-secret-key")
-               .direct(region=REGION).include(assets=["sales", "analytics"]).exclude(assets=[]).to_workflow())
-    response = client.workflow.run(crawler)
-    assert client.workflow.monitor(response) == AtlanWorkflowPhase.SUCCESS
-    return client, response.metadata.name, _catalog(server)
+REGION = "ap-south-1"  # the crawled fixture's (tests/assets/conftest.py)
 
 
 def test_pyatlan_finds_and_reads_the_crawled_catalog(crawled):

@@ -1,4 +1,4 @@
-"""The local Glue endpoint: paging, fault injection, request log, synthetic seeding, sample catalog."""
+"""The local Glue endpoint: paging, fault injection, request log, S3, synthetic seeding, sample catalog."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from gazetteer.devtools.local_glue import LocalGlue, LocalGlueError
+from gazetteer.devtools.local_glue import LocalGlue, LocalGlueError, endpoint_env
 from gazetteer.devtools.sample_catalog import WIDE_EVENTS_TYPE, seed_sample_catalog
+from gazetteer.devtools.sample_jobs import SCRIPTS_BUCKET
 
 REGION = "us-east-1"
 # One attempt only: these tests look at what the server answers, not at botocore's retries.
@@ -34,7 +35,7 @@ def local_glue() -> Iterator[LocalGlue]:
 def server(local_glue: LocalGlue) -> LocalGlue:
     """The module's server, emptied and seeded with the sample catalog."""
     local_glue.reset()
-    seed_sample_catalog(local_glue.client(REGION))
+    seed_sample_catalog(local_glue.client(REGION), s3=local_glue.s3_client(REGION))
     local_glue.clear_requests()
     return local_glue
 
@@ -56,12 +57,13 @@ def test_get_tables_pages_and_the_union_is_complete(client):
         ("sales", {"orders", "customers", "events", "line_items", "clicks"}),
         (
             "analytics",
-            {"daily_revenue", "top_customers", "inventory", "shipments", "wide_events", "partner_orders"},
+            {"daily_revenue", "top_customers", "inventory", "shipments", "wide_events", "partner_orders",
+             "customer_orders", "country_revenue", "order_lines", "daily_sales"},
         ),
     ):
         pages = _pages(client, "get_tables", DatabaseName=database)
         names = [table["Name"] for page in pages for table in page["TableList"]]
-        assert len(pages) == 3 and all(len(page["TableList"]) <= 2 for page in pages)
+        assert len(pages) == (len(expected) + 1) // 2 and all(len(page["TableList"]) <= 2 for page in pages)
         assert len(names) == len(set(names)) and set(names) == expected
         assert "NextToken" not in pages[-1]
 
@@ -77,6 +79,33 @@ def test_get_partitions_pages(client):
     values = [tuple(p["Values"]) for page in pages for p in page["Partitions"]]
     assert len(pages) == 3 and len(values) == len(set(values)) == 6
     assert {dt for dt, _ in values} == {"2024-05-01", "2024-05-02", "2024-05-03"}
+
+
+def _job(client, name: str) -> None:
+    client.create_job(Name=name, Role="arn:aws:iam::123456789012:role/GlueJobRole",
+                      Command={"Name": "glueetl", "ScriptLocation": f"s3://{SCRIPTS_BUCKET}/jobs/{name}.py"})
+
+
+def test_get_jobs_and_get_crawlers_page(server, client):
+    """moto answers GetCrawlers in one page and GetJobs in pages of 100: both come in pages of the page size."""
+    for i in range(101):  # past moto's own page of 100, which the middleware follows to the end
+        _job(client, f"extra_{i:03d}")
+    client.create_crawler(Name="extra_crawler", Role="arn:aws:iam::123456789012:role/GlueCrawlerRole",
+                          Targets={"S3Targets": [{"Path": "s3://gazetteer-demo-lake/sales/events/"}]})
+    pages = _pages(client, "get_jobs")
+    names = [job["Name"] for page in pages for job in page["Jobs"]]
+    assert len(pages) == 52 and all(len(page["Jobs"]) <= 2 for page in pages)
+    assert names[:2] == ["daily_sales_etl", "clicks_to_events"] and len(set(names)) == len(names) == 103
+    assert [r["page"] for r in server.requests("GetJobs")] == list(range(52))
+    pages = _pages(client, "get_crawlers")
+    assert [[c["Name"] for c in page["Crawlers"]] for page in pages] == [["sales_lake_crawler", "extra_crawler"]]
+    _job(client, "one_more")  # a change expires the tokens, as for the other listings
+    first = client.get_jobs(MaxResults=1)
+    assert len(first["Jobs"]) == 1
+    client.delete_job(JobName="one_more")
+    with pytest.raises(ClientError) as caught:
+        client.get_jobs(NextToken=first["NextToken"])
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
 
 
 def test_max_results_below_the_page_size_wins(client):
@@ -127,7 +156,7 @@ def test_fault_on_one_page_of_one_database_fires_only_there(server, client):
             }
         ]
     )
-    assert len(_pages(client, "get_tables", DatabaseName="analytics")) == 3
+    assert len(_pages(client, "get_tables", DatabaseName="analytics")) == 5
     first = client.get_tables(DatabaseName="sales")
     for _ in range(2):  # no "times": it keeps failing
         with pytest.raises(ClientError) as caught:
@@ -237,6 +266,63 @@ def test_bad_fault_rules_are_refused(server):
     with pytest.raises(LocalGlueError, match="operation"):
         server.set_faults([{"code": "ThrottlingException"}])
     assert server.faults() == []
+
+
+def test_s3_faults_answer_as_s3_does_and_can_name_one_key(server):
+    s3 = server.s3_client(REGION, config=NO_RETRY)
+    server.set_faults([{"operation": "S3:GetObject", "key": "jobs/daily_sales_etl.py", "code": "AccessDenied"}])
+    assert server.faults()[0]["status"] == 403 and server.faults()[0]["message"] == "Access Denied"
+    with pytest.raises(ClientError) as caught:
+        s3.get_object(Bucket=SCRIPTS_BUCKET, Key="jobs/daily_sales_etl.py")
+    assert caught.value.response["Error"] == {"Code": "AccessDenied", "Message": "Access Denied"}
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert s3.get_object(Bucket=SCRIPTS_BUCKET, Key="jobs/clicks_to_events.py")["Body"].read().startswith(b"import")
+    server.set_faults([{"operation": "S3:GetObject", "code": "NoSuchKey", "times": 1}, {"operation": "S3:HeadObject"}])
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=SCRIPTS_BUCKET, Key="jobs/clicks_to_events.py")
+    with pytest.raises(ClientError) as caught:  # without a code: throttled, as S3 throttles
+        s3.head_object(Bucket=SCRIPTS_BUCKET, Key="jobs/clicks_to_events.py")
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert [(r["operation"], r["body"]["Key"], r["status"], r["fault"]) for r in server.requests()] == [
+        ("S3:GetObject", "jobs/daily_sales_etl.py", 403, "AccessDenied"),
+        ("S3:GetObject", "jobs/clicks_to_events.py", 200, None),
+        ("S3:GetObject", "jobs/clicks_to_events.py", 404, "NoSuchKey"),
+        ("S3:HeadObject", "jobs/clicks_to_events.py", 503, "SlowDown"),
+    ]
+
+
+def test_get_dataflow_graph_is_not_answered(server, client):
+    """moto does not implement GetDataflowGraph: an HTTP 500 with an HTML body, which botocore reports as code
+    "500" (and retries, as any 500), so a crawler has to fall back to reading the script itself."""
+    with pytest.raises(ClientError) as caught:
+        client.get_dataflow_graph(PythonScript="print('hello')")
+    assert caught.value.response["Error"]["Code"] == "500"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert [r["operation"] for r in server.requests()] == ["GetDataflowGraph"]  # once: NO_RETRY
+
+
+# ------------------------------------------------------------------ S3
+
+
+def test_s3_is_served_path_style_from_the_standard_endpoint_variable(server, monkeypatch):
+    """What a crawler does: a plain boto3 S3 client, pointed at the server by AWS_ENDPOINT_URL_S3 alone."""
+    import boto3
+
+    assert endpoint_env(server.url)["AWS_ENDPOINT_URL_S3"] == server.url
+    for name, value in server.env(REGION).items():
+        monkeypatch.setenv(name, value)
+    s3 = boto3.client("s3", config=NO_RETRY)
+    sent: list[str] = []
+    s3.meta.events.register("before-send.s3", lambda request, **_: sent.append(request.url))
+    script = s3.get_object(Bucket=SCRIPTS_BUCKET, Key="jobs/daily_sales_etl.py")["Body"].read().decode()
+    assert 'table_name="daily_sales"' in script
+    assert sent == [f"{server.url}/{SCRIPTS_BUCKET}/jobs/daily_sales_etl.py"]
+    assert [(r["operation"], r["body"], r["status"]) for r in server.requests()] == [
+        ("S3:GetObject", {"Bucket": SCRIPTS_BUCKET, "Key": "jobs/daily_sales_etl.py"}, 200)]
+    # Writes to S3 cannot change the catalog: a listing's tokens outlive them.
+    token = server.client(REGION).get_tables(DatabaseName="sales")["NextToken"]
+    s3.put_object(Bucket=SCRIPTS_BUCKET, Key="jobs/new.py", Body=b"pass\n")
+    assert server.client(REGION).get_tables(DatabaseName="sales", NextToken=token)["TableList"]
 
 
 # ------------------------------------------------------------------ log

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Query
 
 from gazetteer.api.asset_search import index_search
 from gazetteer.api.entities import bulk_upsert, get_entity
+from gazetteer.api.lineage import lineage_list_answer
 from gazetteer.errors import InvalidRequest
 from gazetteer.web.deps import EngineDep, PrincipalDep, ReadEngineDep
 from gazetteer.web.openapi import errors
@@ -35,6 +36,12 @@ def _flag(value: str | None, name: str, default: bool) -> bool:
 def indexsearch(body: JsonObject, engine: ReadEngineDep, _: PrincipalDep) -> dict[str, Any]:
     """Search assets with an Elasticsearch query: FluentSearch, find_connections_by_name, the UI."""
     return index_search(engine, body)
+
+
+@router.post("/lineage/list", responses=errors(404))
+def lineage(body: JsonObject, engine: ReadEngineDep, _: PrincipalDep) -> dict[str, Any]:
+    """The processes and assets upstream or downstream of one asset (get_lineage_list, FluentLineage)."""
+    return lineage_list_answer(engine, body)
 
 
 @router.get("/entity/guid/{guid}", responses=errors(404))

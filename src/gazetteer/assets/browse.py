@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from gazetteer.assets.records import ASSET_TYPES
 from gazetteer.assets.relations import related_views
 from gazetteer.assets.search import search_assets
+from gazetteer.assets.search_fields import HAS_LINEAGE
 from gazetteer.assets.views import AssetView
 from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.search import Bool, Query, SearchRequest, SortField, Term, Terms
@@ -65,12 +66,13 @@ def get_asset(engine: Engine, *, guid: str | None = None, type_name: str | None 
     """The asset with this guid (any status), or the active one of this type and qualified name; with
     `relationships`, carrying all its related assets. NotFound (in Atlas's words) when there is none."""
     if guid is not None:
-        query = sa.select(assets).where(assets.c.guid == guid)
+        query = sa.select(assets, HAS_LINEAGE.label("has_lineage")).where(assets.c.guid == guid)
         missing = f"Given instance guid {guid} is invalid/not found"
     elif type_name is not None and qualified_name is not None:
         if type_name not in ASSET_TYPES:
             raise InvalidRequest(f"Given typename {type_name} was invalid; this catalog holds {', '.join(ASSET_TYPES)}")
-        query = sa.select(assets).where(assets.c.qualified_name == qualified_name, assets.c.type_name == type_name,
+        query = sa.select(assets, HAS_LINEAGE.label("has_lineage")).where(
+            assets.c.qualified_name == qualified_name, assets.c.type_name == type_name,
                                         assets.c.status == "ACTIVE")
         missing = f"Instance {type_name} with unique attribute {{qualifiedName={qualified_name}}} does not exist"
     else:

@@ -4,7 +4,9 @@ What for: pyatlan's `asset.save(...)` (POST /entity/bulk/, parsed into `AssetCha
 `gazetteer.api.entities`) and the web UI's edit forms (`update_curated`). What people edit (`EDITABLE`) goes to
 `assets.curated`, which a crawl never writes, so a re-crawl keeps it. Everything else on a crawled asset
 belongs to the crawl: sending it unchanged is fine (pyatlan echoes what it read), changing it is refused.
-New assets hang under an existing parent (a Table under a Schema...) or are Connections.
+New assets hang under an existing parent (a Table under a Schema...) or are Connections. Processes (lineage,
+`gazetteer.assets.processes`) hang under their connection; their inputs and outputs must exist, and unlike
+crawled assets, a process people sent may be sent again with other inputs, outputs or SQL.
 Who may: see `auth.permissions` (EDIT_ASSET, CREATE_ASSET, CREATE_CONNECTION).
 """
 
@@ -19,7 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.assets.records import ASSET_TYPES, content_hash
+from gazetteer.assets.processes import REFERENCE_KEYS, crawled_prefix, resolve_references
+from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES, content_hash
 from gazetteer.assets.relations import RELATIONSHIP_NAMES
 from gazetteer.assets.search_fields import CURATED_ATTRIBUTES
 from gazetteer.assets.service import connection_attributes
@@ -45,6 +48,7 @@ _PARENTS = {
     "Table": (("Schema",), ("schemaQualifiedName",), ("atlanSchema",)),
     "View": (("Schema",), ("schemaQualifiedName",), ("atlanSchema",)),
     "Column": (("Table", "View"), ("tableQualifiedName", "viewQualifiedName"), ("table", "view")),
+    **dict.fromkeys(("S3Object", *LINEAGE_TYPES), (("Connection",), ("connectionQualifiedName",), ("connection",))),
 }
 _DEPTH = {name: depth for depth, name in enumerate(ASSET_TYPES)}
 
@@ -132,11 +136,26 @@ def _split(attributes: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return editable, owned, related
 
 
+def _references(conn: Connection, type_name: str, attributes: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A process's inputs, outputs (and a column process's parent process) as stored references."""
+    if type_name not in LINEAGE_TYPES:
+        return {}
+    return {key: resolve_references(conn, attributes[key], f"{where}.{key}", single=key == "process")
+            for key in REFERENCE_KEYS if attributes.get(key) is not None}
+
+
+def _crawled_lineage(type_name: str, qualified_name: str, connection_qn: str) -> bool:
+    return type_name in LINEAGE_TYPES and qualified_name.startswith(crawled_prefix(connection_qn))
+
+
 def _update(conn: Connection, row: Any, change: AssetChange, principal: Principal) -> Any:
     where = change.where
     if change.type_name != row.type_name:
         raise InvalidRequest(f"{where}: {row.qualified_name!r} is a {row.type_name}, not a {change.type_name}")
     editable, owned, _ = _split(change.attributes)
+    if row.type_name in LINEAGE_TYPES and not _crawled_lineage(row.type_name, row.qualified_name,
+                                                                   row.connection_qualified_name):
+        return _update_process(conn, row, change, principal, editable, owned)
     stored = {**(row.attributes or {}), "qualifiedName": row.qualified_name, "name": row.name}
     changed = sorted(key for key, value in owned.items() if value is not None and stored.get(key) != value)
     if changed:
@@ -147,6 +166,23 @@ def _update(conn: Connection, row: Any, change: AssetChange, principal: Principa
     if curated != (row.curated or {}):
         conn.execute(assets.update().where(assets.c.id == row.id).values(
             curated=curated or None, updated_at=datetime.now(UTC), updated_by=principal.username))
+    return conn.execute(sa.select(assets).where(assets.c.id == row.id)).one()
+
+
+def _update_process(conn: Connection, row: Any, change: AssetChange, principal: Principal,
+                    editable: Mapping[str, Any], owned: Mapping[str, Any]) -> Any:
+    """A process people sent, sent again: what it names replaces what it had (inputs, outputs, SQL...)."""
+    _authorise(conn, principal, Action.EDIT_ASSET, row.connection_qualified_name)
+    attributes = {**(row.attributes or {}),
+                  **{key: value for key, value in owned.items()
+                     if value is not None and key not in ("qualifiedName", "name")},
+                  **_references(conn, row.type_name, change.attributes, change.where)}
+    curated = _apply(row.curated, editable, principal.username, change.where)
+    if attributes != (row.attributes or {}) or curated != (row.curated or {}):
+        conn.execute(assets.update().where(assets.c.id == row.id).values(
+            attributes=attributes, curated=curated or None, updated_at=datetime.now(UTC),
+            content_hash=content_hash(row.name, row.parent_qualified_name, None, attributes),
+            updated_by=principal.username))
     return conn.execute(sa.select(assets).where(assets.c.id == row.id)).one()
 
 
@@ -197,7 +233,10 @@ def _create(conn: Connection, change: AssetChange, principal: Principal) -> Any:
         connection_qn = parent.connection_qualified_name
         schema_qn = qualified_name if type_name == "Schema" else parent.schema_qualified_name
         _authorise(conn, principal, Action.CREATE_ASSET, connection_qn)
-        owned = {**owned, **_inherited(parent)}
+        if _crawled_lineage(type_name, qualified_name, connection_qn):
+            raise InvalidRequest(f"{where}: qualified names under {crawled_prefix(connection_qn)!r} are kept for the "
+                                 "lineage a crawl derives; give the process another processId")
+        owned = {**owned, **_inherited(parent), **_references(conn, type_name, attributes, where)}
     curated = _apply({}, editable, principal.username, where)
     parent_qn = parent.qualified_name if parent is not None else None
     now = datetime.now(UTC)

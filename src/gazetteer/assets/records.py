@@ -8,10 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AssetRecord", "ASSET_TYPES", "content_hash"]
+__all__ = ["AssetRecord", "ASSET_TYPES", "LINEAGE_TYPES", "content_hash"]
 
-# Atlan's type names, from the top of the hierarchy down.
-ASSET_TYPES = ("Connection", "Database", "Schema", "Table", "View", "Column")
+# Atlan's type names: the hierarchy from the top down, then S3 locations that are no table's, then lineage (a
+# Process links assets, a ColumnProcess their columns); in this order one request can create an asset and the
+# lineage that reads it.
+ASSET_TYPES = ("Connection", "Database", "Schema", "Table", "View", "Column", "S3Object", "Process", "ColumnProcess")
+LINEAGE_TYPES = ("Process", "ColumnProcess")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from gazetteer.assets.facets import Facet, terms_aggregations
 from gazetteer.assets.fulltext import Tier, in_id_order
 from gazetteer.assets.relations import related_views
 from gazetteer.assets.search_cache import cache_for, count_key, request_key, worth_keeping
-from gazetteer.assets.search_fields import AssetFields, canonical_types
+from gazetteer.assets.search_fields import HAS_LINEAGE, AssetFields, canonical_types
 from gazetteer.assets.views import AssetView
 from gazetteer.search import (
     Bool,
@@ -232,7 +232,8 @@ def _page_ids(conn: Connection, fields: AssetFields, request: SearchRequest, whe
 def _rows(conn: Connection, ids: list[int]) -> list[Any]:
     if not ids:
         return []
-    by_id = {row.id: row for row in conn.execute(sa.select(assets).where(assets.c.id.in_(ids)))}
+    query = sa.select(assets, HAS_LINEAGE.label("has_lineage")).where(assets.c.id.in_(ids))
+    by_id = {row.id: row for row in conn.execute(query)}
     return [by_id[i] for i in ids if i in by_id]  # one deleted since the page was read is left out
 
 

@@ -17,12 +17,12 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gazetteer.assets.fulltext import FullTextMatcher
-from gazetteer.assets.records import ASSET_TYPES
+from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import Bool, FullText, Nested, Prefix, Query, Regexp, ResolvedField, Term, Terms, Wildcard
-from gazetteer.store.schema import assets
+from gazetteer.store.schema import assets, lineage_edges
 
-__all__ = ["AssetFields", "CURATED_ATTRIBUTES", "ATTRIBUTE_KINDS", "SUPER_TYPES", "canonical_types"]
+__all__ = ["AssetFields", "CURATED_ATTRIBUTES", "ATTRIBUTE_KINDS", "SUPER_TYPES", "HAS_LINEAGE", "canonical_types"]
 
 # What people edit through the API or the UI; stored in `assets.curated`, never written by a crawl.
 CURATED_ATTRIBUTES = (
@@ -45,9 +45,17 @@ ATTRIBUTE_KINDS: dict[str, str] = {
 }
 _SQL = ("Catalog", "SQL", "Asset", "Referenceable")
 SUPER_TYPES: dict[str, tuple[str, ...]] = {
+    **{name: _SQL for name in ASSET_TYPES},
     "Connection": ("Asset", "Referenceable"),
-    **{name: _SQL for name in ASSET_TYPES if name != "Connection"},
+    "S3Object": ("S3", "ObjectStore", "AWS", "Catalog", "Asset", "Referenceable"),
+    "Process": ("Asset", "Referenceable"),
+    "ColumnProcess": ("Process", "Asset", "Referenceable"),
 }
+# Atlan's `__hasLineage`: a process, or an asset some active process reads or writes (lineage_edges holds
+# only active processes' references).
+HAS_LINEAGE: ColumnElement[bool] = sa.or_(
+    assets.c.type_name.in_(LINEAGE_TYPES),
+    sa.exists().where(lineage_edges.c.asset_qualified_name == assets.c.qualified_name))
 _TYPE_FIELDS = {"__typeName", "__typeName.keyword"}
 _SUPER_FIELDS = {"__superTypeNames", "__superTypeNames.keyword"}
 _PARENT_FIELDS = {"tableQualifiedName", "tableQualifiedName.keyword", "viewQualifiedName",
@@ -80,7 +88,7 @@ _COLUMNS: dict[str, ResolvedField] = {
     # Tags, terms and labels are not kept: these match nothing (and `must_not` keeps everything).
     **{name: _text(sa.null()) for name in ("__traitNames", "__propagatedTraitNames", "__classificationNames",
                                            "__meanings", "__meaningNames", "__labels", "__customAttributes")},
-    "__hasLineage": ResolvedField(sa.false(), kind="bool"),
+    "__hasLineage": ResolvedField(HAS_LINEAGE, kind="bool"),
 }
 
 

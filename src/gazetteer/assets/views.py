@@ -33,9 +33,13 @@ def epoch_ms(moment: datetime) -> int:
 
 
 def attributes_of(row: Any) -> dict[str, Any]:
-    """All attributes of a row: crawled, then curated on top, then its identity; invalid enums dropped."""
+    """All attributes of a row: crawled, then curated on top, then its identity (and `__hasLineage` when the row
+    was read with it); invalid enums dropped."""
     merged = {**(row.attributes or {}), **(row.curated or {}), "qualifiedName": row.qualified_name,
               "name": row.name}
+    has_lineage = getattr(row, "has_lineage", None)  # selected by the readers that show it (HAS_LINEAGE)
+    if has_lineage is not None:
+        merged["__hasLineage"] = bool(has_lineage)
     for key, allowed in ENUMS.items():
         if key in merged and merged[key] not in allowed:
             del merged[key]

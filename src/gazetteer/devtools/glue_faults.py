@@ -2,7 +2,8 @@
 
 Real Glue throttles, denies and fails in ways moto never does. Tests describe the failures they want as
 plain JSON rules (so they can be sent over HTTP to the server subprocess); this module validates them and
-decides per request whether one fires. ``glue_http.glue_error`` renders the answer.
+decides per request whether one fires. ``glue_http.glue_error`` renders the answer (``glue_s3.s3_error`` that of
+an S3 request, named ``S3:<Operation>``, e.g. ``S3:GetObject``, which a rule's ``key`` narrows to one object).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ _ALLOWED_KEYS = {
     "operation",
     "database",
     "table",
+    "key",
     "page",
     "status",
     "code",
@@ -27,8 +29,14 @@ _ALLOWED_KEYS = {
     "drop_connection",
 }
 
-# Glue answers server-side failures with 500; everything else it reports as a 4xx.
-_DEFAULT_STATUS_BY_CODE = {"InternalServiceException": 500, "ServiceUnavailableException": 503}
+# Glue answers server-side failures with 500; everything else it reports as a 4xx. S3 has a status per code.
+_DEFAULT_STATUS_BY_CODE = {"InternalServiceException": 500, "ServiceUnavailableException": 503, "AccessDenied": 403,
+                           "NoSuchKey": 404, "NoSuchBucket": 404, "InternalError": 500, "SlowDown": 503}
+# The messages AWS sends with these codes; any other code is its own message.
+_DEFAULT_MESSAGE_BY_CODE = {"ThrottlingException": "Rate exceeded", "AccessDenied": "Access Denied",
+                            "NoSuchKey": "The specified key does not exist.",
+                            "NoSuchBucket": "The specified bucket does not exist",
+                            "SlowDown": "Please reduce your request rate."}
 
 
 def request_target(operation: str, body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -72,6 +80,7 @@ class FaultRule:
     operation: str
     database: str | None = None
     table: str | None = None
+    key: str | None = None  # an S3 object key
     page: int | None = None
     status: int = 400
     code: str = "ThrottlingException"
@@ -97,7 +106,8 @@ class FaultRule:
         operation = raw.get("operation")
         if not isinstance(operation, str) or not operation:
             raise ValueError(f"a fault rule needs an 'operation' such as 'GetTables' (or '*' for all): {raw!r}")
-        code = str(raw.get("code", "ThrottlingException"))
+        # Throttling by default: S3 calls it SlowDown.
+        code = str(raw.get("code", "SlowDown" if operation.startswith("S3:") else "ThrottlingException"))
         answers_error = (
             any(key in raw for key in ("status", "code", "message"))
             or bool(raw.get("drop_connection"))
@@ -107,10 +117,11 @@ class FaultRule:
             operation=operation,
             database=raw.get("database"),
             table=raw.get("table"),
+            key=raw.get("key"),
             page=_opt_int(raw, "page"),
             status=int(raw.get("status", _DEFAULT_STATUS_BY_CODE.get(code, 400))),
             code=code,
-            message=str(raw.get("message", "Rate exceeded" if code == "ThrottlingException" else code)),
+            message=str(raw.get("message", _DEFAULT_MESSAGE_BY_CODE.get(code, code))),
             probability=_opt_float(raw, "probability"),
             seed=_opt_int(raw, "seed"),
             times=_opt_int(raw, "times"),
@@ -126,8 +137,12 @@ class FaultRule:
         rule._rng = random.Random(rule.seed)
         return rule
 
-    def matches(self, operation: str, database: str | None, table: str | None, page: int | None) -> bool:
-        if self.operation not in ("*", operation):  # "*": every Glue call (e.g. latency on all of them)
+    def matches(
+        self, operation: str, database: str | None, table: str | None, page: int | None, key: str | None = None
+    ) -> bool:
+        if self.operation not in ("*", operation):  # "*": every call (e.g. latency on all of them)
+            return False
+        if self.key is not None and self.key != key:
             return False
         if self.database is not None and self.database != database:
             return False
@@ -140,6 +155,7 @@ class FaultRule:
             "operation": self.operation,
             "database": self.database,
             "table": self.table,
+            "key": self.key,
             "page": self.page,
             "status": self.status,
             "code": self.code,
@@ -178,11 +194,15 @@ class FaultSet:
             return [rule.to_dict() for rule in self._rules]
 
     def pick(self, operation: str, body: dict[str, Any], page: int | None) -> FaultRule | None:
-        """Return the first rule that fires for this request, consuming one of its ``times``."""
+        """Return the first rule that fires for this request, consuming one of its ``times``.
+
+        An S3 request's body is its bucket and key as boto3 names them: ``{"Bucket": ..., "Key": ...}``.
+        """
         database, table = request_target(operation, body)
+        key = body.get("Key") if operation.startswith("S3:") else None
         with self._lock:
             for rule in self._rules:
-                if not rule.matches(operation, database, table, page):
+                if not rule.matches(operation, database, table, page, key):
                     continue
                 if rule.times is not None and rule.times <= 0:
                     continue

@@ -6,13 +6,15 @@ not archive anything" rule are exactly what tests must exercise, so this middlew
 and adds: real paging with opaque tokens, fault injection, a request log, column statistics (which moto does
 not implement, see ``glue_column_statistics``), Lake Formation LF-tags on resources (which moto answers badly,
 see ``glue_lf_tags``), and a few control endpoints under ``/_local_glue/`` (see ``LocalGlueMiddleware._control``).
-STS and Lake Formation calls, which moto answers on the same URL, are logged and fail on request too.
+STS, Lake Formation and S3 calls, which moto answers on the same URL, are logged and fail on request too (S3 ones
+as ``S3:<Operation>``, see ``glue_s3``); S3 requests reach moto untouched, their bodies unread.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import io
 import itertools
 import json
 import threading
@@ -40,18 +42,21 @@ from gazetteer.devtools.glue_http import (
     sts_error,
 )
 from gazetteer.devtools.glue_lf_tags import LFTagStore
+from gazetteer.devtools.glue_s3 import s3_error, s3_request
 from gazetteer.devtools.glue_synthetic import seed_synthetic
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 # Operation -> (list member of the answer, the largest page real Glue returns).
-# Only operations moto answers in one page; moto pages GetJobs, GetConnections, ListCrawlers, ... itself.
+# moto answers most of these in one page, GetJobs in pages of 100 (which `_fetch_all` follows to the end); it
+# pages GetConnections, ListCrawlers, ... itself.
 PAGED_OPERATIONS: dict[str, tuple[str, int]] = {
     "GetDatabases": ("DatabaseList", 100),
     "GetTables": ("TableList", 100),
     "GetPartitions": ("Partitions", 1000),
     "GetTableVersions": ("TableVersions", 100),
     "GetCrawlers": ("Crawlers", 1000),
+    "GetJobs": ("Jobs", 1000),
     "GetSecurityConfigurations": ("SecurityConfigurations", 1000),
     "ListRegistries": ("Registries", 100),
 }
@@ -115,6 +120,8 @@ class LocalGlueMiddleware:
             return self._sts(environ, start_response)
         if service == "lakeformation":
             return self._lake_formation(environ, start_response, path.strip("/"))
+        if service == "s3":
+            return self._s3(environ, start_response)
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD", "OPTIONS"):
             # /moto-api/reset and writes to other mocked services: the cheap, safe answer is to forget.
             self.invalidate()
@@ -150,9 +157,9 @@ class LocalGlueMiddleware:
                 self._forget(region_of(environ) or "", op, body)
 
     def _fault(self, environ: dict[str, Any], start_response: Callable[..., Any], entry: dict[str, Any],
-               rule: FaultRule | None) -> Iterable[bytes] | None:
-        """Apply the rule that fired, if one did: wait its delay, then drop the connection or answer its error;
-        None when the call goes on (no rule, or one that only delays)."""
+               rule: FaultRule | None, render: Callable[[int, str, str], Any] = glue_error) -> Iterable[bytes] | None:
+        """Apply the rule that fired, if one did: wait its delay, then drop the connection or answer its error
+        (in the service's own format, `render`); None when the call goes on (no rule, or one that only delays)."""
         if rule is None:
             return None
         entry["fault"] = "drop_connection" if rule.drop_connection else rule.code
@@ -161,7 +168,7 @@ class LocalGlueMiddleware:
         if rule.drop_connection:
             return drop_connection(environ, start_response)
         if rule.answers_error:
-            status, headers, payload = glue_error(rule.status, rule.code, rule.message)
+            status, headers, payload = render(rule.status, rule.code, rule.message)
             start_response(status, headers)
             return [payload]
         return None
@@ -212,6 +219,17 @@ class LocalGlueMiddleware:
         if op in glue_lf_tags.OPERATIONS:
             return self._stored(recording_start_response, "application/json", lambda: self.lf_tags.answer(
                 op, region_of(environ) or "", body))
+        return self.app(environ, recording_start_response)
+
+    def _s3(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """S3 (e.g. GetObject of a Glue job's script): logged and failed on request, then answered by moto. S3
+        cannot change the Glue catalog, so its writes leave the paging snapshots alone."""
+        op, body = s3_request(environ)
+        entry = self._logged(environ, op, body, None)
+        recording_start_response = _recording(entry, start_response)
+        faulted = self._fault(environ, recording_start_response, entry, self.faults.pick(op, body, None), s3_error)
+        if faulted is not None:
+            return faulted
         return self.app(environ, recording_start_response)
 
     # ------------------------------------------------------------------ column statistics and LF-tags
@@ -286,7 +304,7 @@ class LocalGlueMiddleware:
             snapshot = self._lookup(sid) if sid else None
             if snapshot is None:
                 generation = self._generation
-                fetched = self._fetch_all(environ, key, list_key)
+                fetched = self._fetch_all(environ, key, list_key, body)
                 if isinstance(fetched, tuple):  # moto failed (e.g. EntityNotFoundException): pass it on
                     status, headers, chunks = fetched
                     start_response(status, headers)
@@ -319,32 +337,48 @@ class LocalGlueMiddleware:
         )
         return [payload]
 
-    def _fetch_all(self, environ: dict[str, Any], key: str, list_key: str) -> Snapshot | tuple[Any, ...]:
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[Any], exc_info: Any = None) -> Callable[[bytes], None]:
-            captured["status"], captured["headers"] = status, headers
-            return lambda data: None
-
-        result = self.app(environ, capture)
-        try:
-            chunks = [bytes(chunk) for chunk in result]
-        finally:
-            close = getattr(result, "close", None)
-            if close:
-                close()
-        status = captured.get("status", "500 INTERNAL SERVER ERROR")
-        if not status.startswith("200"):
-            return status, captured.get("headers", []), chunks
-        answer = json.loads(b"".join(chunks) or b"{}")
-        items = answer.pop(list_key, None) or []
-        answer.pop("NextToken", None)
+    def _fetch_all(self, environ: dict[str, Any], key: str, list_key: str,
+                   body: dict[str, Any]) -> Snapshot | tuple[Any, ...]:
+        """The whole listing from moto, following moto's own NextToken where it pages (GetJobs); or moto's
+        failed answer as (status, headers, chunks)."""
+        # Without MaxResults moto pages at its default, so a caller's small MaxResults costs no extra round trips.
+        request = {k: v for k, v in body.items() if k not in ("NextToken", "MaxResults")}
+        items: list[Any] = []
+        while True:
+            status, headers, chunks = self._ask_moto(environ, request)
+            if not status.startswith("200"):
+                return status, headers, chunks
+            answer = json.loads(b"".join(chunks) or b"{}")
+            items += answer.pop(list_key, None) or []
+            moto_token = answer.pop("NextToken", None)
+            if not moto_token:
+                break
+            request = {**request, "NextToken": moto_token}
         if list_key == "Partitions" and json.loads(key)[2].get("ExcludeColumnSchema") is True:
             # Glue leaves each partition's columns out when asked to (moto sends them all).
             for item in items:
                 (item.get("StorageDescriptor") or {}).pop("Columns", None)
         extra = {k: v for k, v in answer.items() if v is not None}
         return Snapshot(uuid.uuid4().hex, key, list_key, [json.dumps(item) for item in items], extra)
+
+    def _ask_moto(self, environ: dict[str, Any], body: dict[str, Any]) -> tuple[str, list[Any], list[bytes]]:
+        """moto's (status, headers, chunks) for the request of `environ` with `body` instead of its own (moto
+        does not check signatures)."""
+        raw = json.dumps(body).encode()
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[Any], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app({**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}, capture)
+        try:
+            chunks = [bytes(chunk) for chunk in result]
+        finally:
+            close = getattr(result, "close", None)
+            if close:
+                close()
+        return captured.get("status", "500 INTERNAL SERVER ERROR"), captured.get("headers", []), chunks
 
     def _store(self, snapshot: Snapshot, generation: int) -> None:
         with self._lock:

@@ -1,7 +1,7 @@
 """A local AWS Glue endpoint for tests, the demo and benchmarks.
 
-moto in server mode speaks Glue's real HTTP/JSON protocol (and STS's and Lake Formation's, on the same URL);
-``glue_middleware`` adds what moto lacks (real paging, fault injection, a request log, column statistics,
+moto in server mode speaks Glue's real HTTP/JSON protocol (and STS's, Lake Formation's and S3's, on the same
+URL); ``glue_middleware`` adds what moto lacks (real paging, fault injection, a request log, column statistics,
 LF-tags on resources, fast synthetic seeding). The server always runs in a subprocess:
 moto is GIL-bound, and sharing the caller's interpreter would slow down (and distort timings of) the very
 crawler under test.
@@ -16,6 +16,15 @@ It prints ``LOCAL_GLUE_URL=http://127.0.0.1:PORT`` once it accepts connections. 
     with LocalGlue(page_size=2) as glue:
         client = glue.client()
         glue.set_faults([{"operation": "GetTables", "page": 1, "code": "InternalServiceException"}])
+
+A fault rule names a Glue operation (``GetTables``), an STS one (``AssumeRole``), a Lake Formation one
+(``GetResourceLFTags``), ``*`` for every call, or an S3 one as ``S3:<Operation>``, optionally for one object
+key, answered the way S3 answers (403 and an XML ``<Error>`` for ``AccessDenied``)::
+
+    glue.set_faults([{"operation": "S3:GetObject", "key": "jobs/daily_sales_etl.py", "code": "AccessDenied"}])
+
+S3 calls are logged under the same names (``glue.requests("S3:GetObject")``). boto3 reaches S3 here with
+path-style URLs (``http://127.0.0.1:PORT/<bucket>/<key>``), as it addresses any endpoint given as an IP.
 """
 
 from __future__ import annotations
@@ -41,8 +50,8 @@ from gazetteer.devtools.glue_middleware import LocalGlueMiddleware
 READY_PREFIX = "LOCAL_GLUE_URL="
 DUMMY_KEY = "testing"
 # What a crawl calls, all answered by the local server: Glue; STS, to assume a role or learn its account (for
-# the ARNs GetTags takes); Lake Formation, for LF-tags.
-SERVICES = ("GLUE", "STS", "LAKEFORMATION")
+# the ARNs GetTags takes); Lake Formation, for LF-tags; S3, for the scripts of Glue jobs.
+SERVICES = ("GLUE", "STS", "LAKEFORMATION", "S3")
 
 
 def endpoint_env(url: str) -> dict[str, str]:
@@ -129,8 +138,8 @@ class LocalGlue:
     # ------------------------------------------------------------------ clients
 
     def client(self, region: str = "us-east-1", config: Any = None, service: str = "glue") -> Any:
-        """A boto3 client of `service` (one of `SERVICES`, in boto3's spelling: "glue", "sts", "lakeformation")
-        for this server (dummy credentials: moto does not check them)."""
+        """A boto3 client of `service` (one of `SERVICES`, in boto3's spelling: "glue", "sts", "lakeformation",
+        "s3") for this server (dummy credentials: moto does not check them)."""
         import boto3
 
         return boto3.client(
@@ -141,6 +150,14 @@ class LocalGlue:
             aws_secret_access_key=DUMMY_KEY,
             config=config,
         )
+
+    def s3_client(self, region: str = "us-east-1", config: Any = None) -> Any:
+        """An S3 client for this server. Path-style always: virtual-hosted style would put the bucket into the
+        host name (boto3 only falls back to path-style by itself for an IP address)."""
+        from botocore.config import Config
+
+        path_style = Config(s3={"addressing_style": "path"})
+        return self.client(region, path_style if config is None else config.merge(path_style), service="s3")
 
     def env(self, region: str = "us-east-1") -> dict[str, str]:
         """Environment variables that point any AWS SDK (e.g. a crawler subprocess) at this server."""
@@ -183,8 +200,8 @@ class LocalGlue:
         return cast(list[dict[str, Any]], self._call("GET", "/_local_glue/faults")["rules"])
 
     def requests(self, operation: str | None = None) -> list[dict[str, Any]]:
-        """Logged Glue, STS and Lake Formation requests, oldest first: seq, time, operation, region, body, page,
-        status, fault."""
+        """Logged Glue, STS, Lake Formation and S3 (``S3:GetObject``, ...) requests, oldest first: seq, time,
+        operation, region, body, page, status, fault."""
         query = f"?operation={operation}" if operation else ""
         return cast(list[dict[str, Any]], self._call("GET", f"/_local_glue/requests{query}")["requests"])
 
@@ -193,7 +210,7 @@ class LocalGlue:
         self._call("DELETE", "/_local_glue/requests")
 
     def request_counts(self) -> dict[str, int]:
-        """How many requests each Glue operation received (cheaper than ``requests()``)."""
+        """How many requests each operation received (cheaper than ``requests()``)."""
         return cast(dict[str, int], self._call("GET", "/_local_glue/stats")["counts"])
 
     def seed_synthetic(self, **kwargs: Any) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """A small but nasty demo catalog, created through ordinary Glue API calls.
 
 Every entry reproduces something real crawlers get wrong (see docs/glue-field-notes.md): several storage
-formats and SerDes, partitions, nested and odd type strings, Athena and Spark views, an Iceberg table with
-a dropped column, a Spark-written Delta table with its fake ``col array<string>`` schema, an empty
-database, resource links, and column statistics. It works against real Glue as well as against the local
-endpoint.
+formats and SerDes, partitions, nested and odd type strings, Athena and Spark views (with a CTE, a view over a
+view, a ``SELECT *``), an Iceberg table with a dropped column, a Spark-written Delta table with its fake
+``col array<string>`` schema, an empty database, resource links, column statistics, and the Glue jobs (their
+scripts in S3) and crawler that lineage comes from (see ``sample_jobs``). It works against real Glue as well as
+against the local endpoint.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+from gazetteer.devtools.sample_jobs import seed_sample_jobs
 
 LAKE = "s3://gazetteer-demo-lake"
 ACCOUNT = "123456789012"
@@ -197,6 +200,26 @@ def _presto_view_text(sql: str, columns: list[dict[str, str]]) -> str:
     return "/* Presto View: " + base64.b64encode(json.dumps(doc).encode()).decode() + " */"
 
 
+def _presto_view(name: str, sql: str, columns: list[tuple[str, str]]) -> dict[str, Any]:
+    """An Athena view as Athena writes it: SQL and columns (in Presto types) inside the encoded original text,
+    the same columns in Hive types in the StorageDescriptor."""
+    presto_cols = [{"name": col, "type": "varchar" if kind == "string" else kind} for col, kind in columns]
+    return {"Name": name, "TableType": "VIRTUAL_VIEW", "Owner": "analyst",
+            "ViewOriginalText": _presto_view_text(sql, presto_cols),
+            "ViewExpandedText": "/* Presto View */",
+            "Parameters": {"presto_view": "true", "comment": "Presto View"},
+            "StorageDescriptor": {"Columns": [_col(col, kind) for col, kind in columns], "SerdeInfo": {}}}
+
+
+def _spark_view(name: str, sql: str, expanded: str, columns: list[tuple[str, str]]) -> dict[str, Any]:
+    """A Spark view as Spark writes it: the SQL as typed, Spark's qualified rewrite, the output columns twice."""
+    out = {f"view.query.out.col.{i}": col for i, (col, _) in enumerate(columns)}
+    return {"Name": name, "TableType": "VIRTUAL_VIEW", "Owner": "spark",
+            "ViewOriginalText": sql, "ViewExpandedText": expanded,
+            "Parameters": {"spark.sql.create.version": "3.5.1", "view.query.out.numCols": str(len(columns)), **out},
+            "StorageDescriptor": {"Columns": [_col(col, kind) for col, kind in columns], "SerdeInfo": {}}}
+
+
 def _spark_schema_parts() -> tuple[str, str]:
     """A real Spark StructType JSON, split in two the way Spark splits long schemas."""
     def field(name: str, ftype: Any, nullable: bool = True) -> dict[str, Any]:
@@ -219,9 +242,33 @@ def _spark_schema_parts() -> tuple[str, str]:
     return text[:middle], text[middle:]
 
 
+def _lineage_views() -> list[dict[str, Any]]:
+    """Views whose lineage takes more than a FROM clause: a CTE and a join, a view over a view, ``o.*``."""
+    customer_orders_sql = (
+        "WITH paid AS (SELECT order_id, customer_id, amount FROM sales.orders WHERE status = 'PAID') "
+        "SELECT c.customer_id, c.country, count(p.order_id) AS order_count, sum(p.amount) AS revenue "
+        "FROM paid p JOIN sales.customers c ON c.customer_id = p.customer_id GROUP BY c.customer_id, c.country")
+    country_revenue_sql = ("SELECT country, sum(revenue) AS revenue, sum(order_count) AS orders "
+                           "FROM analytics.customer_orders GROUP BY country")
+    order_lines_sql = ("SELECT o.*, li.sku, li.quantity FROM sales.orders o "
+                       "JOIN sales.line_items li ON li.order_id = o.order_id")
+    order_lines_expanded = ("SELECT `o`.*, `li`.`sku`, `li`.`quantity` FROM `spark_catalog`.`sales`.`orders` `o` "
+                            "JOIN `spark_catalog`.`sales`.`line_items` `li` ON `li`.`order_id` = `o`.`order_id`")
+    orders = _sales_tables()[0]
+    # What `o.*` stands for: all of orders' columns, its partition keys last, as Glue lists them.
+    orders_cols = [(c["Name"], c["Type"]) for c in orders["StorageDescriptor"]["Columns"] + orders["PartitionKeys"]]
+    return [
+        _presto_view("customer_orders", customer_orders_sql, [
+            ("customer_id", "string"), ("country", "string"), ("order_count", "bigint"),
+            ("revenue", "decimal(38,2)")]),
+        _presto_view("country_revenue", country_revenue_sql, [
+            ("country", "string"), ("revenue", "decimal(38,2)"), ("orders", "bigint")]),
+        _spark_view("order_lines", order_lines_sql, order_lines_expanded,
+                    [*orders_cols, ("sku", "string"), ("quantity", "int")]),
+    ]
+
+
 def _analytics_tables() -> list[dict[str, Any]]:
-    presto_cols = [{"name": "dt", "type": "varchar"}, {"name": "revenue", "type": "decimal(38,2)"},
-                   {"name": "order_count", "type": "bigint"}]
     presto_sql = ("SELECT dt, sum(amount) AS revenue, count(*) AS order_count\n"
                   "FROM sales.orders\nWHERE status <> 'CANCELLED'\nGROUP BY dt")
     spark_sql = ("SELECT c.customer_id, c.name, sum(o.amount) AS total_spent FROM sales.customers c "
@@ -247,19 +294,10 @@ def _analytics_tables() -> list[dict[str, Any]]:
     wide_struct = "struct<" + ",".join(f"f_{i:03d}:{'string' if i % 3 else 'map<string,array<int>>'}"
                                       for i in range(200)) + ">"
     return [
-        {"Name": "daily_revenue", "TableType": "VIRTUAL_VIEW", "Owner": "analyst",
-         "ViewOriginalText": _presto_view_text(presto_sql, presto_cols),
-         "ViewExpandedText": "/* Presto View */",
-         "Parameters": {"presto_view": "true", "comment": "Presto View"},
-         "StorageDescriptor": {"Columns": [_col("dt", "string"), _col("revenue", "decimal(38,2)"),
-                                           _col("order_count", "bigint")], "SerdeInfo": {}}},
-        {"Name": "top_customers", "TableType": "VIRTUAL_VIEW", "Owner": "spark",
-         "ViewOriginalText": spark_sql, "ViewExpandedText": spark_expanded,
-         "Parameters": {"spark.sql.create.version": "3.5.1", "view.query.out.numCols": "3",
-                        "view.query.out.col.0": "customer_id", "view.query.out.col.1": "name",
-                        "view.query.out.col.2": "total_spent"},
-         "StorageDescriptor": {"Columns": [_col("customer_id", "string"), _col("name", "string"),
-                                           _col("total_spent", "decimal(38,2)")], "SerdeInfo": {}}},
+        _presto_view("daily_revenue", presto_sql, [("dt", "string"), ("revenue", "decimal(38,2)"),
+                                                   ("order_count", "bigint")]),
+        _spark_view("top_customers", spark_sql, spark_expanded, [
+            ("customer_id", "string"), ("name", "string"), ("total_spent", "decimal(38,2)")]),
         {"Name": "inventory", "TableType": "EXTERNAL_TABLE", "Owner": "supply-chain",
          "Description": "Current stock per warehouse (Iceberg)",
          "Parameters": {"table_type": "ICEBERG",
@@ -292,6 +330,11 @@ def _analytics_tables() -> list[dict[str, Any]]:
         # A resource link: no StorageDescriptor at all, only where the real table lives.
         {"Name": "partner_orders",
          "TargetTable": {"CatalogId": PARTNER_ACCOUNT, "DatabaseName": "partners", "Name": "orders"}},
+        *_lineage_views(),
+        _file_table("daily_sales", "analytics", "parquet",
+                    [_col("dt", "string"), _col("region", "string"), _col("revenue", "decimal(38,2)"),
+                     _col("items", "bigint")],
+                    _stats(2_190, 40, 36), Description="Revenue and items sold per day and region"),
     ]
 
 
@@ -329,9 +372,11 @@ def _sales_statistics() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def seed_sample_catalog(glue_client: Any, lake_formation: Any = None) -> dict[str, Any]:
+def seed_sample_catalog(glue_client: Any, lake_formation: Any = None, *, s3: Any = None) -> dict[str, Any]:
     """Create the demo catalog with ``glue_client`` and return a summary of what was created; with a Lake
-    Formation client, LF-tags too (`domain` on the sales database, `pii` on the customers' email column)."""
+    Formation client, LF-tags too (`domain` on the sales database, `pii` on the customers' email column). The
+    Glue jobs are always created; their scripts only with an ``s3`` client (bucket `sample_jobs.SCRIPTS_BUCKET`):
+    without one, a job's ``ScriptLocation`` names an object that does not exist."""
     databases: list[dict[str, Any]] = [
         {"Name": "sales", "Description": "Orders, customers and clickstream of the web shop",
          "LocationUri": f"{LAKE}/sales/", "Parameters": {"owner_team": "sales-engineering"}},
@@ -344,10 +389,13 @@ def seed_sample_catalog(glue_client: Any, lake_formation: Any = None) -> dict[st
     for database in databases:
         glue_client.create_database(DatabaseInput=database)
     tables: dict[str, list[str]] = {db["Name"]: [] for db in databases}
+    views: list[str] = []
     for db, table_inputs in (("sales", _sales_tables()), ("analytics", _analytics_tables())):
         for table_input in table_inputs:
             glue_client.create_table(DatabaseName=db, TableInput=table_input)
             tables[db].append(table_input["Name"])
+            if table_input.get("TableType") == "VIRTUAL_VIEW":
+                views.append(f"{db}.{table_input['Name']}")
     partitions = _order_partitions()
     answer = glue_client.batch_create_partition(
         DatabaseName="sales", TableName="orders", PartitionInputList=partitions
@@ -369,15 +417,17 @@ def seed_sample_catalog(glue_client: Any, lake_formation: Any = None) -> dict[st
         lake_formation.add_lf_tags_to_resource(
             Resource={"TableWithColumns": {"DatabaseName": "sales", "Name": "customers", "ColumnNames": ["email"]}},
             LFTags=[{"TagKey": "pii", "TagValues": ["true"]}])
+    jobs_and_crawlers = seed_sample_jobs(glue_client, s3, LAKE, ACCOUNT)
     return {
         "databases": [db["Name"] for db in databases],
         "tables": tables,
-        "table_count": sum(len(names) for names in tables.values()),
-        "views": ["analytics.daily_revenue", "analytics.top_customers"],
+        "table_count": sum(len(names) for names in tables.values()),  # views and resource links too
+        "views": views,
         "partitions": {"sales.orders": len(partitions)},
         "column_statistics": {f"sales.{table}": len(entries) for table, entries in _sales_statistics().items()},
         "iceberg": ["analytics.inventory"],
         "delta": ["analytics.shipments"],
         "resource_links": {"databases": ["shared_marketing"], "tables": ["analytics.partner_orders"]},
         "empty_databases": ["staging_empty", "shared_marketing"],
+        **jobs_and_crawlers,
     }

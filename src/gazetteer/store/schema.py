@@ -66,6 +66,20 @@ assets = sa.Table(
     sa.Index("ix_assets_type_name_name", "type_name", "name"),
 )
 
+# Lineage edges, one per input or output of an active Process or ColumnProcess: the process's `inputs` and
+# `outputs` references (in its attributes) indexed by the qualified names they point at, so a lineage walk goes
+# one hop per indexed look-up. Database triggers keep it in step with `assets` whoever writes (a crawl, its
+# rollback, the API): see migration 0013. `direction` is "i" (the asset is an input) or "o" (an output).
+lineage_edges = sa.Table(
+    "lineage_edges",
+    metadata,
+    sa.Column("process_id", sa.Integer, nullable=False),
+    sa.Column("asset_qualified_name", sa.Text, nullable=False),
+    sa.Column("direction", sa.String(1), nullable=False),
+    sa.Index("ix_lineage_edges_asset_qualified_name_direction", "asset_qualified_name", "direction"),
+    sa.Index("ix_lineage_edges_process_id", "process_id"),
+)
+
 # The undo log that makes a crawl all or nothing while it still streams its writes a page at a time. Before a
 # crawl first rewrites an asset it copies the asset's crawl-owned columns here (never `curated`: people edit
 # it while crawls run); for the assets it creates it keeps ranges of ids instead (`asset_id` to

@@ -90,7 +90,7 @@ def _found(engine, text: str) -> list[str]:
 
 
 def test_every_asset_kind_and_attribute(glue, engine, glue_settings):
-    seed_sample_catalog(glue.client(REGION))
+    seed_sample_catalog(glue.client(REGION), s3=glue.s3_client(REGION))
     report = crawl(engine, _config(), settings=glue_settings)
     assert report.status == "Succeeded", report.to_dict()
     qn = report.connection_qualified_name

@@ -33,6 +33,9 @@ _PARTITIONS_PAGE = 1000
 # GetPartitions' most segments: a table with more than one page of partitions is read in this many at once.
 _SEGMENTS = 10
 _STATISTICS_BATCH = 100  # the most column names one GetColumnStatisticsForTable takes
+_JOBS_PAGE = 200  # GetJobs' and GetCrawlers' most (1,000 for GetJobs; 200 keeps both the same)
+# A Glue job script bigger than this is not read: Glue Studio's are a few kilobytes.
+MAX_SCRIPT_BYTES = 2_000_000
 
 
 def _epoch_timestamp(value: Any) -> datetime:
@@ -177,6 +180,7 @@ class GlueReader:
         # comes from AWS_ENDPOINT_URL_LAKEFORMATION / AWS_ENDPOINT_URL.
         self._lakeformation = session.client("lakeformation", config=boto_config)
         self._lakeformation.meta.events.register("response-received.lakeformation.*", self._count)
+        self._s3: Any = None  # made on the first script read: most crawls read none
         self._account: str | Exception | None = None
         self._account_lock = threading.Lock()
 
@@ -201,10 +205,15 @@ class GlueReader:
             params["CatalogId"] = self.catalog_id
         return self._ask(self._client, operation, **params)
 
-    def _pages(self, operation: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
+    def _pages(self, operation: str, key: str, *, catalog: bool = True,
+               **params: Any) -> Iterator[list[dict[str, Any]]]:
+        """Every page of a listing; `catalog` False for the account's own resources (jobs, crawlers), which no
+        catalog id names."""
         token: str | None = None
         while True:
-            answer = self._call(operation, **params, **({"NextToken": token} if token else {}))
+            paging = {"NextToken": token} if token else {}
+            answer = (self._call(operation, **params, **paging) if catalog
+                      else self._ask(self._client, operation, **params, **paging))
             yield answer.get(key, [])
             token = answer.get("NextToken")
             if not token:
@@ -225,7 +234,8 @@ class GlueReader:
         of partitions is listed again in Glue's 10 segments at once: a page is a round trip, and 100,000
         partitions are 100 of them one after another, or 10 each side by side.
         """
-        listing = dict(DatabaseName=database, TableName=table, MaxResults=_PARTITIONS_PAGE, ExcludeColumnSchema=True)
+        listing: dict[str, Any] = dict(DatabaseName=database, TableName=table, MaxResults=_PARTITIONS_PAGE,
+                                       ExcludeColumnSchema=True)
         first = self._call("GetPartitions", **listing)
         if first.get("NextToken"):
             def segment(number: int) -> list[dict[str, Any]]:
@@ -298,6 +308,36 @@ class GlueReader:
                 return {}
             raise
         return {key: answer[key] for key in ("LFTagOnDatabase", "LFTagsOnTable", "LFTagsOnColumns") if key in answer}
+
+    def jobs(self) -> Iterator[list[dict[str, Any]]]:
+        """The account's Glue jobs (in the crawl's region), a page at a time."""
+        return self._pages("GetJobs", "Jobs", catalog=False, MaxResults=_JOBS_PAGE)
+
+    def crawlers(self) -> Iterator[list[dict[str, Any]]]:
+        """The account's Glue crawlers, a page at a time."""
+        return self._pages("GetCrawlers", "Crawlers", catalog=False, MaxResults=_JOBS_PAGE)
+
+    def dataflow_graph(self, script: str) -> dict[str, Any]:
+        """GetDataflowGraph: the DAG AWS reads from a Glue script (DagNodes, DagEdges)."""
+        return self._ask(self._client, "GetDataflowGraph", PythonScript=script)
+
+    def script(self, url: str) -> str:
+        """The text of a job script at an s3:// URL, read with the crawl's credentials (S3 endpoint from
+        AWS_ENDPOINT_URL_S3); a GlueError names s3:GetObject when refused."""
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        with self._lock:
+            if self._s3 is None:
+                self._s3 = self._session.client("s3", config=self._boto_config)
+                self._s3.meta.events.register("response-received.s3.*", self._count)
+        answer = self._ask(self._s3, "GetObject", Bucket=bucket, Key=key)
+        body = answer["Body"]
+        try:
+            if int(answer.get("ContentLength") or 0) > MAX_SCRIPT_BYTES:
+                raise GlueError("GetObject", "ScriptTooLarge", f"{url} is over {MAX_SCRIPT_BYTES:,} bytes; not read",
+                                service="s3")
+            return cast(bytes, body.read(MAX_SCRIPT_BYTES)).decode("utf-8", errors="replace")
+        finally:
+            body.close()
 
     @property
     def _catalog_account(self) -> str | None:

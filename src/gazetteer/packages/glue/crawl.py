@@ -20,6 +20,7 @@ from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.concurrency import AdaptiveLimit
 from gazetteer.packages.glue.config import GlueCrawlConfig
 from gazetteer.packages.glue.extract import DatabaseDone, Problem, TablePage, extract_tables
+from gazetteer.packages.glue.lineage import derive_lineage
 from gazetteer.packages.glue.mapping import (
     MAPPING_VERSION,
     ColumnStatistics,
@@ -212,6 +213,10 @@ class _Crawl:
                            **{k: v for k, v in self.report.counts.items()}})
         self.publisher.publish([map_database(self.scope, len(states))])
         self._archive(set(states))
+        if self.report.status == "Running":  # lineage links the tables as they now are
+            self.progress({"phase": "lineage", "databases_total": len(states), "databases_done": done})
+            self.report.lineage = derive_lineage(self.reader, self.publisher, self.scope.connection_qualified_name,
+                                                 self.report, read_jobs=self.settings.read_jobs)
 
     def _databases(self) -> list[dict[str, Any]] | None:
         try:

@@ -23,6 +23,8 @@ class CrawlReport:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("schemas", "tables", "views", "columns", "nested_columns"), 0))
     changes: dict[str, int] = field(default_factory=dict)
+    # What the crawl derived lineage from (views, jobs, crawlers) and the processes it made (lineage.py).
+    lineage: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     throttled: int = 0
     # The Glue calls in flight at once (concurrency.py): the most and the fewest the limit allowed, and how
@@ -51,6 +53,7 @@ class CrawlReport:
             "connection_qualified_name": self.connection_qualified_name,
             "counts": dict(self.counts),
             "changes": dict(self.changes),
+            "lineage": dict(self.lineage),
             "api_calls": self.api_calls,
             "throttled": self.throttled,
             "concurrency": dict(self.concurrency),

@@ -25,6 +25,9 @@ class GlueSettings(BaseSettings):
     # per database and table when the catalog defines any); off, neither is asked for and the tags in the
     # catalog stay as they are.
     read_tags: bool = True
+    # Lineage from Glue jobs (GetJobs, each job's script from S3) and crawlers (GetCrawlers); off, neither is
+    # asked for and their lineage in the catalog stays as it is. Views' lineage comes from what the crawl read.
+    read_jobs: bool = True
     # The circuit breaker: a crawl may archive at most this share of a connection's tables. Its variable
     # predates the GLUE_ prefix and keeps its name.
     max_archive_ratio: float = Field(default=0.5, ge=0.0, le=1.0,

@@ -1,0 +1,117 @@
+"""What a crawl needs to know of one connection's catalog to link lineage: its tables, views, columns and
+locations, read once per crawl (columns per table, when first needed).
+
+What for: the Glue package resolves the names a view's SQL or a job's script uses (`sales.orders`,
+`s3://lake/sales/orders/`) to the assets it crawled, through this and nothing else of the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from gazetteer.assets.processes import Endpoint
+from gazetteer.store.schema import assets
+
+__all__ = ["CatalogTable", "LineageCatalog", "normalise_path"]
+
+_CHUNK = 2000
+
+
+def normalise_path(path: str) -> str:
+    """An S3 location as compared: s3a:// and s3n:// are s3://, no trailing slash."""
+    for scheme in ("s3a://", "s3n://"):
+        if path.startswith(scheme):
+            path = "s3://" + path[len(scheme):]
+    return path.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogTable:
+    """A crawled table or view: where it is in Glue, and its asset."""
+
+    database: str
+    name: str
+    endpoint: Endpoint
+    location: str | None
+    attributes: Mapping[str, Any]
+
+
+class LineageCatalog:
+    """The active tables and views of one connection, by Glue database and name, and by S3 location."""
+
+    def __init__(self, engine: Engine, connection_qualified_name: str) -> None:
+        self._engine = engine
+        self._tables: dict[tuple[str, str], CatalogTable] = {}
+        self._columns: dict[str, dict[str, Endpoint]] = {}
+        query = sa.select(assets.c.type_name, assets.c.guid, assets.c.qualified_name, assets.c.name,
+                          assets.c.schema_qualified_name, assets.c.attributes).where(
+            assets.c.connection_qualified_name == connection_qualified_name,
+            assets.c.type_name.in_(("Table", "View")), assets.c.status == "ACTIVE")
+        with engine.connect() as conn:
+            for row in conn.execute(query):
+                database = (row.schema_qualified_name or "").rsplit("/", 1)[-1]
+                location = (row.attributes or {}).get("externalLocation")
+                table = CatalogTable(database, row.name, Endpoint(row.type_name, row.guid, row.qualified_name),
+                                     normalise_path(location) if isinstance(location, str) else None,
+                                     row.attributes or {})
+                self._tables[(database.lower(), row.name.lower())] = table
+        self._by_location = sorted((t.location, t) for t in self._tables.values() if t.location)
+
+    def table(self, database: str, name: str) -> CatalogTable | None:
+        return self._tables.get((database.lower(), name.lower()))
+
+    def views(self) -> Iterator[CatalogTable]:
+        return (table for table in self._tables.values() if table.endpoint.type_name == "View")
+
+    def columns(self, table: CatalogTable) -> dict[str, Endpoint]:
+        """The table's own (top-level) active columns by lower-case name, in their order."""
+        qualified_name = table.endpoint.qualified_name
+        if qualified_name not in self._columns:
+            self._columns.update(self._read_columns([qualified_name]))
+        return self._columns[qualified_name]
+
+    def _read_columns(self, tables: Iterable[str]) -> dict[str, dict[str, Endpoint]]:
+        wanted = list(tables)
+        found: dict[str, dict[str, Endpoint]] = {name: {} for name in wanted}
+        order = sa.func.coalesce(assets.c.attributes["order"].as_integer(), 0)
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                query = (sa.select(assets.c.guid, assets.c.qualified_name, assets.c.name,
+                                   assets.c.parent_qualified_name, assets.c.attributes)
+                         .where(assets.c.parent_qualified_name.in_(wanted[start:start + _CHUNK]),
+                                assets.c.type_name == "Column", assets.c.status == "ACTIVE")
+                         .order_by(order, assets.c.name))
+                for row in conn.execute(query):
+                    if not (row.attributes or {}).get("parentColumnQualifiedName"):  # a field of a struct
+                        found[row.parent_qualified_name][row.name.lower()] = Endpoint("Column", row.guid,
+                                                                                      row.qualified_name)
+        return found
+
+    def containing(self, path: str) -> list[CatalogTable]:
+        """The tables whose location holds `path` (the location itself, or a folder in it); failing that,
+        those whose location is inside `path` (a job reading a whole folder of tables)."""
+        path = normalise_path(path)
+        holding = [t for location, t in self._by_location if path == location or path.startswith(location + "/")]
+        return holding or self.under(path)
+
+    def under(self, path: str) -> list[CatalogTable]:
+        """The tables whose location is `path` or inside it."""
+        path = normalise_path(path)
+        return [t for location, t in self._by_location if location == path or location.startswith(path + "/")]
+
+    def endpoints(self, qualified_names: Iterable[str]) -> dict[str, Endpoint]:
+        """The active assets of these qualified names (what a crawl just published, say)."""
+        wanted = list(qualified_names)
+        found: dict[str, Endpoint] = {}
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                query = sa.select(assets.c.type_name, assets.c.guid, assets.c.qualified_name).where(
+                    assets.c.qualified_name.in_(wanted[start:start + _CHUNK]), assets.c.status == "ACTIVE")
+                found.update((row.qualified_name, Endpoint(row.type_name, row.guid, row.qualified_name))
+                             for row in conn.execute(query))
+        return found
