@@ -7,6 +7,7 @@ What for: the Glue package resolves the names a view's SQL or a job's script use
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ def normalise_path(path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CatalogTable:
-    """A crawled table or view: where it is in Glue, and its asset."""
+    """A crawled table or view: where it is in Glue, and its asset (`attributes`: a view's only)."""
 
     database: str
     name: str
@@ -46,27 +47,46 @@ class LineageCatalog:
 
     def __init__(self, engine: Engine, connection_qualified_name: str) -> None:
         self._engine = engine
-        self._tables: dict[tuple[str, str], CatalogTable] = {}
+        self._connection = connection_qualified_name
+        self._index: dict[tuple[str, str], CatalogTable] | None = None
+        self._by_location: list[tuple[str, CatalogTable]] = []
+        self._at: dict[str, list[CatalogTable]] = {}
         self._columns: dict[str, dict[str, Endpoint]] = {}
+
+    def _read(self, *, views_only: bool) -> Iterator[CatalogTable]:
+        # The whole attributes of views (their SQL); of tables only the location: a catalog of 100,000 tables
+        # without a view or a job needs no more than that to be linked.
+        location = assets.c.attributes["externalLocation"].as_string()
+        attributes = assets.c.attributes if views_only else sa.null()
         query = sa.select(assets.c.type_name, assets.c.guid, assets.c.qualified_name, assets.c.name,
-                          assets.c.schema_qualified_name, assets.c.attributes).where(
-            assets.c.connection_qualified_name == connection_qualified_name,
-            assets.c.type_name.in_(("Table", "View")), assets.c.status == "ACTIVE")
-        with engine.connect() as conn:
+                          assets.c.schema_qualified_name, location.label("location"),
+                          attributes.label("attributes")).where(
+            assets.c.connection_qualified_name == self._connection, assets.c.status == "ACTIVE",
+            assets.c.type_name.in_(("View",) if views_only else ("Table", "View")))
+        with self._engine.connect() as conn:
             for row in conn.execute(query):
-                database = (row.schema_qualified_name or "").rsplit("/", 1)[-1]
-                location = (row.attributes or {}).get("externalLocation")
-                table = CatalogTable(database, row.name, Endpoint(row.type_name, row.guid, row.qualified_name),
-                                     normalise_path(location) if isinstance(location, str) else None,
-                                     row.attributes or {})
-                self._tables[(database.lower(), row.name.lower())] = table
-        self._by_location = sorted((t.location, t) for t in self._tables.values() if t.location)
+                yield CatalogTable((row.schema_qualified_name or "").rsplit("/", 1)[-1], row.name,
+                                   Endpoint(row.type_name, row.guid, row.qualified_name),
+                                   normalise_path(row.location) if isinstance(row.location, str) else None,
+                                   row.attributes or {})
+
+    def _tables(self) -> dict[tuple[str, str], CatalogTable]:
+        """The tables and views by (database, name), read when first needed."""
+        if self._index is None:
+            self._index = {(t.database.lower(), t.name.lower()): t for t in self._read(views_only=False)}
+            # Sorted by location, for `under`'s binary search; and by location, for `containing`'s look-ups.
+            self._by_location = sorted(((t.location, t) for t in self._index.values() if t.location),
+                                       key=lambda item: item[0])
+            for location, table in self._by_location:
+                self._at.setdefault(location, []).append(table)
+        return self._index
 
     def table(self, database: str, name: str) -> CatalogTable | None:
-        return self._tables.get((database.lower(), name.lower()))
+        return self._tables().get((database.lower(), name.lower()))
 
-    def views(self) -> Iterator[CatalogTable]:
-        return (table for table in self._tables.values() if table.endpoint.type_name == "View")
+    def views(self) -> list[CatalogTable]:
+        """The connection's views, with their attributes (SQL, dialect)."""
+        return list(self._read(views_only=True))
 
     def columns(self, table: CatalogTable) -> dict[str, Endpoint]:
         """The table's own (top-level) active columns by lower-case name, in their order."""
@@ -96,13 +116,25 @@ class LineageCatalog:
         """The tables whose location holds `path` (the location itself, or a folder in it); failing that,
         those whose location is inside `path` (a job reading a whole folder of tables)."""
         path = normalise_path(path)
-        holding = [t for location, t in self._by_location if path == location or path.startswith(location + "/")]
-        return holding or self.under(path)
+        self._tables()
+        holding: list[CatalogTable] = []
+        folder = path
+        while "/" in folder.removeprefix("s3://"):  # the path, then each folder above it up to the bucket
+            holding += self._at.get(folder, [])
+            folder = folder.rsplit("/", 1)[0]
+        return holding + self._at.get(folder, []) or self.under(path)
 
     def under(self, path: str) -> list[CatalogTable]:
         """The tables whose location is `path` or inside it."""
         path = normalise_path(path)
-        return [t for location, t in self._by_location if location == path or location.startswith(path + "/")]
+        self._tables()
+        found = []
+        for location, table in self._by_location[bisect.bisect_left(self._by_location, (path,)):]:
+            if not location.startswith(path):
+                break
+            if location == path or location.startswith(path + "/"):
+                found.append(table)
+        return found
 
     def endpoints(self, qualified_names: Iterable[str]) -> dict[str, Endpoint]:
         """The active assets of these qualified names (what a crawl just published, say)."""
