@@ -5,7 +5,7 @@ What for: pyatlan's `client.asset.get_lineage_list(LineageListRequest(...))` and
 entityFilters, entityTraversalFilters, relationshipTraversalFilters, immediateNeighbours, excludeMeanings,
 excludeClassifications}`; the answer is `{entities, hasMore, entityCount, searchParameters}`, each entity an
 entity header with its `depth` and, when asked, its `immediateUpstream` / `immediateDownstream` references
-(docs/design.md, "Lineage"). The walk itself is `gazetteer.assets.lineage`.
+(docs/design.md, Atlan contract §8). The walk itself is `gazetteer.assets.lineage`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ those references (migration 0013), so each hop is two indexed look-ups for the w
 Depth counts hops as Atlan does: depth 1 is the processes that read (downstream) or wrote (upstream) the
 starting asset, and the assets on their other side. The walk stops as soon as it has the page asked for (plus
 one, to tell whether there is more), so a deep request over a big graph costs what its page needs
-(docs/design.md, "Lineage").
+(docs/design.md, Atlan contract §8).
 """
 
 from __future__ import annotations

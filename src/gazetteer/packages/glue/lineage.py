@@ -5,7 +5,7 @@ tables and writes the view, with a ColumnProcess per view column computed from c
 writes what its script (or Glue's GetDataflowGraph) names; a crawler's reads its S3 paths (as S3Object assets)
 and writes the tables kept there. It is published by the crawl's own publisher, so it is all or nothing with
 the crawl, unchanged lineage costs no write, and what Glue no longer has is archived. Whatever cannot be read
-or resolved is a warning naming it, never a failed crawl (docs/design.md, "Lineage").
+or resolved is a warning naming it, never a failed crawl (docs/design.md, Glue facts §17 and Atlan contract §8).
 """
 
 from __future__ import annotations
