@@ -61,7 +61,7 @@ def print_report(report: dict[str, Any]) -> None:
     out.print(" · ".join(line))
     if report.get("message"):
         out.print(f"[red]{escape(str(report['message']))}[/]")
-    for title, key in (("Found  ", "counts"), ("Changes", "changes")):
+    for title, key in (("Found  ", "counts"), ("Changes", "changes"), ("Lineage", "lineage")):
         if isinstance(report.get(key), dict) and report[key]:
             out.print(f"{title} " + " · ".join(_figure(n, k) for k, n in report[key].items()))
     warnings = report.get("warnings") or []

@@ -108,6 +108,14 @@ def _bulk_new_connection(w: World, who: str) -> dict:
         "adminUsers": [f"service-account-{who}"]}}]}
 
 
+def _openlineage_event(w: World, who: str) -> dict:
+    """A run event writing the world's table, named as a Hive metastore names it: a process in its connection."""
+    database, table = w.table_qn.rsplit("/", 2)[1:]
+    return {"eventType": "COMPLETE", "eventTime": "2024-05-01T06:00:00Z", "producer": "https://example.com/tests",
+            "job": {"namespace": "tests", "name": f"by-{who}"},
+            "outputs": [{"namespace": "hive://metastore:9083", "name": f"{database}.{table}"}]}
+
+
 def _new_app(name: str, *, run: bool = False) -> dict:
     """A create body of the app API, as pyatlan 11's AtlanGlue(...).iam(...).connection(...) sends it."""
     connection = {"typeName": "Connection", "attributes": {
@@ -167,6 +175,10 @@ CASES: list[Case] = [
         _api("POST", path, "connection-admin", lambda w, who, p=path: p, _bulk_new_table),
         _api("POST", path, "writer", lambda w, who, p=path: p, _bulk_new_connection),
     )],
+    _api("POST", "/api/meta/lineage/list", "read", lambda w, who: "/api/meta/lineage/list",
+         lambda w, who: {"guid": w.table_guid, "depth": 1}),
+    _api("POST", "/events/openlineage/{connector}/api/v1/lineage", "connection-admin",
+         lambda w, who: "/events/openlineage/spark/api/v1/lineage", _openlineage_event),
     *_FAMILY_CASES,
     _api("GET", "/api/service/v1/apps/{app_id}", "read", lambda w, who: "/api/service/v1/apps/atlan-glue"),
     _api("GET", "/api/service/v1/apps/{app_id}/inputs", "read",
@@ -197,6 +209,7 @@ CASES: list[Case] = [
     _ui("POST", "/sign-out", "public", lambda w, who: "/sign-out"),
     _ui("GET", "/", "read", lambda w, who: "/"),
     _ui("GET", "/assets/{guid}", "read", lambda w, who: f"/assets/{w.table_guid}"),
+    _ui("GET", "/assets/{guid}/lineage", "read", lambda w, who: f"/assets/{w.table_guid}/lineage"),
     _ui("GET", "/assets/{guid}/{field}", "read", lambda w, who: f"/assets/{w.table_guid}/description"),
     _ui("GET", "/assets/{guid}/{field}/edit", "read", lambda w, who: f"/assets/{w.table_guid}/description/edit"),
     _ui("POST", "/assets/{guid}/{field}", "connection-admin", lambda w, who: f"/assets/{w.table_guid}/description",

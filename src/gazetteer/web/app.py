@@ -13,6 +13,7 @@ from gazetteer import __version__
 from gazetteer.api.apps import router as apps_router
 from gazetteer.api.assets import router as assets_router
 from gazetteer.api.auth import router as auth_router
+from gazetteer.api.openlineage import router as openlineage_router
 from gazetteer.api.workflows import router as workflows_router
 from gazetteer.credentials.vault import Vault
 from gazetteer.packages.registry import check_settings
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(workflows_router)
     app.include_router(apps_router)
     app.include_router(assets_router)
+    app.include_router(openlineage_router)
     app.include_router(ui_router)
     install_openapi(app)
     return app
