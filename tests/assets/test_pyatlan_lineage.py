@@ -176,3 +176,22 @@ def test_lineage_of_an_asset_without_any_is_empty(crawled, server, direction):
     answer = http.post("/api/meta/lineage/list", json={"guid": inventory, "direction": direction, "depth": 3})
     assert answer.status_code == 200
     assert answer.json()["entities"] == [] and answer.json()["hasMore"] is False
+
+
+def test_one_request_creates_a_table_and_the_process_that_writes_it(crawled, server):
+    _, _, catalog = crawled
+    connection = catalog_connection(catalog)
+    orders_qn = _qn(catalog, "Table", "sales", "orders")
+    schema = orders_qn.rsplit("/", 1)[0]
+    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.ADMIN_TOKEN}"})
+    answer = http.post("/api/meta/entity/bulk/", json={"entities": [
+        {"typeName": "Process", "guid": "-2", "attributes": {
+            "qualifiedName": f"{connection}/copy", "name": "copy", "connectionQualifiedName": connection,
+            "inputs": [{"typeName": "Table", "uniqueAttributes": {"qualifiedName": orders_qn}}],
+            "outputs": [{"typeName": "Table", "guid": "-1"}]}},
+        {"typeName": "Table", "guid": "-1", "attributes": {"qualifiedName": f"{schema}/orders_copy",
+                                                            "name": "orders_copy"}}]})
+    assert answer.status_code == 200, answer.text
+    table_guid = answer.json()["guidAssignments"]["-1"]
+    lineage = http.post("/api/meta/lineage/list", json={"guid": table_guid, "direction": "INPUT", "depth": 1})
+    assert [e["attributes"]["qualifiedName"] for e in lineage.json()["entities"]] == [f"{connection}/copy", orders_qn]

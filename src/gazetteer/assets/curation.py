@@ -249,6 +249,22 @@ def _create(conn: Connection, change: AssetChange, principal: Principal) -> Any:
     return conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).one()
 
 
+def _placeholders_replaced(change: AssetChange, assigned: Mapping[str, str]) -> AssetChange:
+    """A process's references to assets created earlier in the same request by placeholder guid ("-1"), with
+    the guids they were given (processes come after every other type: see ASSET_TYPES)."""
+    if change.type_name not in LINEAGE_TYPES or not assigned:
+        return change
+
+    def replaced(ref: Any) -> Any:
+        if isinstance(ref, Mapping) and ref.get("guid") in assigned:
+            return {**ref, "guid": assigned[ref["guid"]]}
+        return ref
+
+    attributes = {key: ([replaced(ref) for ref in value] if isinstance(value, list) else replaced(value))
+                  if key in REFERENCE_KEYS else value for key, value in change.attributes.items()}
+    return AssetChange(change.type_name, attributes, change.guid, change.where)
+
+
 def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Principal) -> Saved:
     """Update (curate) or create each asset, all or nothing; parents before children, so one call can create
     a schema and its tables."""
@@ -261,6 +277,7 @@ def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Princ
                                  f"{', '.join(ASSET_TYPES)}")
     with engine.begin() as conn:
         for change in sorted(changes, key=lambda change: _DEPTH[change.type_name]):
+            change = _placeholders_replaced(change, assigned)
             guid, qualified_name = change.guid, change.attributes.get("qualifiedName")
             if guid and not guid.startswith("-"):
                 row = conn.execute(sa.select(assets).where(assets.c.guid == guid)).first()

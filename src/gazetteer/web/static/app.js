@@ -123,6 +123,17 @@
       region.querySelector("[data-query]").getAttribute("data-query") : search.value);
   }
   document.addEventListener("DOMContentLoaded", markResults);
+
+  // A lineage graph wider than its box opens scrolled to its middle (the asset whose page it is), not its
+  // far upstream end; it is all there without this, only scrolled to the left.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-graph-center]").forEach(function (box) {
+      var center = parseInt(box.getAttribute("data-graph-center"), 10);
+      var svg = box.querySelector("svg");
+      var offset = svg ? svg.getBoundingClientRect().left - box.getBoundingClientRect().left + box.scrollLeft : 0;
+      if (box.scrollWidth > box.clientWidth) box.scrollLeft = Math.max(0, offset + center - box.clientWidth / 2);
+    });
+  });
   document.addEventListener("htmx:afterSettle", markResults);
 
   // Busy state for screen readers and the spinner.

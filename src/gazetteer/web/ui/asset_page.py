@@ -1,5 +1,6 @@
-"""Asset pages (`/assets/{guid}`): breadcrumbs, details, columns with nested types, children, and inline
-editing of the description and owners for those allowed (through update_curated).
+"""Asset pages (`/assets/{guid}`): breadcrumbs, details, columns with nested types, children, a view's tables
+and a process's inputs and outputs, and inline editing of the description and owners for those allowed
+(through update_curated). `page_head` is shared with the Lineage tab (`lineage_page`).
 
 The page and its fragments read the read replica (`read_engine`: the primary for a browser that just saved
 something); the editor and the save read the primary, as they lead to a write."""
@@ -22,15 +23,20 @@ from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
 from gazetteer.web.ui.datatypes import linked_type_events
 from gazetteer.web.ui.formatting import column_statistics
+from gazetteer.web.ui.lineage_data import NOT_PROCESS, endpoints, has_lineage, lineage_badge, walk
+from gazetteer.web.ui.lineage_graph import is_process
 from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, read_engine, render, role_names, router
 from gazetteer.workflows.views import ListedWorkflow, workflows_by_connection
 
-__all__ = ["asset_context"]
+__all__ = ["asset_context", "page_head"]
 
 CHILDREN_PAGE = 100
 # What the children `browse.children_of` lists are called, by the parent's type.
 _CHILDREN_TITLES = {"Connection": "Schemas", "Database": "Schemas", "Schema": "Tables and views"}
 _FIELDS = ("description", "owners")
+# The types whose pages offer the Lineage tab even without lineage (to say where it would come from); any
+# other asset offers it once it has some.
+_LINEAGE_TAB_TYPES = ("Table", "View", "Column", "S3Object", "Process", "ColumnProcess")
 
 
 def _ancestors(engine: Engine, asset: AssetView) -> tuple[list[dict[str, Any]], Mapping[str, Any]]:
@@ -86,15 +92,28 @@ def _workflows(engine: Engine, connection_qn: str) -> list[ListedWorkflow]:
     return workflows_by_connection(engine).get(connection_qn, [])
 
 
+def page_head(engine: Engine, user: Principal, asset: AssetView, tab: str) -> dict[str, Any]:
+    """What the header of an asset's pages shows (breadcrumbs, badges, the Overview and Lineage tabs)."""
+    crumbs, connection = _ancestors(engine, asset)
+    lineage = has_lineage(asset)
+    return {"asset": asset, "a": asset.attributes, "kind": asset.type_name, "crumbs": crumbs,
+            "connection": connection, "can_edit": may_edit(user, connection), "tab": tab, "has_lineage": lineage,
+            "lineage_badge": lineage_badge(asset),
+            "lineage_tab": lineage or asset.type_name in _LINEAGE_TAB_TYPES}
+
+
+def _process(engine: Engine, process: AssetView) -> dict[str, list[AssetView]]:
+    """A process's inputs and outputs, and a column process's parent process, as assets to link."""
+    return {key: endpoints(engine, process, key) for key in ("inputs", "outputs", "process")}
+
+
 def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -> dict[str, Any]:
     engine = read_engine(request)
     asset = get_asset(engine, guid=guid)
-    crumbs, connection = _ancestors(engine, asset)
     attributes = asset.attributes
     context: dict[str, Any] = {
-        "asset": asset, "a": attributes, "kind": asset.type_name, "crumbs": crumbs,
-        "connection": connection, "can_edit": may_edit(user, connection), "columns": [], "children": None,
-        "events": [], "statistics": [], "workflows": [], "role_names": role_names(engine),
+        **page_head(engine, user, asset, "overview"), "columns": [], "children": None, "events": [],
+        "statistics": [], "workflows": [], "role_names": role_names(engine), "reads": [], "process": None,
     }
     if asset.type_name in ("Table", "View"):
         context["columns"] = _columns(engine, asset)
@@ -107,6 +126,11 @@ def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -
     context["children"] = _children(engine, asset, max(1, page))
     if asset.type_name == "Connection":
         context["workflows"] = _workflows(engine, asset.qualified_name)
+    if asset.type_name == "View" and has_lineage(asset):
+        # "Reads:" under the SQL: what the view's process reads, one hop upstream.
+        context["reads"] = [item.asset for item in walk(engine, asset, False, 1, NOT_PROCESS).reached]
+    if is_process(asset):
+        context["process"] = _process(engine, asset)
     return context
 
 

@@ -26,7 +26,7 @@ from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
 from gazetteer.auth.service import authenticate, list_roles
 from gazetteer.errors import GazetteerError, NotFound, Unauthenticated
-from gazetteer.web.ui import formatting
+from gazetteer.web.ui import formatting, lineage_graph
 
 __all__ = ["router", "routes_of", "render", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "READ_PRIMARY_COOKIE", "is_htmx",
            "FormDep", "safe_next", "SignInRequired", "read_engine"]
@@ -98,6 +98,7 @@ env.filters.update({name: _defined(cast(Callable[..., Any], function)) for name,
     "bytes": formatting.human_bytes, "count": formatting.human_count, "epoch": formatting.from_epoch_ms,
     "ago": formatting.relative_time, "argo": formatting.argo_time, "iso": formatting.iso,
     "sql": formatting.highlight_sql, "snippet": formatting.snippet, "duration": formatting.duration,
+    "dotted": lineage_graph.dotted_name,
 }.items()})
 
 

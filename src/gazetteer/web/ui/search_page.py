@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from gazetteer.assets.browse import active_connections
 from gazetteer.assets.text_search import FacetedQuery, faceted_search
 from gazetteer.assets.views import AssetView
+from gazetteer.web.ui.lineage_data import lineage_badge
 from gazetteer.web.ui.routing import UserDep, is_htmx, read_engine, render, router
 
 __all__ = ["Facet", "FACETS", "PAGE_SIZE", "faceted_query", "run_search"]
@@ -114,7 +115,8 @@ def run_search(engine: Engine, text: str, selected: dict[str, list[str]], page: 
         if values:
             facets.append({"param": facet.param, "title": facet.title, "options": values, "other": counted.other})
     results = [{"guid": asset.guid, "type": asset.type_name, "name": asset.name, "path": _breadcrumb(asset),
-                "description": asset.description, "attributes": asset.attributes} for asset in found.assets]
+                "description": asset.description, "attributes": asset.attributes,
+                "lineage": lineage_badge(asset)} for asset in found.assets]
     pages = max(1, min((found.total + PAGE_SIZE - 1) // PAGE_SIZE, MAX_FROM // PAGE_SIZE + 1))
     return {"results": results, "total": found.total, "facets": facets, "page": page, "pages": pages,
             "filtered": any(selected.values()), "connections": connections}
