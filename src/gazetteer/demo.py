@@ -54,6 +54,17 @@ def _show_catalog(engine: sa.Engine, connection: str) -> None:
     console.out.print(tree)
 
 
+def _lineage_pages(engine: sa.Engine, connection: str, url: str) -> str:
+    """Where to see the sample catalog's lineage: a view's Lineage tab, and impact from the command line."""
+    view = f"{connection}/{DEFAULT_CATALOG}/analytics/customer_orders"
+    with engine.connect() as conn:
+        guid = conn.execute(sa.select(assets.c.guid).where(assets.c.qualified_name == view)).scalar()
+    if guid is None:
+        return ""
+    return (f"  lineage     {url}/assets/{guid}/lineage?columns=true\n"
+            f"              gazetteer lineage {connection}/{DEFAULT_CATALOG}/sales/orders/amount")
+
+
 def _port(wanted: int) -> int:
     """`wanted` if it is free, else any free port (a second demo, or another server, may hold 8000)."""
     with socket.socket() as probe:
@@ -112,9 +123,12 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
                 documents.template_name_of(response) or documents.name_of(response))  # type: ignore[arg-type]
         report = documents.report_of(run)
         console.out.print(f"The run ended: [bold]{phase}[/]")
+        connection = str((report or {}).get("connection_qualified_name") or "")
+        engine = open_engine(settings.effective_database_url)
         if report:
             console.print_report(report)
-            _show_catalog(open_engine(settings.effective_database_url), report["connection_qualified_name"])
+            _show_catalog(engine, connection)
+        lineage = _lineage_pages(engine, connection, url)
         console.out.print(
             f"\nWhere to look:\n"
             f"  web UI      {url}/   (sign in with the admin token below)\n"
@@ -122,7 +136,9 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
             f"  admin token {token}\n"
             f"  catalog     {settings.effective_database_url}\n"
             f"  try         GAZETTEER_URL={url} GAZETTEER_TOKEN={token} gazetteer workflow list\n"
-            f"              gazetteer search orders · gazetteer search revenue --type View"
+            f"              gazetteer search orders · gazetteer search revenue --type View\n"
+            f"{lineage}",
+            soft_wrap=True,  # URLs and qualified names stay whole, to be copied
         )
         if serve:
             console.out.print("\nServing until you press Ctrl-C.")
