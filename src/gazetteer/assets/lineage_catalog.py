@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from gazetteer.assets.processes import Endpoint
 from gazetteer.store.schema import assets
 
-__all__ = ["CatalogTable", "LineageCatalog", "normalise_path"]
+__all__ = ["CatalogTable", "LineageCatalog", "StoredProcess", "normalise_path"]
 
 _CHUNK = 2000
 
@@ -42,6 +42,17 @@ class CatalogTable:
     attributes: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredProcess:
+    """A process as the catalog has it: the digest of what it was derived from, the qualified names of its
+    inputs, the names it could not resolve (`unresolvedInputs`), and its active column processes."""
+
+    source_hash: str | None
+    inputs: tuple[str, ...]
+    unresolved: tuple[str, ...]
+    children: tuple[str, ...]
+
+
 class LineageCatalog:
     """The active tables and views of one connection, by Glue database and name, and by S3 location."""
 
@@ -49,6 +60,7 @@ class LineageCatalog:
         self._engine = engine
         self._connection = connection_qualified_name
         self._index: dict[tuple[str, str], CatalogTable] | None = None
+        self._by_name: dict[str, CatalogTable] = {}
         self._by_location: list[tuple[str, CatalogTable]] = []
         self._at: dict[str, list[CatalogTable]] = {}
         self._columns: dict[str, dict[str, Endpoint]] = {}
@@ -74,6 +86,7 @@ class LineageCatalog:
         """The tables and views by (database, name), read when first needed."""
         if self._index is None:
             self._index = {(t.database.lower(), t.name.lower()): t for t in self._read(views_only=False)}
+            self._by_name = {t.endpoint.qualified_name: t for t in self._index.values()}
             # Sorted by location, for `under`'s binary search; and by location, for `containing`'s look-ups.
             self._by_location = sorted(((t.location, t) for t in self._index.values() if t.location),
                                        key=lambda item: item[0])
@@ -83,6 +96,10 @@ class LineageCatalog:
 
     def table(self, database: str, name: str) -> CatalogTable | None:
         return self._tables().get((database.lower(), name.lower()))
+
+    def by_qualified_name(self, qualified_name: str) -> CatalogTable | None:
+        self._tables()
+        return self._by_name.get(qualified_name)
 
     def views(self) -> list[CatalogTable]:
         """The connection's views, with their attributes (SQL, dialect)."""
@@ -134,6 +151,29 @@ class LineageCatalog:
                 break
             if location == path or location.startswith(path + "/"):
                 found.append(table)
+        return found
+
+    def stored_processes(self, qualified_names: Iterable[str]) -> dict[str, StoredProcess]:
+        """The active processes of these qualified names, with their active column processes."""
+        wanted = list(qualified_names)
+        found: dict[str, StoredProcess] = {}
+        with self._engine.connect() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                children: dict[str, list[str]] = {}
+                kids = sa.select(assets.c.parent_qualified_name, assets.c.qualified_name).where(
+                    assets.c.parent_qualified_name.in_(chunk), assets.c.type_name == "ColumnProcess",
+                    assets.c.status == "ACTIVE")
+                for kid in conn.execute(kids):
+                    children.setdefault(kid.parent_qualified_name, []).append(kid.qualified_name)
+                query = sa.select(assets.c.qualified_name, assets.c.source_hash, assets.c.attributes).where(
+                    assets.c.qualified_name.in_(chunk), assets.c.type_name == "Process", assets.c.status == "ACTIVE")
+                for row in conn.execute(query):
+                    attributes = row.attributes or {}
+                    inputs = tuple(ref["uniqueAttributes"]["qualifiedName"] for ref in attributes.get("inputs") or ())
+                    found[row.qualified_name] = StoredProcess(
+                        row.source_hash, inputs, tuple(attributes.get("unresolvedInputs") or ()),
+                        tuple(children.get(row.qualified_name, ())))
         return found
 
     def endpoints(self, qualified_names: Iterable[str]) -> dict[str, Endpoint]:

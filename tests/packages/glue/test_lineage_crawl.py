@@ -137,3 +137,50 @@ def test_a_view_reading_a_missing_table_names_it(glue, engine):
     assert any("shop.v" in m and "gone.missing" in m for m in messages), messages
     assert any("shop.broken" in m and "no lineage" in m for m in messages), messages
     assert _lineage(engine)["view/shop/v"]["inputs"] == ["shop/t"]
+
+
+def test_unchanged_views_are_not_parsed_again_and_changes_are_seen(glue, engine, monkeypatch):
+    from gazetteer.packages.glue import lineage as lineage_module
+
+    client = glue.client(REGION)
+    seed_sample_catalog(client, s3=glue.s3_client(REGION))
+    client.create_table(DatabaseName="analytics", TableInput={
+        "Name": "late_view", "TableType": "VIRTUAL_VIEW", "Parameters": {"presto_view": "true"},
+        "ViewOriginalText": "SELECT o.order_id, n.note FROM sales.orders o JOIN sales.notes n ON n.id = o.order_id",
+        "StorageDescriptor": {"Columns": [{"Name": "order_id", "Type": "bigint"}, {"Name": "note", "Type": "string"}]}})
+    parsed: list[str] = []
+    real = lineage_module.view_lineage
+
+    def counting(sql, *args, **kwargs):
+        parsed.append(sql)
+        return real(sql, *args, **kwargs)
+
+    monkeypatch.setattr(lineage_module, "view_lineage", counting)
+    first = crawl(engine, _config())
+    assert len(parsed) == 6 and first.lineage["views"] == 6
+    assert any("sales.notes" in w["message"] for w in first.warnings)
+    found = _lineage(engine)
+
+    parsed.clear()
+    again = crawl(engine, _config())
+    assert parsed == [] and _lineage(engine) == found  # nothing parsed, nothing lost
+    assert again.lineage == first.lineage and any("sales.notes" in w["message"] for w in again.warnings)
+    assert again.changes["created"] == again.changes["updated"] == again.changes["archived"] == 0
+
+    # A column added to sales.orders: the five views reading it are derived again (not country_revenue, which
+    # reads a view whose columns did not change); the table the late view could not find now exists.
+    orders = client.get_table(DatabaseName="sales", Name="orders")["Table"]
+    storage = {**orders["StorageDescriptor"],
+               "Columns": [*orders["StorageDescriptor"]["Columns"], {"Name": "channel", "Type": "string"}]}
+    keep = ("Name", "Description", "PartitionKeys", "TableType", "Parameters")
+    client.update_table(DatabaseName="sales", TableInput={**{k: v for k, v in orders.items() if k in keep},
+                                                         "StorageDescriptor": storage})
+    client.create_table(DatabaseName="sales", TableInput={
+        "Name": "notes", "StorageDescriptor": {"Columns": [{"Name": "id", "Type": "bigint"},
+                                                          {"Name": "note", "Type": "string"}]}})
+    parsed.clear()
+    assert crawl(engine, _config()).status == "Succeeded"
+    assert len(parsed) == 5 and not any("customer_orders GROUP BY" in sql for sql in parsed)
+    after = _lineage(engine)
+    assert after["view/analytics/late_view"]["inputs"] == ["sales/notes", "sales/orders"]
+    assert after["view/analytics/late_view/note"]["inputs"] == ["sales/notes/note"]

@@ -10,11 +10,13 @@ or resolved is a warning naming it, never a failed crawl (docs/design.md, Glue f
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gazetteer.assets.lineage_catalog import CatalogTable, LineageCatalog, normalise_path
+from gazetteer.assets.lineage_catalog import CatalogTable, LineageCatalog, StoredProcess, normalise_path
 from gazetteer.assets.processes import Endpoint, crawled_prefix, process_record
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import LINEAGE_TYPES, AssetRecord
@@ -26,6 +28,8 @@ from gazetteer.packages.glue.view_lineage import view_lineage
 __all__ = ["derive_lineage"]
 
 _BATCH = 200  # views or jobs per publish
+# Part of every view's lineage digest: changing how view lineage is derived makes the next crawl derive it again.
+_VIEW_LINEAGE_VERSION = 1
 _MAX_CODE = 200_000  # the most of a script kept as the job process's `code`
 # What a GetDataflowGraph failure means "this endpoint does not do that" (moto, other Glue look-alikes).
 _UNSUPPORTED = {"InvalidAction", "UnknownOperationException", "NotImplemented", "InternalFailure",
@@ -76,25 +80,31 @@ class _Lineage:
     def _views(self, views: Sequence[CatalogTable]) -> None:
         processes: list[AssetRecord] = []
         column_edges: dict[str, tuple[CatalogTable, list[tuple[Endpoint, list[Endpoint]]]]] = {}
+        names = {view.endpoint.qualified_name: f"{self.prefix}view/{view.database}/{view.name}" for view in views}
+        stored = self.catalog.stored_processes(names.values())
         for view in views:
             sql = view.attributes.get("definition")
             if not isinstance(sql, str) or not sql.strip():
                 continue
+            qualified_name = names[view.endpoint.qualified_name]
+            previous = stored.get(qualified_name)
+            if previous is not None and self._unchanged(view, sql, previous):
+                self._keep(view, qualified_name, previous)
+                continue
             found = view_lineage(sql, view.attributes.get("viewDialect"), view.database,
                                  list(self.catalog.columns(view)), self._columns_of)
-            where = f"View {view.database}.{view.name}"
             if found.problem:
-                self.report.warn(f"{where}: no lineage, {found.problem}", database=view.database, table=view.name)
+                self.report.warn(f"View {view.database}.{view.name}: no lineage, {found.problem}",
+                                 database=view.database, table=view.name)
                 continue
-            if found.unresolved:
-                self.report.warn(f"{where} reads {', '.join(found.unresolved)}, not found in this connection: "
-                                 "that part of its lineage is left out", database=view.database, table=view.name)
+            self._warn_unresolved(view, found.unresolved)
             inputs = [t.endpoint for db, name in found.tables if (t := self.catalog.table(db, name)) is not None]
             if not inputs:
                 continue
-            qualified_name = f"{self.prefix}view/{view.database}/{view.name}"
-            processes.append(process_record(self.connection, qualified_name, f"{view.database}.{view.name}",
-                                            inputs, [view.endpoint], sql=sql))
+            record = process_record(self.connection, qualified_name, f"{view.database}.{view.name}", inputs,
+                                    [view.endpoint], sql=sql, unresolvedInputs=list(found.unresolved) or None)
+            digest = self._view_digest(view, sql, [i.qualified_name for i in inputs], found.unresolved)
+            processes.append(replace(record, source_hash=digest))
             column_edges[qualified_name] = (view, self._column_edges(view, found.columns))
             self.derived.counts["views"] += 1
         self._publish(processes)
@@ -108,6 +118,41 @@ class _Lineage:
                                               f"{view.database}.{view.name}.{column}", sources, [output],
                                               type_name="ColumnProcess", parent=parents[qualified_name]))
         self._publish(records, complete_parents=list(parents))
+
+    def _view_digest(self, view: CatalogTable, sql: str, inputs: Sequence[str], unresolved: Sequence[str]) -> str:
+        """What a view's lineage is derived from: its SQL and columns, and the columns of what it reads."""
+        read = [(qn, list(self.catalog.columns(table)) if (table := self.catalog.by_qualified_name(qn)) else None)
+                for qn in sorted(inputs)]
+        payload = [_VIEW_LINEAGE_VERSION, sql, view.attributes.get("viewDialect"), list(self.catalog.columns(view)),
+                   read, sorted(unresolved)]
+        return hashlib.blake2b(json.dumps(payload).encode(), digest_size=16).hexdigest()
+
+    def _unchanged(self, view: CatalogTable, sql: str, previous: StoredProcess) -> bool:
+        """Whether the view's stored lineage still holds, told without parsing its SQL: same SQL and columns,
+        the tables it read have the same columns, and what it could not resolve still is not there."""
+        if any(self._resolves(view, name) for name in previous.unresolved):
+            return False
+        return self._view_digest(view, sql, previous.inputs, previous.unresolved) == previous.source_hash
+
+    def _resolves(self, view: CatalogTable, name: str) -> bool:
+        parts = name.lower().split(".")
+        database, table = (view.database, parts[0]) if len(parts) == 1 else (parts[-2], parts[-1])
+        return self.catalog.table(database, table) is not None
+
+    def _keep(self, view: CatalogTable, qualified_name: str, previous: StoredProcess) -> None:
+        """Count an unchanged view's lineage as derived again, and say again what it could not resolve."""
+        self._warn_unresolved(view, previous.unresolved)
+        self.derived.names.update((qualified_name, *previous.children))
+        self.derived.counts["views"] += 1
+        self.derived.counts["processes"] += 1
+        self.derived.counts["column_processes"] += len(previous.children)
+        self.publisher.changes["unchanged"] += 1 + len(previous.children)
+
+    def _warn_unresolved(self, view: CatalogTable, unresolved: Sequence[str]) -> None:
+        if unresolved:
+            self.report.warn(f"View {view.database}.{view.name} reads {', '.join(unresolved)}, not found in this "
+                             "connection: that part of its lineage is left out", database=view.database,
+                             table=view.name)
 
     def _columns_of(self, database: str, name: str) -> list[str] | None:
         table = self.catalog.table(database, name)
