@@ -28,7 +28,7 @@ def cli_env(glue, tmp_path) -> dict[str, str]:
 
 
 def test_crawl_json_report_then_search(glue, cli_env, tmp_path):
-    seed_sample_catalog(glue.client("eu-west-1"))
+    seed_sample_catalog(glue.client("eu-west-1"), s3=glue.s3_client("eu-west-1"))
     args = ["crawl", "glue", "--connection-name", "lake", "--region", "eu-west-1", "--access-key", "AKIAEXAMPLE",
             "--secret-key", SECRET, "--include", "sales", "--include", "analytics", "--exclude", "analytics", "--json"]
     done = gazetteer(*args, env=cli_env)

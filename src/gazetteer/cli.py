@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from gazetteer import console
 from gazetteer.api.entities import entity_header
 from gazetteer.assets.text_search import best_matches
+from gazetteer.cli_lineage import lineage
 from gazetteer.cli_secrets import secrets_app
 from gazetteer.cli_token import token_app
 from gazetteer.cli_workflow import workflow_app
@@ -28,6 +29,7 @@ app.add_typer(crawl_app, name="crawl")
 app.add_typer(token_app, name="token", help="Create, list and revoke API tokens (no server needed).")
 app.add_typer(secrets_app, name="secrets", help="Vault keys: status, and rotation to the current key.")
 app.add_typer(workflow_app, name="workflow", help="List, run, re-run, stop and inspect workflows on a server.")
+app.command()(lineage)
 
 
 def _engine() -> Engine:

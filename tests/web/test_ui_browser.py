@@ -109,7 +109,7 @@ def test_wrong_token_shows_an_error_and_sets_no_cookie(page: Page, server) -> No
 
 def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, any_server, glue) -> None:
     server = any_server  # a SQLite catalog, and PostgreSQL when GAZETTEER_TEST_POSTGRES_URL is set
-    seed_sample_catalog(glue.client(REGION))
+    seed_sample_catalog(glue.client(REGION), s3=glue.s3_client(REGION))
     sign_in(page, server)
     expect(page.locator("main")).to_contain_text("No connections yet")
     shot(page, "01-empty")
@@ -137,7 +137,7 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, a
     run = page.locator(".run").first
     found = run.locator(".figures", has_text="Found")
     expect(found).to_contain_text("Tables")
-    assert int(found.locator("dt:text-is('Tables') + dd").inner_text()) == 9  # sales 5 + analytics 4
+    assert int(found.locator("dt:text-is('Tables') + dd").inner_text()) == 10  # sales 5 + analytics 5
     shot(page, "03-run-finished")
     assert SECRET not in page.content()
 
@@ -311,7 +311,7 @@ def test_preview_says_why_glue_refused_the_keys(page: Page, server, glue) -> Non
 
 
 def test_a_guest_reads_but_cannot_change(page: Page, server, glue) -> None:
-    seed_sample_catalog(glue.client(REGION))
+    seed_sample_catalog(glue.client(REGION), s3=glue.s3_client(REGION))
     engine = open_engine(f"sqlite:///{server.home / 'catalog.db'}")
     guest = create_token(engine, "viewer", "$guest")
     engine.dispose()
@@ -335,7 +335,7 @@ def test_a_guest_reads_but_cannot_change(page: Page, server, glue) -> None:
 
 
 def test_a_running_crawl_shows_live_progress_and_can_be_stopped(page: Page, server, glue) -> None:
-    seed_sample_catalog(glue.client(REGION))
+    seed_sample_catalog(glue.client(REGION), s3=glue.s3_client(REGION))
     glue.set_faults([{"operation": "GetTables", "delay_seconds": 1.5}])  # slow, not failing
     with server.client() as http:
         body = (GlueCrawler(connection_name="slow", admin_roles=["$admin"]).iam_user_auth("AKIAX", "secret")
@@ -355,7 +355,7 @@ def test_a_running_crawl_shows_live_progress_and_can_be_stopped(page: Page, serv
 
 
 def test_a_crawler_can_assume_a_role_read_another_catalog_and_leave_tables_out(page: Page, server, glue) -> None:
-    seed_sample_catalog(glue.client(REGION))
+    seed_sample_catalog(glue.client(REGION), s3=glue.s3_client(REGION))
     sign_in(page, server, path="/workflows/new")
     page.fill("#connection_name", "role-lake")
     page.fill("#access_key", "AKIAGAZETTEERUITEST")

@@ -108,7 +108,7 @@ def test_a_nul_in_a_form_is_refused_before_the_page(server) -> None:
 
 
 def test_asset_pages_link_nested_columns_and_show_statistics_and_tags(server, glue) -> None:
-    seed_sample_catalog(glue.client("us-east-1"))
+    seed_sample_catalog(glue.client("us-east-1"), s3=glue.s3_client("us-east-1"))
     lake_formation = glue.client("us-east-1", service="lakeformation")
     lake_formation.create_lf_tag(TagKey="pii", TagValues=["true", "false"])
     lake_formation.create_lf_tag(TagKey="domain", TagValues=["sales"])

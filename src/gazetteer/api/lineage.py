@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from gazetteer.api.entities import entity_header
-from gazetteer.assets.lineage import OPERATORS, EntityFilter, Filters, LineageEntity, LineageQuery, lineage_list
+from gazetteer.assets.lineage import EntityFilter, Filters, LineageEntity, LineageQuery, lineage_list
+from gazetteer.assets.lineage_filters import OPERATORS
 from gazetteer.assets.search import MAX_PAGE
 from gazetteer.assets.views import AssetView
 from gazetteer.errors import InvalidRequest

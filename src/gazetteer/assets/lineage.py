@@ -3,7 +3,9 @@
 What for: pyatlan's `client.asset.get_lineage_list` and `FluentLineage` (POST /api/meta/lineage/list), the UI's
 Lineage tab and `gazetteer lineage`. The graph is Atlan's: assets linked through the processes (Process, and
 ColumnProcess between columns) that read them (`inputs`) and write them (`outputs`); `lineage_edges` indexes
-those references (migration 0013), so each hop is two indexed look-ups for the whole frontier, whatever its size.
+those references (migration 0013), so each hop is one statement for the whole frontier, whatever its size. The
+walk reads narrow rows (names, types, stamps; attributes only when a filter names one) and whole assets only for
+the page it answers and their neighbours.
 
 Depth counts hops as Atlan does: depth 1 is the processes that read (downstream) or wrote (upstream) the
 starting asset, and the assets on their other side. The walk stops as soon as it has the page asked for (plus
@@ -14,121 +16,26 @@ one, to tell whether there is more), so a deep request over a big graph costs wh
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.assets.search_fields import SUPER_TYPES
-from gazetteer.assets.views import AssetView, epoch_ms
+from gazetteer.assets.lineage_filters import EntityFilter, Filters
+from gazetteer.assets.views import AssetView, attributes_of
 from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.store.schema import assets, lineage_edges
 
-__all__ = ["EntityFilter", "Filters", "LineageQuery", "LineageEntity", "LineagePage", "lineage_list",
-           "MAX_WALK", "OPERATORS"]
+__all__ = ["EntityFilter", "Filters", "LineageQuery", "LineageEntity", "LineagePage", "lineage_list", "MAX_WALK"]
 
 # However deep a request goes, a walk visits at most this many entities (the answer then says there is more).
 MAX_WALK = 20_000
 _CHUNK = 2000
-OPERATORS = frozenset({"=", "!=", "in", "like", "startsWith", "endsWith", "contains", "not_contains",
-                       "containsAny", "containsAll", "isNull", "notNull", "notEmpty", "<", ">", "<=", ">="})
-
-
-@dataclass(frozen=True, slots=True)
-class EntityFilter:
-    """One criterion of Atlan's lineage filters: an attribute (`__typeName`, `__state`, `name`, ...), an operator
-    (Atlan's AtlanComparisonOperator values) and a value, always sent as text."""
-
-    attribute: str
-    operator: str
-    value: str
-
-    def matches(self, asset: AssetView) -> bool:
-        actual = _value_of(asset, self.attribute)
-        op, value = self.operator, self.value
-        if op == "isNull":
-            return actual in (None, "", [])
-        if op in ("notNull", "notEmpty"):
-            return actual not in (None, "", [])
-        if isinstance(actual, (list, tuple, set, frozenset)):
-            items = {str(item) for item in actual}
-            wanted = {part.strip() for part in value.split(",") if part.strip()}
-            if op in ("=", "contains", "containsAny", "in"):
-                return bool(items & wanted) if op != "=" else value in items
-            if op == "containsAll":
-                return wanted <= items
-            if op in ("!=", "not_contains"):
-                return value not in items
-            return False
-        text = "" if actual is None else str(actual).lower() if isinstance(actual, bool) else str(actual)
-        if op in ("<", ">", "<=", ">="):
-            return _compare(actual, op, value)
-        return _TEXT_OPS[op](text, value)
-
-
-_TEXT_OPS: dict[str, Callable[[str, str], bool]] = {
-    "=": lambda text, value: text == value,
-    "!=": lambda text, value: text != value,
-    "in": lambda text, value: text in {part.strip() for part in value.split(",")},
-    "like": lambda text, value: _like(text, value),
-    "startsWith": lambda text, value: text.startswith(value),
-    "endsWith": lambda text, value: text.endswith(value),
-    "contains": lambda text, value: value in text,
-    "not_contains": lambda text, value: value not in text,
-    "containsAny": lambda text, value: text in {part.strip() for part in value.split(",")},
-    "containsAll": lambda text, value: text == value,
-}
-
-
-def _like(text: str, pattern: str) -> bool:
-    """SQL LIKE without regular expressions (a crafted pattern cannot make it slow): `%` and `*` match anything."""
-    parts = pattern.replace("*", "%").split("%")
-    if len(parts) == 1:
-        return text == pattern
-    if not text.startswith(parts[0]) or not text.endswith(parts[-1]) or len(text) < len(parts[0]) + len(parts[-1]):
-        return False
-    position = len(parts[0])
-    for part in parts[1:-1]:
-        found = text.find(part, position, len(text) - len(parts[-1]))
-        if found < 0:
-            return False
-        position = found + len(part)
-    return True
-
-
-def _compare(actual: Any, op: str, value: str) -> bool:
-    try:
-        left, right = float(actual), float(value)
-    except (TypeError, ValueError):
-        return False
-    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
-
-
-def _value_of(asset: AssetView, attribute: str) -> Any:
-    special: dict[str, Any] = {
-        "__typeName": asset.type_name, "__state": asset.status, "__guid": asset.guid,
-        "__superTypeNames": SUPER_TYPES.get(asset.type_name, ()), "__createdBy": asset.created_by,
-        "__modifiedBy": asset.updated_by, "__timestamp": epoch_ms(asset.created_at),
-        "__modificationTimestamp": epoch_ms(asset.updated_at), "__hasLineage": True,
-    }
-    name = attribute.removesuffix(".keyword")
-    return special[name] if name in special else asset.attributes.get(name)
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """A list of criteria that must all (AND) or any (OR) hold; an empty list holds for everything."""
-
-    criteria: tuple[EntityFilter, ...] = ()
-    any_of: bool = False
-
-    def matches(self, asset: AssetView) -> bool:
-        if not self.criteria:
-            return True
-        results = (criterion.matches(asset) for criterion in self.criteria)
-        return any(results) if self.any_of else all(results)
+_IDENTITY = ("guid", "type_name", "qualified_name", "name", "status", "created_by", "updated_by", "created_at",
+             "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +73,46 @@ class LineagePage:
     has_more: bool
 
 
+def _hop_statement(with_attributes: bool) -> sa.Select[Any]:
+    """One hop for a whole frontier: its edges on the near side, their active processes, the edges on those
+    processes' far side and the active assets there (a process may have none), as narrow rows."""
+    near, process, far, asset = (lineage_edges.alias("near"), assets.alias("process"), lineage_edges.alias("far"),
+                                 assets.alias("asset"))
+    names = (*_IDENTITY, *(("attributes", "curated") if with_attributes else ()))
+    columns = [near.c.asset_qualified_name.label("frontier"),
+               *(process.c[name].label(f"p_{name}") for name in names),
+               *(asset.c[name].label(f"a_{name}") for name in names)]
+    joined = (near.join(process, sa.and_(process.c.id == near.c.process_id, process.c.status == "ACTIVE"))
+              .outerjoin(far, sa.and_(far.c.process_id == process.c.id, far.c.direction == sa.bindparam("far")))
+              .outerjoin(asset, sa.and_(asset.c.qualified_name == far.c.asset_qualified_name,
+                                        asset.c.status == "ACTIVE")))
+    return sa.select(*columns).select_from(joined).where(
+        near.c.asset_qualified_name.in_(sa.bindparam("frontier", expanding=True)),
+        near.c.direction == sa.bindparam("near"))
+
+
+# Built once: SQLAlchemy caches their compiled form, and the expanding parameter takes any frontier.
+_HOPS = {with_attributes: _hop_statement(with_attributes) for with_attributes in (False, True)}
+_WHOLE = sa.select(assets, sa.literal(True).label("has_lineage")).where(
+    assets.c.qualified_name.in_(sa.bindparam("names", expanding=True)))
+
+
+def _view(row: Any, prefix: str, with_attributes: bool) -> AssetView | None:
+    """The asset a hop row holds under `prefix`, with just its identity (and attributes when read)."""
+    values = {name: getattr(row, prefix + name) for name in _IDENTITY}
+    if values["qualified_name"] is None:
+        return None
+    raw = SimpleNamespace(**values, attributes=getattr(row, prefix + "attributes", None) if with_attributes else None,
+                          curated=getattr(row, prefix + "curated", None) if with_attributes else None)
+    return AssetView(values["guid"], values["type_name"], values["qualified_name"], values["name"], values["status"],
+                     attributes_of(raw), values["created_by"], values["updated_by"], values["created_at"],
+                     values["updated_at"])
+
+
 @dataclass
 class _Walk:
     query: LineageQuery
+    with_attributes: bool
     found: list[tuple[AssetView, int]] = field(default_factory=list)
     matched: int = 0
     seen: set[str] = field(default_factory=set)
@@ -184,86 +128,77 @@ class _Walk:
         self.found.append((asset, depth))
         self.matched += self.query.include.matches(asset)
 
+    def rows(self, conn: Connection, frontier: Sequence[str], near: str, far: str) -> Iterator[Any]:
+        statement = _HOPS[self.with_attributes]
+        for start in range(0, len(frontier), _CHUNK):
+            yield from conn.execute(statement, {"frontier": list(frontier[start:start + _CHUNK]), "near": near,
+                                                "far": far})
+
+    def hop(self, conn: Connection, frontier: Sequence[str], level: int, downstream: bool) -> list[str]:
+        """One hop from `frontier`; returns the assets reached for the first time (the next frontier)."""
+        near, far = ("i", "o") if downstream else ("o", "i")
+        query = self.query
+        processes: dict[str, AssetView] = {}
+        reached: dict[str, AssetView] = {}
+        refused: set[str] = set()
+        for row in self.rows(conn, frontier, near, far):
+            process_qn = row.p_qualified_name
+            if process_qn in self.seen or process_qn in refused:
+                continue
+            if process_qn not in processes:
+                process = _view(row, "p_", self.with_attributes)
+                if process is None or not (query.relationships.matches(process) and query.traverse.matches(process)):
+                    refused.add(process_qn)
+                    continue
+                processes[process_qn] = process
+            self.edges.append((row.frontier, process_qn) if downstream else (process_qn, row.frontier))
+            asset = _view(row, "a_", self.with_attributes)
+            if asset is not None:
+                self.edges.append((process_qn, asset.qualified_name) if downstream
+                                  else (asset.qualified_name, process_qn))
+                reached.setdefault(asset.qualified_name, asset)
+        for process in sorted(processes.values(), key=lambda view: (view.name, view.qualified_name)):
+            self.add(process, level)
+        frontier_next = []
+        for asset in sorted(reached.values(), key=lambda view: (view.name, view.qualified_name)):
+            if asset.qualified_name not in self.seen and query.traverse.matches(asset):
+                self.add(asset, level)
+                frontier_next.append(asset.qualified_name)
+        return frontier_next
+
 
 def lineage_list(engine: Engine, query: LineageQuery) -> LineagePage:
-    """One page of the lineage of an asset, nearest first (processes before the assets they lead to)."""
+    """One page of the lineage of an asset, nearest first (per hop, processes before the assets they lead to)."""
     if query.depth < 1:
         raise InvalidRequest(f"malformed 'depth': {query.depth}; give 1 or more (1,000,000 for all)")
+    filters = (query.include, query.traverse, query.relationships)
+    walk = _Walk(query, with_attributes=any(f.needs_attributes for f in filters))
     with engine.connect() as conn:
         row = conn.execute(sa.select(assets).where(assets.c.guid == query.guid)).first()
         if row is None:
             raise NotFound(f"Given instance guid {query.guid} is invalid/not found")
         start = AssetView.of(row)
-        walk = _Walk(query, seen={start.qualified_name})
-        frontier = [start.qualified_name]
-        near, far = ("i", "o") if query.downstream else ("o", "i")
-        level = 0
+        walk.seen.add(start.qualified_name)
+        frontier, level = [start.qualified_name], 0
         while frontier and level < query.depth and not walk.enough:
             level += 1
-            frontier = _hop(conn, walk, frontier, level, near, far)
-    shown = [(asset, depth) for asset, depth in walk.found if query.include.matches(asset)]
-    page = shown[query.offset:query.offset + query.size]
-    has_more = len(shown) > query.offset + query.size or len(walk.seen) > MAX_WALK
-    known = {start.qualified_name: start, **{asset.qualified_name: asset for asset, _ in walk.found}}
-    upstream: dict[str, list[AssetView]] = defaultdict(list)
-    downstream: dict[str, list[AssetView]] = defaultdict(list)
-    for source, target in dict.fromkeys(walk.edges):
-        if source in known and target in known:
-            downstream[source].append(known[target])
-            upstream[target].append(known[source])
-    entities = tuple(LineageEntity(asset, depth, tuple(upstream[asset.qualified_name]),
-                                   tuple(downstream[asset.qualified_name])) for asset, depth in page)
+            frontier = walk.hop(conn, frontier, level, query.downstream)
+        shown = [(asset.qualified_name, depth) for asset, depth in walk.found if query.include.matches(asset)]
+        page = shown[query.offset:query.offset + query.size]
+        has_more = len(shown) > query.offset + query.size or len(walk.seen) > MAX_WALK
+        on_page = {qualified_name for qualified_name, _ in page}
+        upstream: dict[str, list[str]] = defaultdict(list)
+        downstream: dict[str, list[str]] = defaultdict(list)
+        for source, target in dict.fromkeys(walk.edges):
+            if source in on_page or target in on_page:
+                downstream[source].append(target)
+                upstream[target].append(source)
+        wanted = sorted(on_page | {n for qn in on_page for n in (*upstream[qn], *downstream[qn])})
+        whole = {start.qualified_name: start}
+        for begin in range(0, len(wanted), _CHUNK):
+            whole.update((r.qualified_name, AssetView.of(r))
+                         for r in conn.execute(_WHOLE, {"names": wanted[begin:begin + _CHUNK]}))
+    entities = tuple(LineageEntity(whole[qn], depth, tuple(whole[n] for n in upstream[qn] if n in whole),
+                                   tuple(whole[n] for n in downstream[qn] if n in whole))
+                     for qn, depth in page if qn in whole)
     return LineagePage(start, entities, has_more)
-
-
-def _hop(conn: Connection, walk: _Walk, frontier: Sequence[str], level: int, near: str, far: str) -> list[str]:
-    """One hop from `frontier`: the processes on its `near` side, then the assets on their `far` side; returns
-    the assets reached for the first time (the next frontier)."""
-    touching = _edges(conn, lineage_edges.c.asset_qualified_name, frontier, near)
-    query = walk.query
-    processes = {row_id: view for row_id, view in _views(conn, assets.c.id, {pid for pid, _ in touching}).items()
-                 if view.qualified_name not in walk.seen and query.relationships.matches(view)
-                 and query.traverse.matches(view)}
-    walk.edges.extend(_oriented(qn, processes[pid].qualified_name, near) for pid, qn in touching if pid in processes)
-    for view in sorted(processes.values(), key=lambda view: (view.name, view.qualified_name)):
-        walk.add(view, level)
-    outward = _edges(conn, lineage_edges.c.process_id, list(processes), far)
-    reached = {view.qualified_name: view
-               for view in _views(conn, assets.c.qualified_name, {qn for _, qn in outward}).values()}
-    walk.edges.extend(_oriented(qn, processes[pid].qualified_name, far) for pid, qn in outward if qn in reached)
-    frontier_next = []
-    for view in sorted(reached.values(), key=lambda view: (view.name, view.qualified_name)):
-        if view.qualified_name not in walk.seen and query.traverse.matches(view):
-            walk.add(view, level)
-            frontier_next.append(view.qualified_name)
-    return frontier_next
-
-
-def _oriented(asset: str, process: str, side: str) -> tuple[str, str]:
-    """The edge between an asset and a process, upstream end first."""
-    return (asset, process) if side == "i" else (process, asset)
-
-
-def _edges(conn: Connection, column: Any, values: Iterable[Any], direction: str) -> list[tuple[int, str]]:
-    """(process id, asset qualified name) of the edges in `direction` whose `column` is among `values`."""
-    values = list(values)
-    found: list[tuple[int, str]] = []
-    for start in range(0, len(values), _CHUNK):
-        query = sa.select(lineage_edges.c.process_id, lineage_edges.c.asset_qualified_name).where(
-            column.in_(values[start:start + _CHUNK]), lineage_edges.c.direction == direction)
-        found.extend((row.process_id, row.asset_qualified_name) for row in conn.execute(query))
-    return found
-
-
-def _views(conn: Connection, column: Any, values: Iterable[Any]) -> dict[Any, AssetView]:
-    """The active assets whose `column` is among `values`, by that value."""
-    values = list(values)
-    found: dict[Any, AssetView] = {}
-    key = column.key
-    for start in range(0, len(values), _CHUNK):
-        # Everything a walk reaches has lineage: no need to look it up again.
-        query = sa.select(assets, sa.literal(True).label("has_lineage")).where(
-            column.in_(values[start:start + _CHUNK]), assets.c.status == "ACTIVE")
-        found.update((getattr(row, key), AssetView.of(row)) for row in conn.execute(query))
-    return found
-

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 # Autovacuum's own default trigger (autovacuum_analyze_scale_factor) is 10% of a table's rows.
 STALE_SHARE = 0.1
 _TABLE = "assets"  # what every search reads, and what decides whether to refresh
-_WITH = ("asset_words",)  # written along with it (migration 0009): full text and its counts read it
+# Written along with it by triggers: full text and its counts read asset_words (migration 0009), lineage walks
+# lineage_edges (0013; without statistics PostgreSQL scans it instead of using its index: 8.6 ms against 0.2 ms).
+_WITH = ("asset_words", "lineage_edges")
 
 
 def refresh_statistics(engine: Engine, changed: int) -> bool:

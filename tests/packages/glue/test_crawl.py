@@ -127,7 +127,7 @@ def test_every_asset_kind_and_attribute(glue, engine, glue_settings):
     athena = found[f"{db}/analytics/daily_revenue"]
     assert athena.type_name == "View" and athena.attributes["definition"].lstrip().upper().startswith("SELECT")
     assert found[f"{db}/analytics/top_customers"].attributes["definition"].lstrip().upper().startswith("SELECT")
-    assert found[f"{db}/analytics"].attributes["viewsCount"] == 2
+    assert found[f"{db}/analytics"].attributes["viewsCount"] == 5
     assert f"{db}/analytics/inventory/legacy_sku" not in found
     assert found[f"{db}/analytics/inventory"].attributes["tableType"] == "ICEBERG"
     shipments = [q.rsplit("/", 1)[1] for q in found if q.startswith(f"{db}/analytics/shipments/")]
@@ -138,7 +138,7 @@ def test_every_asset_kind_and_attribute(glue, engine, glue_settings):
     assert found[f"{db}/analytics/partner_orders"].attributes["isResourceLink"] is True
     columns = [row for row in found.values() if row.type_name == "Column"]
     nested = [row for row in columns if "parentColumnQualifiedName" in row.attributes]
-    assert report.counts["views"] == 2 and report.counts["columns"] == len(columns) - len(nested)
+    assert report.counts["views"] == 5 and report.counts["columns"] == len(columns) - len(nested)
     assert report.counts["nested_columns"] == len(nested) == sum(
         row.attributes.get("nestedColumnCount", 0) for row in found.values() if row.type_name in ("Table", "View"))
     assert report.changes["created"] == len(found) and report.warnings == []
@@ -166,8 +166,10 @@ def test_every_list_call_pages_and_carries_catalog_id(glue, engine, glue_setting
     assert "SearchTables" not in operations and "GetCallerIdentity" not in operations  # the id is the account
     get_tables = [call["body"] for call in calls if call["operation"] == "GetTables"]
     assert len(get_tables) == 4 and sum("NextToken" in body for body in get_tables) == 3
+    # Jobs and crawlers (lineage) are the account's own: they take no catalog id (Glue facts §17).
     assert all(call["body"].get("CatalogId") == "123456789012" for call in calls
-               if call["operation"] not in ("GetTags", "GetResourceLFTags"))
+               if call["operation"] not in ("GetTags", "GetResourceLFTags", "GetJobs", "GetCrawlers"))
+    assert all("CatalogId" not in call["body"] for call in calls if call["operation"] in ("GetJobs", "GetCrawlers"))
     # The tags' calls name the catalog in their resource: GetTags by the database's ARN, whose account is the
     # catalog's (Glue does not tag tables), GetResourceLFTags in the resource (the catalog defines an LF-tag).
     assert [call["body"]["ResourceArn"] for call in calls if call["operation"] == "GetTags"] == [

@@ -181,6 +181,7 @@ class GlueReader:
         self._lakeformation = session.client("lakeformation", config=boto_config)
         self._lakeformation.meta.events.register("response-received.lakeformation.*", self._count)
         self._s3: Any = None  # made on the first script read: most crawls read none
+        self._once: Any = None  # a Glue client without retries, for GetDataflowGraph
         self._account: str | Exception | None = None
         self._account_lock = threading.Lock()
 
@@ -318,8 +319,14 @@ class GlueReader:
         return self._pages("GetCrawlers", "Crawlers", catalog=False, MaxResults=_JOBS_PAGE)
 
     def dataflow_graph(self, script: str) -> dict[str, Any]:
-        """GetDataflowGraph: the DAG AWS reads from a Glue script (DagNodes, DagEdges)."""
-        return self._ask(self._client, "GetDataflowGraph", PythonScript=script)
+        """GetDataflowGraph: the DAG AWS reads from a Glue script (DagNodes, DagEdges). Asked once, never retried:
+        an endpoint that does not offer it answers a server error (moto: 500), which retries would only repeat."""
+        with self._lock:
+            if self._once is None:
+                self._once = self._session.client("glue", config=self._boto_config.merge(
+                    Config(retries={"mode": "standard", "total_max_attempts": 1})))
+                self._once.meta.events.register("response-received.glue.*", self._count)
+        return self._ask(self._once, "GetDataflowGraph", PythonScript=script)
 
     def script(self, url: str) -> str:
         """The text of a job script at an s3:// URL, read with the crawl's credentials (S3 endpoint from

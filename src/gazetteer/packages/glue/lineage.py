@@ -31,10 +31,6 @@ _BATCH = 200  # views or jobs per publish
 # Part of every view's lineage digest: changing how view lineage is derived makes the next crawl derive it again.
 _VIEW_LINEAGE_VERSION = 1
 _MAX_CODE = 200_000  # the most of a script kept as the job process's `code`
-# What a GetDataflowGraph failure means "this endpoint does not do that" (moto, other Glue look-alikes).
-_UNSUPPORTED = {"InvalidAction", "UnknownOperationException", "NotImplemented", "InternalFailure",
-                "InternalServiceException"}
-
 
 @dataclass
 class _Derived:
@@ -220,11 +216,10 @@ class _Lineage:
                 found = dataflow_lineage(graph)
                 if found.sources or found.targets:
                     return found
-            except GlueError as error:
-                # Not offered by this endpoint (or refused): ask no more in this crawl. Any other failure is
-                # about this script only; parsing it ourselves is the answer either way.
-                if error.code in _UNSUPPORTED or "AccessDenied" in error.code:
-                    self.dataflow = False
+            except GlueError:
+                # Not offered by this endpoint (moto answers a 500), refused, or failing: ask no more in this
+                # crawl, whose scripts are read here instead (what a failure would have led to anyway).
+                self.dataflow = False
         return script_lineage(script)
 
     def _resolve(self, refs: Iterable[DataRef]) -> tuple[list[Endpoint], list[str]]:
