@@ -195,3 +195,26 @@ def test_one_request_creates_a_table_and_the_process_that_writes_it(crawled, ser
     table_guid = answer.json()["guidAssignments"]["-1"]
     lineage = http.post("/api/meta/lineage/list", json={"guid": table_guid, "direction": "INPUT", "depth": 1})
     assert [e["attributes"]["qualifiedName"] for e in lineage.json()["entities"]] == [f"{connection}/copy", orders_qn]
+
+
+def test_processes_are_found_by_search_with_their_inputs_and_outputs(crawled):
+    from pyatlan.model.assets import ColumnProcess, Process
+    from pyatlan.model.fluent_search import CompoundQuery, FluentSearch
+
+    client, _, catalog = crawled
+    search = (FluentSearch().where(CompoundQuery.active_assets()).where(CompoundQuery.asset_type(Process))
+              .where(Process.QUALIFIED_NAME.startswith(catalog_connection(catalog) + "/lineage/view/"))
+              .include_on_results("inputs").include_on_results("outputs")
+              .include_on_results(Process.SQL))
+    processes = {p.name: p for p in search.execute(client)}
+    assert set(processes) == {"analytics.customer_orders", "analytics.country_revenue", "analytics.daily_revenue",
+                              "analytics.top_customers", "analytics.order_lines"}
+    customer_orders = processes["analytics.customer_orders"]
+    assert sorted(i.guid for i in customer_orders.inputs) == sorted(
+        catalog["Table"][_qn(catalog, "Table", "sales", name)] for name in ("orders", "customers"))
+    assert [o.guid for o in customer_orders.outputs] == [catalog["View"][_qn(catalog, "View", "analytics",
+                                                                               "customer_orders")]]
+    assert "WITH paid AS" in customer_orders.sql
+    # Column processes are their own type (ColumnProcess is a Process in Atlan's type tree).
+    columns = FluentSearch().where(CompoundQuery.asset_type(ColumnProcess)).page_size(100).execute(client)
+    assert len(list(columns)) == len(catalog["ColumnProcess"]) > 10

@@ -138,6 +138,8 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, a
     found = run.locator(".figures", has_text="Found")
     expect(found).to_contain_text("Tables")
     assert int(found.locator("dt:text-is('Tables') + dd").inner_text()) == 10  # sales 5 + analytics 5
+    lineage = run.locator(".figures", has_text="Lineage")
+    assert int(lineage.locator("dt:text-is('From views') + dd").inner_text()) == 5
     shot(page, "03-run-finished")
     assert SECRET not in page.content()
 
