@@ -34,8 +34,11 @@ __all__ = ["EntityFilter", "Filters", "LineageQuery", "LineageEntity", "LineageP
 # However deep a request goes, a walk visits at most this many entities (the answer then says there is more).
 MAX_WALK = 20_000
 _CHUNK = 2000
-_IDENTITY = ("guid", "type_name", "qualified_name", "name", "status", "created_by", "updated_by", "created_at",
-             "updated_at")
+# What a hop reads of each process and asset it reaches: its identity and stamps. A filter on an attribute makes
+# hops read the attributes too (`_WIDE`).
+_NARROW = ("guid", "type_name", "qualified_name", "name", "status", "created_by", "updated_by", "created_at",
+           "updated_at")
+_WIDE = (*_NARROW, "attributes", "curated")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,37 +76,36 @@ class LineagePage:
     has_more: bool
 
 
-def _hop_statement(with_attributes: bool) -> sa.Select[Any]:
+def _hop_statement(columns: Sequence[str]) -> sa.Select[Any]:
     """One hop for a whole frontier: its edges on the near side, their active processes, the edges on those
     processes' far side and the active assets there (a process may have none), as narrow rows."""
     near, process, far, asset = (lineage_edges.alias("near"), assets.alias("process"), lineage_edges.alias("far"),
                                  assets.alias("asset"))
-    names = (*_IDENTITY, *(("attributes", "curated") if with_attributes else ()))
-    columns = [near.c.asset_qualified_name.label("frontier"),
-               *(process.c[name].label(f"p_{name}") for name in names),
-               *(asset.c[name].label(f"a_{name}") for name in names)]
+    selected = [near.c.asset_qualified_name.label("frontier"),
+                *(process.c[name].label(f"p_{name}") for name in columns),
+                *(asset.c[name].label(f"a_{name}") for name in columns)]
     joined = (near.join(process, sa.and_(process.c.id == near.c.process_id, process.c.status == "ACTIVE"))
               .outerjoin(far, sa.and_(far.c.process_id == process.c.id, far.c.direction == sa.bindparam("far")))
               .outerjoin(asset, sa.and_(asset.c.qualified_name == far.c.asset_qualified_name,
                                         asset.c.status == "ACTIVE")))
-    return sa.select(*columns).select_from(joined).where(
+    return sa.select(*selected).select_from(joined).where(
         near.c.asset_qualified_name.in_(sa.bindparam("frontier", expanding=True)),
         near.c.direction == sa.bindparam("near"))
 
 
 # Built once: SQLAlchemy caches their compiled form, and the expanding parameter takes any frontier.
-_HOPS = {with_attributes: _hop_statement(with_attributes) for with_attributes in (False, True)}
+_HOPS = {wide: _hop_statement(_WIDE if wide else _NARROW) for wide in (False, True)}
 _WHOLE = sa.select(assets, sa.literal(True).label("has_lineage")).where(
     assets.c.qualified_name.in_(sa.bindparam("names", expanding=True)))
 
 
-def _view(row: Any, prefix: str, with_attributes: bool) -> AssetView | None:
-    """The asset a hop row holds under `prefix`, with just its identity (and attributes when read)."""
-    values = {name: getattr(row, prefix + name) for name in _IDENTITY}
-    if values["qualified_name"] is None:
+def _view(row: Any, prefix: str, wide: bool) -> AssetView | None:
+    """The asset a hop row holds under `prefix`: its identity (and its stamps and attributes when read)."""
+    if getattr(row, prefix + "qualified_name") is None:
         return None
-    raw = SimpleNamespace(**values, attributes=getattr(row, prefix + "attributes", None) if with_attributes else None,
-                          curated=getattr(row, prefix + "curated", None) if with_attributes else None)
+    values = {name: getattr(row, prefix + name) for name in _NARROW}
+    raw = SimpleNamespace(**values, attributes=getattr(row, prefix + "attributes") if wide else None,
+                          curated=getattr(row, prefix + "curated") if wide else None)
     return AssetView(values["guid"], values["type_name"], values["qualified_name"], values["name"], values["status"],
                      attributes_of(raw), values["created_by"], values["updated_by"], values["created_at"],
                      values["updated_at"])
@@ -112,7 +114,7 @@ def _view(row: Any, prefix: str, with_attributes: bool) -> AssetView | None:
 @dataclass
 class _Walk:
     query: LineageQuery
-    with_attributes: bool
+    wide: bool
     found: list[tuple[AssetView, int]] = field(default_factory=list)
     matched: int = 0
     seen: set[str] = field(default_factory=set)
@@ -129,7 +131,7 @@ class _Walk:
         self.matched += self.query.include.matches(asset)
 
     def rows(self, conn: Connection, frontier: Sequence[str], near: str, far: str) -> Iterator[Any]:
-        statement = _HOPS[self.with_attributes]
+        statement = _HOPS[self.wide]
         for start in range(0, len(frontier), _CHUNK):
             yield from conn.execute(statement, {"frontier": list(frontier[start:start + _CHUNK]), "near": near,
                                                 "far": far})
@@ -146,13 +148,13 @@ class _Walk:
             if process_qn in self.seen or process_qn in refused:
                 continue
             if process_qn not in processes:
-                process = _view(row, "p_", self.with_attributes)
+                process = _view(row, "p_", self.wide)
                 if process is None or not (query.relationships.matches(process) and query.traverse.matches(process)):
                     refused.add(process_qn)
                     continue
                 processes[process_qn] = process
             self.edges.append((row.frontier, process_qn) if downstream else (process_qn, row.frontier))
-            asset = _view(row, "a_", self.with_attributes)
+            asset = _view(row, "a_", self.wide)
             if asset is not None:
                 self.edges.append((process_qn, asset.qualified_name) if downstream
                                   else (asset.qualified_name, process_qn))
@@ -172,7 +174,7 @@ def lineage_list(engine: Engine, query: LineageQuery) -> LineagePage:
     if query.depth < 1:
         raise InvalidRequest(f"malformed 'depth': {query.depth}; give 1 or more (1,000,000 for all)")
     filters = (query.include, query.traverse, query.relationships)
-    walk = _Walk(query, with_attributes=any(f.needs_attributes for f in filters))
+    walk = _Walk(query, wide=any(f.needs_attributes for f in filters))
     with engine.connect() as conn:
         row = conn.execute(sa.select(assets).where(assets.c.guid == query.guid)).first()
         if row is None:
@@ -193,12 +195,14 @@ def lineage_list(engine: Engine, query: LineageQuery) -> LineagePage:
             if source in on_page or target in on_page:
                 downstream[source].append(target)
                 upstream[target].append(source)
-        wanted = sorted(on_page | {n for qn in on_page for n in (*upstream[qn], *downstream[qn])})
-        whole = {start.qualified_name: start}
+        # Whole assets for the page; its neighbours are named as the walk read them (guid, type, name).
+        wanted = sorted(on_page)
+        whole: dict[str, AssetView] = {}
         for begin in range(0, len(wanted), _CHUNK):
             whole.update((r.qualified_name, AssetView.of(r))
                          for r in conn.execute(_WHOLE, {"names": wanted[begin:begin + _CHUNK]}))
-    entities = tuple(LineageEntity(whole[qn], depth, tuple(whole[n] for n in upstream[qn] if n in whole),
-                                   tuple(whole[n] for n in downstream[qn] if n in whole))
+    named = {start.qualified_name: start, **{asset.qualified_name: asset for asset, _ in walk.found}}
+    entities = tuple(LineageEntity(whole[qn], depth, tuple(named[n] for n in upstream[qn] if n in named),
+                                   tuple(named[n] for n in downstream[qn] if n in named))
                      for qn, depth in page if qn in whole)
     return LineagePage(start, entities, has_more)
