@@ -8,7 +8,7 @@ What for: the Glue package resolves the names a view's SQL or a job's script use
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,25 +109,16 @@ class LineageCatalog:
         """The table's own (top-level) active columns by lower-case name, in their order."""
         qualified_name = table.endpoint.qualified_name
         if qualified_name not in self._columns:
-            self._columns.update(self._read_columns([qualified_name]))
+            nested_in = assets.c.attributes["parentColumnQualifiedName"].as_string()  # a field of a struct column
+            query = (sa.select(assets.c.guid, assets.c.qualified_name, assets.c.name, nested_in.label("nested_in"))
+                     .where(assets.c.parent_qualified_name == qualified_name, assets.c.type_name == "Column",
+                            assets.c.status == "ACTIVE")
+                     .order_by(sa.func.coalesce(assets.c.attributes["order"].as_integer(), 0), assets.c.name))
+            with self._engine.connect() as conn:
+                self._columns[qualified_name] = {
+                    row.name.lower(): Endpoint("Column", row.guid, row.qualified_name)
+                    for row in conn.execute(query) if not row.nested_in}
         return self._columns[qualified_name]
-
-    def _read_columns(self, tables: Iterable[str]) -> dict[str, dict[str, Endpoint]]:
-        wanted = list(tables)
-        found: dict[str, dict[str, Endpoint]] = {name: {} for name in wanted}
-        order = sa.func.coalesce(assets.c.attributes["order"].as_integer(), 0)
-        with self._engine.connect() as conn:
-            for start in range(0, len(wanted), _CHUNK):
-                query = (sa.select(assets.c.guid, assets.c.qualified_name, assets.c.name,
-                                   assets.c.parent_qualified_name, assets.c.attributes)
-                         .where(assets.c.parent_qualified_name.in_(wanted[start:start + _CHUNK]),
-                                assets.c.type_name == "Column", assets.c.status == "ACTIVE")
-                         .order_by(order, assets.c.name))
-                for row in conn.execute(query):
-                    if not (row.attributes or {}).get("parentColumnQualifiedName"):  # a field of a struct
-                        found[row.parent_qualified_name][row.name.lower()] = Endpoint("Column", row.guid,
-                                                                                      row.qualified_name)
-        return found
 
     def containing(self, path: str) -> list[CatalogTable]:
         """The tables whose location holds `path` (the location itself, or a folder in it); failing that,
@@ -156,34 +147,32 @@ class LineageCatalog:
     def stored_processes(self, qualified_names: Iterable[str]) -> dict[str, StoredProcess]:
         """The active processes of these qualified names, with their active column processes."""
         wanted = list(qualified_names)
+        children: dict[str, list[str]] = {}
+        for kid in self._rows(lambda chunk: sa.select(assets.c.parent_qualified_name, assets.c.qualified_name).where(
+                assets.c.parent_qualified_name.in_(chunk), assets.c.type_name == "ColumnProcess",
+                assets.c.status == "ACTIVE"), wanted):
+            children.setdefault(kid.parent_qualified_name, []).append(kid.qualified_name)
         found: dict[str, StoredProcess] = {}
-        with self._engine.connect() as conn:
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start:start + _CHUNK]
-                children: dict[str, list[str]] = {}
-                kids = sa.select(assets.c.parent_qualified_name, assets.c.qualified_name).where(
-                    assets.c.parent_qualified_name.in_(chunk), assets.c.type_name == "ColumnProcess",
-                    assets.c.status == "ACTIVE")
-                for kid in conn.execute(kids):
-                    children.setdefault(kid.parent_qualified_name, []).append(kid.qualified_name)
-                query = sa.select(assets.c.qualified_name, assets.c.source_hash, assets.c.attributes).where(
-                    assets.c.qualified_name.in_(chunk), assets.c.type_name == "Process", assets.c.status == "ACTIVE")
-                for row in conn.execute(query):
-                    attributes = row.attributes or {}
-                    inputs = tuple(ref["uniqueAttributes"]["qualifiedName"] for ref in attributes.get("inputs") or ())
-                    found[row.qualified_name] = StoredProcess(
-                        row.source_hash, inputs, tuple(attributes.get("unresolvedInputs") or ()),
-                        tuple(children.get(row.qualified_name, ())))
+        for row in self._rows(lambda chunk: sa.select(assets.c.qualified_name, assets.c.source_hash,
+                                                      assets.c.attributes).where(
+                assets.c.qualified_name.in_(chunk), assets.c.type_name == "Process", assets.c.status == "ACTIVE"),
+                wanted):
+            attributes = row.attributes or {}
+            inputs = tuple(ref["uniqueAttributes"]["qualifiedName"] for ref in attributes.get("inputs") or ())
+            found[row.qualified_name] = StoredProcess(row.source_hash, inputs,
+                                                      tuple(attributes.get("unresolvedInputs") or ()),
+                                                      tuple(children.get(row.qualified_name, ())))
         return found
 
     def endpoints(self, qualified_names: Iterable[str]) -> dict[str, Endpoint]:
         """The active assets of these qualified names (what a crawl just published, say)."""
-        wanted = list(qualified_names)
-        found: dict[str, Endpoint] = {}
+        return {row.qualified_name: Endpoint(row.type_name, row.guid, row.qualified_name)
+                for row in self._rows(lambda chunk: sa.select(
+                    assets.c.type_name, assets.c.guid, assets.c.qualified_name).where(
+                    assets.c.qualified_name.in_(chunk), assets.c.status == "ACTIVE"), list(qualified_names))}
+
+    def _rows(self, query: Callable[[Sequence[str]], sa.Select[Any]], values: Sequence[str]) -> Iterator[Any]:
+        """The rows of `query` for each chunk of `values` (IN lists stay well below SQLite's parameter limit)."""
         with self._engine.connect() as conn:
-            for start in range(0, len(wanted), _CHUNK):
-                query = sa.select(assets.c.type_name, assets.c.guid, assets.c.qualified_name).where(
-                    assets.c.qualified_name.in_(wanted[start:start + _CHUNK]), assets.c.status == "ACTIVE")
-                found.update((row.qualified_name, Endpoint(row.type_name, row.guid, row.qualified_name))
-                             for row in conn.execute(query))
-        return found
+            for start in range(0, len(values), _CHUNK):
+                yield from conn.execute(query(values[start:start + _CHUNK]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -170,14 +170,20 @@ class _Lineage:
     # Jobs --------------------------------------------------------------------------------------------------
 
     def jobs(self) -> None:
+        self._listing("job", self.reader.jobs(), self._job)
+
+    def _listing(self, kind: str, pages: Iterable[list[dict[str, Any]]],
+                 derive: Callable[[dict[str, Any]], AssetRecord | None]) -> None:
+        """Derive and publish the processes of every job (or crawler) Glue lists; a listing that fails is one
+        warning, and that kind's lineage is then left as it was (it proves nothing gone)."""
         try:
-            for page in self.reader.jobs():
-                self._publish([record for job in page if (record := self._job(job)) is not None])
+            for page in pages:
+                self._publish([record for item in page if (record := derive(item)) is not None])
         except GlueError as error:
-            self.report.warn(f"{error}; lineage from Glue jobs is left as it was", operation=error.operation,
+            self.report.warn(f"{error}; lineage from Glue {kind}s is left as it was", operation=error.operation,
                              code=error.code, iam_action=error.iam_action)
             return
-        self.derived.complete.add("job")
+        self.derived.complete.add(kind)
 
     def _job(self, job: dict[str, Any]) -> AssetRecord | None:
         name = str(job.get("Name") or "")
@@ -244,14 +250,7 @@ class _Lineage:
     # Crawlers ----------------------------------------------------------------------------------------------
 
     def crawlers(self) -> None:
-        try:
-            for page in self.reader.crawlers():
-                self._publish([record for crawler in page if (record := self._crawler(crawler)) is not None])
-        except GlueError as error:
-            self.report.warn(f"{error}; lineage from Glue crawlers is left as it was", operation=error.operation,
-                             code=error.code, iam_action=error.iam_action)
-            return
-        self.derived.complete.add("crawler")
+        self._listing("crawler", self.reader.crawlers(), self._crawler)
 
     def _crawler(self, crawler: dict[str, Any]) -> AssetRecord | None:
         name = str(crawler.get("Name") or "")
