@@ -187,3 +187,21 @@ def test_unchanged_views_are_not_parsed_again_and_changes_are_seen(glue, engine,
     after = _lineage(engine)
     assert after["view/analytics/late_view"]["inputs"] == ["sales/notes", "sales/orders"]
     assert after["view/analytics/late_view/note"]["inputs"] == ["sales/notes/note"]
+
+
+def test_credentials_written_into_a_script_are_not_kept(glue, engine):
+    client, s3 = glue.client(REGION), glue.s3_client(REGION)
+    seed_sample_catalog(client, s3=s3)
+    script = ('import boto3\nKEY = "AKIAIOSFODNN7EXAMPLE"\nconn = {"user": "etl", "password": "hunter2-xyz"}\n'
+              'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'
+              'frame = glueContext.create_dynamic_frame.from_catalog(database="sales", table_name="orders")\n')
+    s3.put_object(Bucket="gazetteer-demo-scripts", Key="jobs/leaky.py", Body=script.encode())
+    client.create_job(Name="leaky", Role="arn:aws:iam::123456789012:role/GlueJobRole",
+                      Command={"Name": "glueetl", "ScriptLocation": "s3://gazetteer-demo-scripts/jobs/leaky.py"})
+    assert crawl(engine, _config()).status == "Succeeded"
+    with engine.connect() as conn:
+        code = conn.execute(sa.select(assets.c.attributes).where(
+            assets.c.qualified_name.like("%/lineage/job/leaky"))).scalar_one()["code"]
+    for secret in ("AKIAIOSFODNN7EXAMPLE", "hunter2-xyz", "wJalrXUtnFEMI"):
+        assert secret not in code
+    assert '"password": "***"' in code and 'table_name="orders"' in code

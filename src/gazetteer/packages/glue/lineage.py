@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import re2
+
 from gazetteer.assets.lineage_catalog import CatalogTable, LineageCatalog, StoredProcess, normalise_path
 from gazetteer.assets.processes import Endpoint, crawled_prefix, process_record
 from gazetteer.assets.publish import Publisher
@@ -31,6 +33,11 @@ _BATCH = 200  # views or jobs per publish
 # Part of every view's lineage digest: changing how view lineage is derived makes the next crawl derive it again.
 _VIEW_LINEAGE_VERSION = 1
 _MAX_CODE = 200_000  # the most of a script kept as the job process's `code`
+# Scripts sometimes have credentials written into them: the catalog keeps a job's code without them (quoted
+# values of names that say secret, password, token or key, and AWS access key ids). RE2: linear in the script.
+_SECRET_VALUES = re2.compile(r"""(?i)((?:secret|password|passwd|pwd|token|api_?key|access_?key)[a-z0-9_]*["']?"""
+                             r"""\s*[:=]\s*)(["'])[^"'\n]{4,}(["'])""")
+_KEY_IDS = re2.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 
 @dataclass
 class _Derived:
@@ -54,6 +61,11 @@ def derive_lineage(reader: GlueReader, publisher: Publisher, connection_qualifie
         work.crawlers()
     work.archive_stale()
     return work.derived.counts
+
+
+def _redacted(script: str) -> str:
+    """A job's script as the catalog keeps it: credentials written into it replaced by ***."""
+    return str(_KEY_IDS.sub("AKIA****************", _SECRET_VALUES.sub(r"\1\2***\3", script)))
 
 
 class _Lineage:
@@ -211,7 +223,7 @@ class _Lineage:
         if not inputs and not outputs:
             return None
         return process_record(self.connection, f"{self.prefix}job/{name}", name, inputs, outputs,
-                              code=script[:_MAX_CODE], description=job.get("Description") or None)
+                              code=_redacted(script[:_MAX_CODE]), description=job.get("Description") or None)
 
     def _script_lineage(self, script: str) -> ScriptLineage:
         """Glue's own reading of the script when the endpoint answers GetDataflowGraph, else ours."""
