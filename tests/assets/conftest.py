@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
 from gazetteer.store import assets, open_engine
+from tests.conftest import Server
 
 REGION = "ap-south-1"
 
@@ -24,17 +25,14 @@ def _catalog(server) -> dict[str, dict[str, str]]:
     return found
 
 
-@pytest.fixture()
-def crawled(server, glue, monkeypatch):
-    """A pyatlan client on a server whose catalog holds the sample catalog's sales and analytics databases."""
+def _crawl_with_pyatlan(server, glue):
+    """Seed the sample catalog into `glue` and crawl it into `server` with a workflow pyatlan runs."""
     seed_sample_catalog(glue.client(REGION), s3=glue.s3_client(REGION))
-    monkeypatch.setenv("ATLAN_BASE_URL", server.url)
-    monkeypatch.setenv("ATLAN_API_KEY", server.ADMIN_TOKEN)
     from pyatlan.client.atlan import AtlanClient
     from pyatlan.model.enums import AtlanWorkflowPhase
     from pyatlan.model.packages import GlueCrawler
 
-    client = AtlanClient()
+    client = AtlanClient(base_url=server.url, api_key=server.ADMIN_TOKEN)
     crawler = (GlueCrawler(client=client, connection_name="production",
                            admin_roles=[client.role_cache.get_id_for_name("$admin")],
                            admin_groups=None, admin_users=None, row_limit=0, allow_query=False,
@@ -44,3 +42,23 @@ def crawled(server, glue, monkeypatch):
     response = client.workflow.run(crawler)
     assert client.workflow.monitor(response) == AtlanWorkflowPhase.SUCCESS
     return client, response.metadata.name, _catalog(server)
+
+
+@pytest.fixture()
+def crawled(server, glue, monkeypatch):
+    """A pyatlan client on a server whose catalog holds the sample catalog's sales and analytics databases
+    (`ATLAN_BASE_URL` and `ATLAN_API_KEY` point at it, for clients made from the environment)."""
+    monkeypatch.setenv("ATLAN_BASE_URL", server.url)
+    monkeypatch.setenv("ATLAN_API_KEY", server.ADMIN_TOKEN)
+    return _crawl_with_pyatlan(server, glue)
+
+
+@pytest.fixture(scope="module")
+def crawled_once(glue_server, tmp_path_factory):
+    """As `crawled`, with its server, for a module's tests that only read: one server and one crawl for them all."""
+    glue_server.reset()
+    server = Server(tmp_path_factory.mktemp("crawled-once"), glue_server.url)
+    try:
+        yield (*_crawl_with_pyatlan(server, glue_server), server)
+    finally:
+        server.stop()

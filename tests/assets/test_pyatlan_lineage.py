@@ -18,11 +18,11 @@ def _names(assets) -> list[tuple[int, str, str]]:
     return sorted((asset.depth, asset.type_name, asset.name) for asset in assets)
 
 
-def test_get_lineage_list_downstream_and_upstream_at_depths_one_and_three(crawled):
+def test_get_lineage_list_downstream_and_upstream_at_depths_one_and_three(crawled_once):
     from pyatlan.model.enums import LineageDirection
     from pyatlan.model.lineage import LineageListRequest
 
-    client, _, catalog = crawled
+    client, _, catalog, _ = crawled_once
     orders = catalog["Table"][_qn(catalog, "Table", "sales", "orders")]
     request = LineageListRequest.create(guid=orders)
     request.depth, request.size = 1, 50
@@ -55,11 +55,11 @@ def catalog_connection(catalog) -> str:
     return connection
 
 
-def test_fluent_lineage_filters_pages_and_neighbours(crawled):
+def test_fluent_lineage_filters_pages_and_neighbours(crawled_once):
     from pyatlan.model.assets import Asset, View
     from pyatlan.model.lineage import FluentLineage
 
-    client, _, catalog = crawled
+    client, _, catalog, _ = crawled_once
     orders = catalog["Table"][_qn(catalog, "Table", "sales", "orders")]
     lineage = FluentLineage(starting_guid=orders, depth=5, size=2, immediate_neighbors=True,
                             includes_on_results=[Asset.NAME, Asset.QUALIFIED_NAME],
@@ -79,12 +79,12 @@ def test_fluent_lineage_filters_pages_and_neighbours(crawled):
     assert all(a.type_name != "View" for a in client.asset.get_lineage_list(stopped.request))
 
 
-def test_column_lineage_of_an_aggregate_view(crawled):
+def test_column_lineage_of_an_aggregate_view(crawled_once):
     from pyatlan.model.assets import Column, ColumnProcess
     from pyatlan.model.enums import LineageDirection
     from pyatlan.model.lineage import LineageListRequest
 
-    client, _, catalog = crawled
+    client, _, catalog, _ = crawled_once
     revenue_qn = _qn(catalog, "View", "analytics", "customer_orders") + "/revenue"
     request = LineageListRequest.create(guid=catalog["Column"][revenue_qn])
     request.direction, request.depth, request.size = LineageDirection.UPSTREAM, 1, 20
@@ -96,11 +96,11 @@ def test_column_lineage_of_an_aggregate_view(crawled):
     assert sources == [_qn(catalog, "Table", "sales", "orders") + "/amount"]
 
 
-def test_has_lineage_in_search_and_on_entities(crawled):
+def test_has_lineage_in_search_and_on_entities(crawled_once):
     from pyatlan.model.assets import Asset, Table
     from pyatlan.model.fluent_search import CompoundQuery, FluentSearch
 
-    client, _, catalog = crawled
+    client, _, catalog, _ = crawled_once
     with_lineage = (FluentSearch().where(CompoundQuery.active_assets()).where(CompoundQuery.asset_type(Table))
                     .where(Asset.HAS_LINEAGE.eq(True)).include_on_results(Asset.HAS_LINEAGE))
     names = {t.name for t in with_lineage.execute(client)}
@@ -137,8 +137,8 @@ def test_a_process_created_with_pyatlan_is_kept_by_recrawls(crawled, server):
     assert [o.guid for o in kept.outputs] == [orders]
 
 
-def test_bad_lineage_requests_get_clear_errors(crawled, server):
-    _, _, catalog = crawled
+def test_bad_lineage_requests_get_clear_errors(crawled_once):
+    _, _, catalog, server = crawled_once
     orders = catalog["Table"][_qn(catalog, "Table", "sales", "orders")]
     http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.ADMIN_TOKEN}"})
     cases = [
@@ -169,8 +169,8 @@ def test_bad_lineage_requests_get_clear_errors(crawled, server):
 
 
 @pytest.mark.parametrize("direction", ["OUTPUT", "INPUT"])
-def test_lineage_of_an_asset_without_any_is_empty(crawled, server, direction):
-    _, _, catalog = crawled
+def test_lineage_of_an_asset_without_any_is_empty(crawled_once, direction):
+    _, _, catalog, server = crawled_once
     inventory = catalog["Table"][_qn(catalog, "Table", "analytics", "inventory")]
     http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.ADMIN_TOKEN}"})
     answer = http.post("/api/meta/lineage/list", json={"guid": inventory, "direction": direction, "depth": 3})
@@ -197,11 +197,11 @@ def test_one_request_creates_a_table_and_the_process_that_writes_it(crawled, ser
     assert [e["attributes"]["qualifiedName"] for e in lineage.json()["entities"]] == [f"{connection}/copy", orders_qn]
 
 
-def test_processes_are_found_by_search_with_their_inputs_and_outputs(crawled):
+def test_processes_are_found_by_search_with_their_inputs_and_outputs(crawled_once):
     from pyatlan.model.assets import ColumnProcess, Process
     from pyatlan.model.fluent_search import CompoundQuery, FluentSearch
 
-    client, _, catalog = crawled
+    client, _, catalog, _ = crawled_once
     search = (FluentSearch().where(CompoundQuery.active_assets()).where(CompoundQuery.asset_type(Process))
               .where(Process.QUALIFIED_NAME.startswith(catalog_connection(catalog) + "/lineage/view/"))
               .include_on_results("inputs").include_on_results("outputs")
