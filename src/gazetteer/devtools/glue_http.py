@@ -22,6 +22,13 @@ class ErrorAnswer(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def status_line(status: int) -> str:
+    """WSGI's status line for an HTTP status, with its standard phrase ("Error" for a code without one)."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Error"
+
 def glue_error(status: int, code: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
     """Build (status line, headers, body) of an error the way Glue sends it.
 
@@ -29,17 +36,13 @@ def glue_error(status: int, code: str, message: str) -> tuple[str, list[tuple[st
     version agrees.
     """
     body = json.dumps({"__type": code, "Message": message}).encode()
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
     headers = [
         ("Content-Type", JSON_CONTENT_TYPE),
         ("x-amzn-ErrorType", code),
         ("x-amzn-RequestId", "local-glue-fault"),
         ("Content-Length", str(len(body))),
     ]
-    return f"{status} {reason}", headers, body
+    return status_line(status), headers, body
 
 
 def sts_error(status: int, code: str, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -47,11 +50,7 @@ def sts_error(status: int, code: str, message: str) -> tuple[str, list[tuple[str
     body = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
             f"<Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
             "<RequestId>local-glue-fault</RequestId></ErrorResponse>").encode()
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    return f"{status} {reason}", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
+    return status_line(status), [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
 
 
 def signed_by(environ: dict[str, Any]) -> tuple[str, str]:

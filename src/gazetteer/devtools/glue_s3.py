@@ -8,10 +8,11 @@ path-style (``/<bucket>/<key>``) for an endpoint given as an IP address (such as
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
+
+from gazetteer.devtools.glue_http import status_line
 
 # Query parameters that only shape the answer of a plain object or bucket call; any other one is a
 # sub-resource (?acl, ?tagging, ?uploads, ...), i.e. another operation.
@@ -50,10 +51,6 @@ def s3_error(status: int, code: str, message: str) -> tuple[str, list[tuple[str,
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
             "<RequestId>local-glue-fault</RequestId></Error>").encode()
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
     headers = [("Content-Type", "application/xml"), ("x-amz-request-id", "local-glue-fault"),
                ("Content-Length", str(len(body)))]
-    return f"{status} {reason}", headers, body
+    return status_line(status), headers, body
