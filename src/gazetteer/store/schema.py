@@ -118,3 +118,80 @@ catalog_generation = sa.Table(
     sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("pages", sa.BigInteger, nullable=False, server_default="0"),
 )
+
+# History: one row per change to one asset, appended and never rewritten (only retention deletes old rows,
+# GAZETTEER_HISTORY_DAYS). Written in the same transaction as the change (gazetteer.assets.history). A crawl's
+# rows carry its `run` and stay hidden while that crawl can still be rolled back (it has `crawl_undo` rows); a
+# rollback deletes them. `changes` maps each changed attribute to [old, new]; a table's or view's event carries
+# its schema `diff` (gazetteer.assets.schema_diff), whether any of it is `breaking`, and the downstream assets
+# that lineage says it `affected`.
+asset_events = sa.Table(
+    "asset_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # created | updated | archived | restored
+    sa.Column("asset_guid", sa.String(36), nullable=False),
+    sa.Column("type_name", sa.String(64), nullable=False),
+    sa.Column("qualified_name", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("connection_qualified_name", sa.Text, nullable=False),
+    sa.Column("table_qualified_name", sa.Text, nullable=True),  # a column's table or view
+    sa.Column("actor", sa.String(255), nullable=False),  # the user (or token's user), or the crawl's run
+    sa.Column("agent", sa.String(16), nullable=False),  # crawl | api | ui | openlineage
+    sa.Column("run", sa.String(255), nullable=True),
+    sa.Column("changes", Json, nullable=True),
+    sa.Column("diff", Json, nullable=True),
+    sa.Column("breaking", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("affected", Json, nullable=True),
+    sa.Index("ix_asset_events_asset_guid_id", "asset_guid", "id"),
+    sa.Index("ix_asset_events_qualified_name_id", "qualified_name", "id"),
+    sa.Index("ix_asset_events_table_qualified_name_id", "table_qualified_name", "id"),
+    sa.Index("ix_asset_events_run_id", "run", "id"),
+    sa.Index("ix_asset_events_connection_qualified_name_id", "connection_qualified_name", "id"),
+    sa.Index("ix_asset_events_at", "at"),
+)
+
+# Webhook subscriptions: who is told what (gazetteer.webhooks). `secret` signs each delivery (HMAC-SHA256) and
+# is kept encrypted by the credential vault; `events` are the kinds subscribed to; a subscription without a
+# connection hears of every connection ($admin only).
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("guid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("format", sa.String(16), nullable=False, server_default="json"),  # json | slack
+    sa.Column("connection_qualified_name", sa.Text, nullable=True),
+    sa.Column("asset_types", Json, nullable=True),
+    sa.Column("events", Json, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# The webhook outbox and its log: a delivery is written in the same transaction as the change it tells of, so
+# none is lost when the server dies in between; a dispatcher claims due ones (`claimed_until`), posts them and
+# records the outcome. `event_key` is the idempotency key receivers see: the same on every attempt.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.Integer, sa.ForeignKey("webhooks.id", name="fk_webhook_deliveries_webhook_id_webhooks", ondelete="CASCADE"), nullable=False),
+    sa.Column("event_kind", sa.String(32), nullable=False),
+    sa.Column("event_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("body", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("claimed_until", Timestamp, nullable=True),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("delivered_at", Timestamp, nullable=True),
+    sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
+)
