@@ -35,6 +35,22 @@ class Settings(BaseSettings):
                                         description="How often a server reaps leases, re-dispatches, fires schedules")
     query_timeout_seconds: float = Field(default=10.0, gt=0, le=3600,
                                          description="Seconds each query of an API request may run (crawls: no limit)")
+    # Webhooks (gazetteer.webhooks): deliveries leave from a dispatcher thread in each server process.
+    public_url: str | None = Field(default=None, description="The server's address as people reach it, e.g. "
+                                   "https://catalog.example.com: links in webhook messages (Slack) point there")
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60,
+                                           description="How long one webhook delivery attempt may take")
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50,
+                                      description="Attempts of a webhook delivery before it is marked failed")
+    webhook_retry_seconds: float = Field(default=10.0, ge=0.01, le=3600,
+                                         description="Wait before a delivery's first retry; it doubles with each "
+                                                     "attempt (with jitter), up to an hour")
+    webhook_poll_seconds: float = Field(default=1.0, ge=0.05, le=60,
+                                        description="How often a server looks for webhook deliveries that are due")
+    webhook_senders: int = Field(default=4, ge=1, le=32,
+                                 description="Webhook deliveries one server process sends at once")
+    history_days: int | None = Field(default=None, ge=0, le=36500,
+                                     description="Days of asset history kept; unset keeps everything, 0 records none")
 
     @field_validator("old_secret_keys", mode="before")
     @classmethod
@@ -88,6 +104,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a PostgreSQL URL (postgresql+psycopg://USER@HOST:5432/DB), not {backend!r}: "
                              "a read replica is a PostgreSQL hot standby of GAZETTEER_DATABASE_URL")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// or http://, e.g. https://catalog.example.com")
+        return value.rstrip("/") if value else None
 
     @field_validator("broker_url")
     @classmethod

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from gazetteer.assets import history
 from gazetteer.assets.processes import REFERENCE_KEYS, crawled_prefix, resolve_references
 from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES, content_hash
 from gazetteer.assets.relations import RELATIONSHIP_NAMES
@@ -148,7 +149,15 @@ def _crawled_lineage(type_name: str, qualified_name: str, connection_qn: str) ->
     return type_name in LINEAGE_TYPES and qualified_name.startswith(crawled_prefix(connection_qn))
 
 
-def _update(conn: Connection, row: Any, change: AssetChange, principal: Principal) -> Any:
+def _update(conn: Connection, row: Any, change: AssetChange, principal: Principal, agent: str) -> Any:
+    """Curate an existing asset (or replace a process people sent) and record the change in its history."""
+    after = _updated(conn, row, change, principal)
+    if history.recording():
+        history.record_edit(conn, history.Author(principal.username, agent), row, after)
+    return after
+
+
+def _updated(conn: Connection, row: Any, change: AssetChange, principal: Principal) -> Any:
     where = change.where
     if change.type_name != row.type_name:
         raise InvalidRequest(f"{where}: {row.qualified_name!r} is a {row.type_name}, not a {change.type_name}")
@@ -246,7 +255,10 @@ def _create(conn: Connection, change: AssetChange, principal: Principal) -> Any:
         parent_qualified_name=parent_qn, attributes=owned, curated=curated or None,
         content_hash=content_hash(name, parent_qn, None, owned), created_at=now, updated_at=now,
         created_by=principal.username, updated_by=principal.username))
-    return conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).one()
+    created = conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).one()
+    if history.recording():
+        history.record_edit(conn, history.Author(principal.username, "api"), None, created)
+    return created
 
 
 def _placeholders_replaced(change: AssetChange, assigned: Mapping[str, str]) -> AssetChange:
@@ -291,7 +303,7 @@ def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Princ
                 created.append(SavedAsset(AssetView.of(_create(conn, change, principal)), changed))
                 row_guid = created[-1].asset.guid
             else:
-                updated.append(SavedAsset(AssetView.of(_update(conn, row, change, principal)), changed))
+                updated.append(SavedAsset(AssetView.of(_update(conn, row, change, principal, "api")), changed))
                 row_guid = updated[-1].asset.guid
             if guid and guid.startswith("-"):
                 assigned[guid] = row_guid
@@ -309,6 +321,6 @@ def update_curated(engine: Engine, guid: str, principal: Principal, changes: Map
         if row is None:
             raise NotFound(f"Given instance guid {guid} is invalid/not found")
         change = AssetChange(row.type_name, dict(changes), where=f"asset {row.qualified_name!r}")
-        row = _update(conn, row, change, principal)
+        row = _update(conn, row, change, principal, "ui")
         bump_generation(conn)  # last: searches' cached facets must see the edit (gazetteer.store.generation)
     return AssetView.of(row)

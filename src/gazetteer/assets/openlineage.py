@@ -72,7 +72,7 @@ def receive_events(engine: Engine, principal: Principal, connector: str, body: b
         for connection in sorted({job.connection for job in batch.jobs.values()}):
             authorize(principal, Action.CREATE_ASSET, connection_attributes(conn, connection) or {"name": connection},
                       what=f"in connection {connection!r} (lineage from OpenLineage events)")
-    written, columns = batch.write(Publisher(engine, actor=principal.username))
+    written, columns = batch.write(Publisher(engine, actor=principal.username, agent="openlineage"))
     return batch.summary(len(events), written, columns)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from gazetteer.assets import history
 from gazetteer.assets.records import AssetRecord, content_hash
 from gazetteer.store.generation import bump_generation
 from gazetteer.store.schema import assets, crawl_undo
@@ -63,6 +64,7 @@ def roll_back(engine: Engine, actor: str) -> bool:
     about a page of assets per transaction, each dropping the part of the log it undid: a rollback never
     holds SQLite's single write lock for long, and one cut short goes on where it stopped when called again.
     """
+    history.forget_run(engine, actor)  # first: the events hide only while the log lasts
     logged = crawl_undo.c.crawl == actor
     # In the log's index order; any order gives the same end, full-text index included.
     entries = (sa.select(crawl_undo.c.id, crawl_undo.c.asset_id, crawl_undo.c.created_through)
@@ -119,10 +121,15 @@ class Publisher:
     """
 
     def __init__(self, engine: Engine, *, actor: str = "gazetteer", clock: Callable[[], datetime] | None = None,
-                 undoable: bool = False, fence: Callable[[Connection], None] | None = None):
+                 undoable: bool = False, fence: Callable[[Connection], None] | None = None, agent: str = "api",
+                 record_history: bool | None = None):
         self.engine = engine
         self.actor = actor
         self.undoable = undoable
+        # Who the history says made the changes: an undoable publisher is a crawl, and its actor names its run.
+        recording = history.recording() if record_history is None else record_history
+        self.author = (history.Author(actor, "crawl", actor) if undoable else history.Author(actor, agent)
+                       ) if recording else None
         self._fence = fence
         self._clock = clock or (lambda: datetime.now(UTC))
         self.changes: Counter[str] = Counter({kind: 0 for kind in CHANGE_KINDS})
@@ -223,6 +230,7 @@ class Publisher:
 
     def _write(self, conn: Connection, inserts: list[dict[str, Any]], updates: list[dict[str, Any]],
                gone: list[int]) -> None:
+        old = history.before(conn, [*(row["row_id"] for row in updates), *gone]) if self.author else {}
         if inserts:
             self._insert(conn, inserts)
         if updates:
@@ -232,6 +240,9 @@ class Publisher:
         if gone:
             self._archive_ids(conn, gone)
         self.writes += len(inserts) + len(updates) + len(gone)
+        if self.author:
+            history.record_batch(conn, self.author, self._clock(), inserted=inserts, updated=updates, archived=gone,
+                                 old=old)
 
     def _insert(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         if not self.undoable:
@@ -307,8 +318,7 @@ class Publisher:
                 ids.extend(conn.execute(query).scalars())
             ids = sorted(set(ids))
             if ids:
-                self._archive_ids(conn, ids)
-                self.writes += len(ids)
+                self._write(conn, [], [], ids)
 
     def active_names(self, *, types: Sequence[str], schema: str | None = None,
                      connection: str | None = None) -> set[str]:

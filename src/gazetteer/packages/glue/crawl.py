@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.publish import CHANGE_KINDS, Publisher, roll_back
 from gazetteer.assets.records import AssetRecord
+from gazetteer.assets.run_changes import refused_changes, run_changes
 from gazetteer.assets.service import find_connection, qualified_name_taken
 from gazetteer.packages.glue.client import GlueError, GlueReader
 from gazetteer.packages.glue.concurrency import AdaptiveLimit
@@ -37,9 +38,10 @@ from gazetteer.packages.glue.partitions import Partitions
 from gazetteer.packages.glue.report import CrawlReport
 from gazetteer.packages.glue.settings import GlueSettings, glue_settings
 from gazetteer.packages.glue.tags import UNKNOWN_TAGS, SourceTags
+from gazetteer.store.sandbox import sandbox
 from gazetteer.store.statistics import refresh_statistics
 
-__all__ = ["crawl", "Progress", "CrawlStopped", "connection_record"]
+__all__ = ["crawl", "plan_crawl", "Progress", "CrawlStopped", "connection_record"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[dict[str, Any]], None]
@@ -102,17 +104,19 @@ class CrawlStopped(Exception):
 
 def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | None = None,
           progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-          key: str | None = None, fence: Callable[[Connection], None] | None = None) -> CrawlReport:
+          key: str | None = None, fence: Callable[[Connection], None] | None = None,
+          plan: bool = False) -> CrawlReport:
     """Crawl the Glue catalog `config` names into the store and report; never raises for Glue problems.
 
     All or nothing: a crawl that fails, for whatever reason, leaves every asset as it was. `should_stop` is
     polled between pages; a stopped crawl fails. `key` names the crawl (the workflow run's name; a new one
     when None) and must be unique: it stamps what the crawl writes and names its undo log, which
-    `gazetteer.assets.publish.roll_back` applies should the process die before the crawl ends.
+    `gazetteer.assets.publish.roll_back` applies should the process die before the crawl ends. A `plan` runs
+    in a sandbox (`plan_crawl`): it skips what only a kept crawl needs.
     """
     settings = settings or glue_settings()
     started = time.monotonic()
-    report = CrawlReport()
+    report = CrawlReport(plan=plan)
     reader: GlueReader | None = None
     key = key or f"crawl-{secrets.token_hex(8)}"
     publisher = Publisher(engine, actor=key, undoable=True, fence=fence)
@@ -148,13 +152,28 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | N
     if report.status != "Succeeded":
         _undo(engine, key, report)
     else:
-        _refresh_statistics(engine, publisher.writes)
+        if not plan:
+            _refresh_statistics(engine, publisher.writes)
+        if publisher.writes:
+            with engine.connect() as conn:
+                report.history = run_changes(conn, key)
     if reader is not None:
         report.api_calls, report.throttled = reader.api_calls, reader.throttled
         limit = reader.calls
         report.concurrency = {"peak": limit.peak, "lowest": limit.lowest, "decreases": limit.decreases}
     report.duration_seconds = time.monotonic() - started
     return report
+
+
+def plan_crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | None = None,
+               progress: Progress | None = None) -> CrawlReport:
+    """What a crawl would change now, worked out by crawling Glue for real into a sandbox of the catalog that is
+    thrown away (gazetteer.store.sandbox): the same code, so the plan is what a crawl run now would do. Nothing
+    is written; the report's `history` lists the changes, breaking first, and a circuit breaker refuses as it
+    would."""
+    with sandbox(engine) as scratch:
+        return crawl(scratch, config, settings=settings, progress=progress, key=f"plan-{secrets.token_hex(8)}",
+                     plan=True)
 
 
 def _refresh_statistics(engine: Engine, written: int) -> None:
@@ -312,6 +331,8 @@ class _Crawl:
         limit = self.config.max_archive_ratio
         limit = self.settings.max_archive_ratio if limit is None else limit
         if doomed and len(doomed) > limit * len(active_tables):
+            with self.publisher.engine.connect() as conn:  # what it would have done, before the rollback
+                self.report.history = {**refused_changes(conn, self.publisher.actor, sorted(doomed)), "refused": True}
             self.report.fail(
                 f"Circuit breaker: this crawl would archive {len(doomed)} of the connection's {len(active_tables)} "
                 f"tables and views ({len(doomed) / len(active_tables):.0%}), more than the {limit:.0%} allowed. "

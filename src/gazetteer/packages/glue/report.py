@@ -17,6 +17,7 @@ class CrawlReport:
     """Counters and capped warnings of one crawl; `to_dict` is what the CLI and the API print."""
 
     connection_qualified_name: str = ""
+    plan: bool = False  # worked out in a sandbox: nothing was written (crawl.plan_crawl)
     status: str = "Running"
     message: str | None = None
     # `columns` are the tables' and views' own (what their columnCount says); `nested_columns` the fields below them.
@@ -25,6 +26,9 @@ class CrawlReport:
     changes: dict[str, int] = field(default_factory=dict)
     # What the crawl derived lineage from (views, jobs, crawlers) and the processes it made (lineage.py).
     lineage: dict[str, int] = field(default_factory=dict)
+    # The assets the crawl changed, with schema diffs, breaking first (gazetteer.assets.run_changes); for a crawl
+    # its circuit breaker refused, what it would have changed (`refused`).
+    history: dict[str, Any] = field(default_factory=dict)
     api_calls: int = 0
     throttled: int = 0
     # The Glue calls in flight at once (concurrency.py): the most and the fewest the limit allowed, and how
@@ -49,11 +53,13 @@ class CrawlReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
+            "plan": self.plan,
             "message": self.message,
             "connection_qualified_name": self.connection_qualified_name,
             "counts": dict(self.counts),
             "changes": dict(self.changes),
             "lineage": dict(self.lineage),
+            "history": dict(self.history),
             "api_calls": self.api_calls,
             "throttled": self.throttled,
             "concurrency": dict(self.concurrency),
