@@ -41,8 +41,9 @@ __all__ = ["Author", "ACTIONS", "VISIBLE", "before", "record_batch", "record_edi
 
 ACTIONS = ("created", "updated", "archived", "restored")
 SCHEMA_TYPES = ("Table", "View")
-# Tables read by column position: moving a column breaks their readers (schema_diff's `positional`).
-_POSITIONAL_FORMATS = frozenset({"csv", "text", "textfile", "tsv"})
+# Tables read by column position: moving a column breaks their readers (schema_diff's `positional`). Text
+# formats always are; Athena reads ORC by position too unless the table sets orc.column.index.access=false.
+_POSITIONAL_FORMATS = frozenset({"csv", "text", "textfile", "tsv", "orc"})
 # One attribute value kept in an event: a view's SQL may be 400 KB, and an event holds it twice (old and new).
 _MAX_TEXT = 20_000
 # How many downstream assets a breaking change lists, and how far lineage is followed for them.
