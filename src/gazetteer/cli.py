@@ -14,6 +14,7 @@ from gazetteer.assets.text_search import best_matches
 from gazetteer.cli_lineage import lineage
 from gazetteer.cli_secrets import secrets_app
 from gazetteer.cli_token import token_app
+from gazetteer.cli_webhooks import webhook_app
 from gazetteer.cli_workflow import workflow_app
 from gazetteer.credentials.vault import Vault
 from gazetteer.errors import GazetteerError, InvalidRequest
@@ -29,6 +30,7 @@ app.add_typer(crawl_app, name="crawl")
 app.add_typer(token_app, name="token", help="Create, list and revoke API tokens (no server needed).")
 app.add_typer(secrets_app, name="secrets", help="Vault keys: status, and rotation to the current key.")
 app.add_typer(workflow_app, name="workflow", help="List, run, re-run, stop and inspect workflows on a server.")
+app.add_typer(webhook_app, name="webhook", help="Add, list, test and remove webhooks on a server; their delivery log.")
 app.command()(lineage)
 
 
@@ -77,12 +79,16 @@ def crawl_glue(
         "Leave out the tables and views whose name this regular expression finds"))] = None,
     max_archive_ratio: Annotated[float | None, typer.Option(
         help="Largest share of the connection's tables one crawl may archive (default 0.5)")] = None,
+    plan: Annotated[bool, typer.Option("--plan", help=(
+        "Show what a crawl would create, update and archive, schema diffs and breaking changes first, "
+        "without writing anything"))] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object")] = False,
 ) -> None:
-    """Crawl an AWS Glue Data Catalog into the catalog, then print the run report."""
+    """Crawl an AWS Glue Data Catalog into the catalog, then print the run report (with --plan: what it would
+    change)."""
     # boto3 and the Glue package (a fifth of a second) load only for the command that crawls.
     from gazetteer.packages.glue.config import parse_config
-    from gazetteer.packages.glue.crawl import crawl
+    from gazetteer.packages.glue.crawl import crawl, plan_crawl
 
     try:
         config = parse_config(connection_name=connection_name, region=region, access_key=access_key,
@@ -93,7 +99,7 @@ def crawl_glue(
     except GazetteerError as error:
         raise _fail(error) from None
     with console.crawl_progress() as progress:
-        report = crawl(engine, config, progress=progress).to_dict()
+        report = (plan_crawl if plan else crawl)(engine, config, progress=progress).to_dict()
     if as_json:
         console.print_json(report)
     else:

@@ -298,6 +298,24 @@ def stop(
 
 
 @workflow_app.command()
+def plan(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Workflow name, e.g. atlan-glue-1795609922")],
+    as_json: _JSON = False,
+) -> None:
+    """Show what a run of the workflow would create, update and archive now, breaking schema changes first,
+    without writing anything; exit 1 if the run would fail (its circuit breaker, say)."""
+    with _session(ctx) as client:
+        report = client.workflow.plan(name)
+    if as_json:
+        console.print_json(report)
+    else:
+        console.print_report(report)
+    if report.get("status") != "Succeeded":
+        raise typer.Exit(1)
+
+
+@workflow_app.command()
 def logs(
     ctx: typer.Context,
     run_name: _RUN,

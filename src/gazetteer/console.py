@@ -50,6 +50,8 @@ def print_report(report: dict[str, Any]) -> None:
     status = str(report.get("status") or "-")
     colour = {"Succeeded": "green", "Failed": "red", "Error": "red"}.get(status, "yellow")
     line = [f"[bold {colour}]{escape(status)}[/]"]
+    if report.get("plan"):
+        line.insert(0, "[bold]Plan[/] (nothing was written):")
     if report.get("connection_qualified_name"):
         line.append(f"connection [cyan]{escape(str(report['connection_qualified_name']))}[/]")
     if report.get("duration_seconds") is not None:
@@ -64,6 +66,8 @@ def print_report(report: dict[str, Any]) -> None:
     for title, key in (("Found  ", "counts"), ("Changes", "changes"), ("Lineage", "lineage")):
         if isinstance(report.get(key), dict) and report[key]:
             out.print(f"{title} " + " · ".join(_figure(n, k) for k, n in report[key].items()))
+    if isinstance(report.get("history"), dict) and report["history"].get("assets"):
+        _print_history(report["history"], planned=bool(report.get("plan")))
     warnings = report.get("warnings") or []
     if warnings:
         out.print(f"[yellow]{report.get('warnings_total') or len(warnings)} warning(s):[/]")
@@ -72,6 +76,28 @@ def print_report(report: dict[str, Any]) -> None:
                 where = ".".join(str(warning[k]) for k in ("database", "table") if warning.get(k))
                 warning = f"{where + ': ' if where else ''}{warning.get('message', warning)}"
             out.print(f"  [yellow]•[/] {escape(str(warning))}")
+
+
+def _print_history(history: dict[str, Any], *, planned: bool) -> None:
+    """The assets a run changed (or a plan would change, or a refused run would have), breaking first, each
+    table's schema diff below it."""
+    would = planned or history.get("refused")
+    breaking = int(history.get("breaking") or 0)
+    title = "Would change" if would else "Changed"
+    out.print(f"[bold]{title}[/]" + (f" · [bold red]{breaking} breaking[/]" if breaking else ""))
+    for item in history.get("assets") or []:
+        mark = "[bold red]BREAKING[/] " if item.get("breaking") else ""
+        changed = f" ({', '.join(item['changed'][:6])})" if item.get("changed") else ""
+        out.print(f"  {mark}{escape(str(item.get('action')))} {escape(str(item.get('typeName')))} "
+                  f"[cyan]{escape(str(item.get('qualifiedName')))}[/]{escape(changed)}")
+        for change in item.get("diff") or []:
+            out.print(f"      {'[red]✗[/]' if change.get('breaking') else '·'} {escape(str(change.get('why')))}")
+        if item.get("affected"):
+            shown = ", ".join(str(name).rsplit("/", 1)[-1] for name in item["affected"][:5])
+            more = len(item["affected"]) - 5
+            out.print(f"      affects {escape(shown)}{f' and {more} more' if more > 0 else ''}")
+    if history.get("more"):
+        out.print(f"  … and {history['more']:,} more (the Changes page lists them all)")
 
 
 def _figure(count: Any, what: str) -> str:

@@ -106,6 +106,12 @@ for family in FAMILIES:
         """One workflow template."""
         return workflow_document(views.workflow(engine, name))
 
+    @router.post(f"/{family}/{{name}}/plan", name=f"plan-{family}", responses=errors(403, 404, 409))
+    def plan(name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
+        """What a run would create, update and archive now, schema diffs and breaking changes first: a run
+        report with "plan": true, worked out from Glue without writing anything (Gazetteer's own)."""
+        return _service(request).plan(name, principal)
+
     @router.post(f"/{family}/{{name}}/archive", name=f"archive-{family}", responses=errors(403, 404))
     def archive(name: str, request: Request, principal: PrincipalDep) -> dict[str, Any]:
         """Archive a workflow; its connection's assets stay."""

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets import history
 from gazetteer.assets.records import AssetRecord, content_hash
+from gazetteer.assets.run_changes import notify
 from gazetteer.store.generation import bump_generation
 from gazetteer.store.schema import assets, crawl_undo
 
@@ -285,6 +286,8 @@ class Publisher:
         if self.undoable and self.writes:
             with self._begin(final=True) as conn:
                 conn.execute(crawl_undo.delete().where(crawl_undo.c.crawl == self.actor))
+                if self.author:  # in the same transaction: webhooks tell of exactly the crawls that were kept
+                    notify(conn, self.actor, self._clock())
 
     def unchanged_sources(self, digests: dict[str, str]) -> dict[str, Mapping[str, Any]]:
         """Of these containers (qualified name → source digest), the active ones whose source is unchanged, each

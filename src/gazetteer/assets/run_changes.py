@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,11 +18,14 @@ from sqlalchemy.engine import Connection
 from gazetteer.assets.history import ACTIONS, VISIBLE, downstream
 from gazetteer.assets.schema_diff import table_dropped
 from gazetteer.store.schema import asset_events, assets
+from gazetteer.webhooks.outbox import enqueue
 
-__all__ = ["run_changes", "refused_changes", "entry", "REPORT_LIMIT"]
+__all__ = ["run_changes", "refused_changes", "notify", "entry", "REPORT_LIMIT"]
 
 # A first crawl creates every asset: the report lists the first of them; the Changes page has them all.
 REPORT_LIMIT = 200
+# The assets one webhook delivery can name (it says how many more there were).
+_NOTIFIED = 1000
 _RANK = sa.case((asset_events.c.breaking, 0), (asset_events.c.diff.is_not(None), 1),
                 (asset_events.c.type_name.in_(("Table", "View")), 2), else_=3)
 
@@ -80,3 +84,24 @@ def refused_changes(conn: Connection, run: str, doomed: Sequence[str], *, limit:
     found["assets"] = (archived + found["assets"])[:limit]
     found["more"] = total - len(found["assets"])
     return found
+
+
+def notify(conn: Connection, run: str, at: datetime) -> None:
+    """Queue the webhooks a committed crawl's changes call for, in the transaction that commits it: its breaking
+    schema changes, and what it archived (tables and views before their columns). Call it once the run's
+    events are visible, i.e. after its undo log is gone in the same transaction."""
+    mine = sa.and_(asset_events.c.run == run, VISIBLE)
+    for kind, which in (("breaking_change", sa.and_(mine, asset_events.c.breaking)),
+                        ("asset_archived", sa.and_(mine, asset_events.c.action == "archived"))):
+        connections = conn.execute(sa.select(asset_events.c.connection_qualified_name).where(which).distinct())
+        for connection in connections.scalars().all():
+            theirs = sa.and_(which, asset_events.c.connection_qualified_name == connection)
+            first = sa.select(asset_events).where(theirs).order_by(asset_events.c.type_name == "Column",
+                                                                   asset_events.c.id)
+            rows = conn.execute(first.limit(_NOTIFIED)).all()
+            total = conn.execute(sa.select(sa.func.count()).select_from(asset_events).where(theirs)).scalar_one()
+            what = "breaking schema change" if kind == "breaking_change" else "asset archived"
+            body = {"connectionQualifiedName": connection, "run": run, "at": at.isoformat(),
+                    "summary": f"{total} {what}{'' if total == 1 else 's'} in run {run}"}
+            enqueue(conn, kind, key=f"{run}:{kind}:{connection}", connection_qualified_name=connection, body=body,
+                    assets=[entry(row) for row in rows])

@@ -175,6 +175,10 @@ class WorkflowClient:
         """Ask the server to stop a run; the answer may still show Running until it has stopped."""
         return self._client.call("POST", f"/api/service/runs/{run_name}/stop") or {}
 
+    def plan(self, workflow_name: str) -> dict[str, Any]:
+        """What a run of the workflow would change now, worked out without writing: a run report ("plan": true)."""
+        return self._client.call("POST", f"/api/service/workflows/{workflow_name}/plan") or {}
+
     def delete(self, workflow_name: str) -> None:
         """Archive (delete) a workflow."""
         self._client.call("POST", f"/api/service/workflows/{workflow_name}/archive")

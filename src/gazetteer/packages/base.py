@@ -83,3 +83,8 @@ class Package(Protocol):
         """Run the workflow into the catalog, all or nothing; `key` (the run's name) stamps what it writes, and
         `fence` opens each of its write transactions (it raises when the run may no longer write)."""
         ...
+
+    def plan(self, engine: Engine, spec: WorkflowSpec, credential: dict[str, Any], *,
+             credential_guid: str) -> dict[str, Any]:
+        """What a run would change now, as a run report (`plan`: true), worked out without writing anything."""
+        ...

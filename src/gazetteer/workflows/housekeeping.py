@@ -1,4 +1,5 @@
-"""The loop every server process runs: end runs whose worker died, hand out lost runs, fire schedules.
+"""The loop every server process runs: end runs whose worker died, hand out lost runs, fire schedules, and
+delete history older than GAZETTEER_HISTORY_DAYS.
 
 Each step is safe with any number of processes doing it at once: each claims its work in the database
 with a conditional update first (see `gazetteer.workflows.leases` and `gazetteer.workflows.schedules`).
@@ -12,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from gazetteer.assets import history
 from gazetteer.workflows.executors import Executor
 from gazetteer.workflows.leases import mark_dispatched, pending_workflows, reap_expired
 from gazetteer.workflows.schedules import Scheduler
@@ -22,13 +24,17 @@ log = logging.getLogger(__name__)
 # A Pending run of an idle workflow that no executor took this long after it was handed out is handed out
 # again: its message may have been lost (a broker restarted without persistence). Duplicates are harmless.
 REDISPATCH_AFTER = timedelta(seconds=60)
+# History is kept in days: pruning hourly keeps it within an hour of the setting.
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class Housekeeping:
     def __init__(self, engine: Engine, executor: Executor, scheduler: Scheduler, *, reaper: str,
-                 lease_seconds: float, interval: float) -> None:
+                 lease_seconds: float, interval: float, history_days: int | None = None) -> None:
         self.engine, self.executor, self.scheduler = engine, executor, scheduler
         self.reaper, self.lease_seconds, self.interval = reaper, lease_seconds, interval
+        self.history_days = history_days
+        self._pruned: datetime | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="gazetteer-housekeeping", daemon=True)
 
@@ -55,3 +61,8 @@ class Housekeeping:
         for workflow_name in waiting:
             self.executor.submit(workflow_name)
         self.scheduler.tick(now)
+        if self.history_days and (self._pruned is None or now - self._pruned >= PRUNE_EVERY):
+            # Every server prunes: deleting what another already deleted costs an indexed look-up.
+            self._pruned = now
+            if pruned := history.prune(self.engine, self.history_days, now=now):
+                log.info("deleted %d history events older than %d days", pruned, self.history_days)

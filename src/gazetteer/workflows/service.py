@@ -199,6 +199,21 @@ class WorkflowService:
                                "to end or cancel it")
         return self.start_run(row.name, principal.username)
 
+    def plan(self, workflow_name: str, principal: Principal) -> dict[str, Any]:
+        """What a run of the workflow would change now (a run report with `plan`: true), worked out from the
+        source without writing anything. Whoever may run the workflow may plan it; not while a run of it is
+        Running: the plan would race it for the same rows."""
+        row = workflow_row(self.engine, workflow_name)
+        self._authorize(principal, Action.RUN_WORKFLOW, row)
+        with self.engine.connect() as conn:
+            running = conn.execute(sa.select(runs.c.name).where(
+                runs.c.workflow_name == row.name, runs.c.phase == "Running").limit(1)).scalar()
+        if running is not None:
+            raise Conflict(f"Workflow {row.name!r} is running ({running!r}): plan it once that run ends")
+        package = package_named(row.package)
+        return package.plan(self.engine, package.parse(row.document), self.vault.load(row.credential_guid),
+                            credential_guid=row.credential_guid)
+
     def stop(self, run_name: str, principal: Principal) -> RunView:
         """Stop a run: a Pending one ends at once as Failed, a Running one stops at its next page."""
         stopping = run_row(self.engine, run_name)

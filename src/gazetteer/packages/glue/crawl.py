@@ -154,7 +154,7 @@ def crawl(engine: Engine, config: GlueCrawlConfig, *, settings: GlueSettings | N
     else:
         if not plan:
             _refresh_statistics(engine, publisher.writes)
-        if publisher.writes:
+        if publisher.writes and publisher.author:  # with history off, the report says no more than before
             with engine.connect() as conn:
                 report.history = run_changes(conn, key)
     if reader is not None:

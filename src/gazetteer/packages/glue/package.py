@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from gazetteer.assets.records import AssetRecord
 from gazetteer.errors import InvalidRequest
 from gazetteer.packages.base import RunOutcome, RunProgress, WorkflowSpec
-from gazetteer.packages.glue.crawl import connection_record, crawl
+from gazetteer.packages.glue.crawl import connection_record, crawl, plan_crawl
 from gazetteer.packages.glue.mapping import CrawlScope
 from gazetteer.packages.glue.names import DEFAULT_CATALOG, PACKAGE
 from gazetteer.packages.glue.settings import glue_settings
@@ -56,6 +56,10 @@ class GluePackage:
         report = crawl(engine, crawl_config(self._glue(spec), credential, credential_guid), progress=on_event,
                        should_stop=should_stop, key=key, fence=fence).to_dict()
         return RunOutcome(report["status"] == "Succeeded", report["message"], report)
+
+    def plan(self, engine: Engine, spec: WorkflowSpec, credential: dict[str, Any], *,
+             credential_guid: str) -> dict[str, Any]:
+        return plan_crawl(engine, crawl_config(self._glue(spec), credential, credential_guid)).to_dict()
 
     @staticmethod
     def _glue(spec: WorkflowSpec) -> GlueWorkflow:
