@@ -22,6 +22,10 @@ def test_demo_crawls_through_the_server_and_reruns_without_duplicates(tmp_path):
     assert re.search(r"Lineage\s+5 views · 2 jobs · 1 crawlers", first.stdout), first.stdout
     assert re.search(r"lineage\s+http://127\.0\.0\.1:\d+/assets/[0-9a-f-]{36}/lineage", first.stdout)
     assert "gazetteer lineage default/glue/" in first.stdout
+    # Then an upstream change: the plan names what breaks before the re-run records it.
+    assert "Plan (nothing was written)" in first.stdout and "BREAKING" in first.stdout
+    assert "column status was dropped" in first.stdout and "The re-run ended: Succeeded" in first.stdout
+    assert re.search(r"changes\s+http://127\.0\.0\.1:\d+/changes\?breaking=true", first.stdout)
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr
     assert "Re-ran the existing workflow" in second.stdout and "0 created" in second.stdout

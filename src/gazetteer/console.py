@@ -78,6 +78,9 @@ def print_report(report: dict[str, Any]) -> None:
             out.print(f"  [yellow]•[/] {escape(str(warning))}")
 
 
+_SHOWN = 20  # changed assets a terminal report lists
+
+
 def _print_history(history: dict[str, Any], *, planned: bool) -> None:
     """The assets a run changed (or a plan would change, or a refused run would have), breaking first, each
     table's schema diff below it."""
@@ -85,7 +88,11 @@ def _print_history(history: dict[str, Any], *, planned: bool) -> None:
     breaking = int(history.get("breaking") or 0)
     title = "Would change" if would else "Changed"
     out.print(f"[bold]{title}[/]" + (f" · [bold red]{breaking} breaking[/]" if breaking else ""))
-    for item in history.get("assets") or []:
+    listed = history.get("assets") or []
+    # New tables and views are news; the new processes and schemas of a first crawl would drown what changed.
+    shown = [item for item in listed
+             if item.get("action") != "created" or item.get("typeName") in ("Table", "View")][:_SHOWN]
+    for item in shown:
         mark = "[bold red]BREAKING[/] " if item.get("breaking") else ""
         changed = f" ({', '.join(item['changed'][:6])})" if item.get("changed") else ""
         out.print(f"  {mark}{escape(str(item.get('action')))} {escape(str(item.get('typeName')))} "
@@ -93,11 +100,12 @@ def _print_history(history: dict[str, Any], *, planned: bool) -> None:
         for change in item.get("diff") or []:
             out.print(f"      {'[red]✗[/]' if change.get('breaking') else '·'} {escape(str(change.get('why')))}")
         if item.get("affected"):
-            shown = ", ".join(str(name).rsplit("/", 1)[-1] for name in item["affected"][:5])
-            more = len(item["affected"]) - 5
-            out.print(f"      affects {escape(shown)}{f' and {more} more' if more > 0 else ''}")
-    if history.get("more"):
-        out.print(f"  … and {history['more']:,} more (the Changes page lists them all)")
+            names = ", ".join(str(name).rsplit("/", 1)[-1] for name in item["affected"][:5])
+            others = len(item["affected"]) - 5
+            out.print(f"      affects {escape(names)}{f' and {others} more' if others > 0 else ''}")
+    more = len(listed) - len(shown) + int(history.get("more") or 0)
+    if more:
+        out.print(f"  … and {more:,} more (the Changes page lists them all)")
 
 
 def _figure(count: Any, what: str) -> str:

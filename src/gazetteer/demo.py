@@ -17,7 +17,7 @@ from rich.tree import Tree
 from gazetteer import console
 from gazetteer.client import GazetteerClient, GlueCrawler, documents
 from gazetteer.devtools.local_glue import LocalGlue, endpoint_env
-from gazetteer.devtools.sample_catalog import seed_sample_catalog
+from gazetteer.devtools.sample_catalog import change_columns, seed_sample_catalog
 from gazetteer.errors import InvalidRequest
 from gazetteer.packages.glue.names import DEFAULT_CATALOG
 from gazetteer.settings import Settings, get_settings
@@ -63,6 +63,21 @@ def _lineage_pages(engine: sa.Engine, connection: str, url: str) -> str:
         return ""
     return (f"  lineage     {url}/assets/{guid}/lineage?columns=true\n"
             f"              gazetteer lineage {connection}/{DEFAULT_CATALOG}/sales/orders/amount")
+
+
+def _what_breaks(client: GazetteerClient, glue_client: Any, workflow_name: str) -> None:
+    """Someone upstream drops a column of sales.orders and narrows another's type: the workflow's plan says what
+    that breaks before anything is written, and a re-run records it in the history."""
+    change_columns(glue_client, "sales", "orders", drop="status", retype=("order_id", "int"))
+    console.out.print("\nThen someone upstream changes [cyan]sales.orders[/] in Glue: drops [bold]status[/], "
+                      "narrows [bold]order_id[/] from bigint to int. What would a crawl do?")
+    with console.err.status("Planning…"):
+        plan = client.workflow.plan(workflow_name)
+    console.print_report(plan)
+    response = client.workflow.rerun(workflow_name)
+    with console.err.status("Re-running the crawl…"):
+        phase = client.workflow.monitor(response, poll_seconds=0.5, timeout=600)
+    console.out.print(f"The re-run ended: [bold]{phase}[/]; the history has what it changed.")
 
 
 def _port(wanted: int) -> int:
@@ -121,13 +136,15 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
             # A run the server just accepted always has a name (and a template name).
             run = client.workflow.find_latest_run(
                 documents.template_name_of(response) or documents.name_of(response))  # type: ignore[arg-type]
-        report = documents.report_of(run)
-        console.out.print(f"The run ended: [bold]{phase}[/]")
-        connection = str((report or {}).get("connection_qualified_name") or "")
-        engine = open_engine(settings.effective_database_url)
-        if report:
-            console.print_report(report)
-            _show_catalog(engine, connection)
+            report = documents.report_of(run)
+            console.out.print(f"The run ended: [bold]{phase}[/]")
+            connection = str((report or {}).get("connection_qualified_name") or "")
+            engine = open_engine(settings.effective_database_url)
+            if report:
+                console.print_report(report)
+                _show_catalog(engine, connection)
+            if phase == "Succeeded":
+                _what_breaks(client, glue.client(DEMO_REGION), workflow_name)  # type: ignore[arg-type]
         lineage = _lineage_pages(engine, connection, url)
         console.out.print(
             f"\nWhere to look:\n"
@@ -137,7 +154,8 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
             f"  catalog     {settings.effective_database_url}\n"
             f"  try         GAZETTEER_URL={url} GAZETTEER_TOKEN={token} gazetteer workflow list\n"
             f"              gazetteer search orders · gazetteer search revenue --type View\n"
-            f"{lineage}",
+            f"{lineage}\n"
+            f"  changes     {url}/changes?breaking=true   (and each asset's History tab)",
             soft_wrap=True,  # URLs and qualified names stay whole, to be copied
         )
         if serve:

@@ -12,7 +12,7 @@ from gazetteer.assets import history
 from gazetteer.assets.curation import update_curated
 from gazetteer.assets.publish import roll_back
 from gazetteer.auth.principal import ADMIN_ROLE, Principal
-from gazetteer.devtools.sample_catalog import seed_sample_catalog
+from gazetteer.devtools.sample_catalog import change_columns, seed_sample_catalog
 from gazetteer.packages.glue.config import parse_config
 from gazetteer.packages.glue.crawl import crawl
 from gazetteer.settings import get_settings
@@ -39,19 +39,9 @@ def _count(engine, table=asset_events) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
-def change_orders(glue_client, *, drop: str | None = None, retype: tuple[str, str] | None = None,
-                  add: tuple[str, str] | None = None) -> None:
-    """Change sales.orders in Glue as someone upstream would: drop a column, change one's type, add one."""
-    table = glue_client.get_table(DatabaseName="sales", Name="orders")["Table"]
-    keep = ("Name", "Description", "Owner", "StorageDescriptor", "PartitionKeys", "TableType", "Parameters")
-    table_input = {key: value for key, value in table.items() if key in keep}
-    columns = [column for column in table_input["StorageDescriptor"]["Columns"] if column["Name"] != drop]
-    if retype:
-        columns = [{**column, "Type": retype[1]} if column["Name"] == retype[0] else column for column in columns]
-    if add:
-        columns.append({"Name": add[0], "Type": add[1]})
-    table_input["StorageDescriptor"]["Columns"] = columns
-    glue_client.update_table(DatabaseName="sales", TableInput=table_input)
+def change_orders(glue_client, **changes) -> None:
+    """Change sales.orders' columns in Glue (drop=, retype=, add=), as someone upstream would."""
+    change_columns(glue_client, "sales", "orders", **changes)
 
 
 @pytest.fixture()

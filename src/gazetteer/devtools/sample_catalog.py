@@ -431,3 +431,20 @@ def seed_sample_catalog(glue_client: Any, lake_formation: Any = None, *, s3: Any
         "empty_databases": ["staging_empty", "shared_marketing"],
         **jobs_and_crawlers,
     }
+
+
+def change_columns(glue_client: Any, database: str, table: str, *, drop: str | None = None,
+                   retype: tuple[str, str] | None = None, add: tuple[str, str] | None = None) -> None:
+    """Change a table's columns in Glue as someone upstream would: drop one, change one's type, add one (the
+    demo's "what breaks" step, and the history tests)."""
+    found = glue_client.get_table(DatabaseName=database, Name=table)["Table"]
+    keep = ("Name", "Description", "Owner", "StorageDescriptor", "PartitionKeys", "TableType", "Parameters",
+            "ViewOriginalText", "ViewExpandedText")
+    table_input = {key: value for key, value in found.items() if key in keep}
+    columns = [column for column in table_input["StorageDescriptor"]["Columns"] if column["Name"] != drop]
+    if retype:
+        columns = [{**column, "Type": retype[1]} if column["Name"] == retype[0] else column for column in columns]
+    if add:
+        columns.append({"Name": add[0], "Type": add[1]})
+    table_input["StorageDescriptor"]["Columns"] = columns
+    glue_client.update_table(DatabaseName=database, TableInput=table_input)
