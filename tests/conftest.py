@@ -41,6 +41,14 @@ def glue(glue_server: LocalGlue, monkeypatch: pytest.MonkeyPatch) -> LocalGlue:
 
 
 @pytest.fixture()
+def cli_env(glue: LocalGlue, tmp_path) -> dict[str, str]:
+    """The environment of a `gazetteer` command run as a process: a SQLite catalog under tmp_path, the local Glue."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GAZETTEER_", "AWS_"))}
+    env.update(GAZETTEER_HOME=str(tmp_path / "home"), GAZETTEER_GLUE_MAX_ATTEMPTS="3", **endpoint_env(glue.url))
+    return env
+
+
+@pytest.fixture()
 def settings(tmp_path) -> Settings:
     return Settings(home=tmp_path / "home")
 

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-import pytest
-
-from gazetteer.devtools.local_glue import endpoint_env
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -18,13 +14,6 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 def gazetteer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "gazetteer.cli", *args], capture_output=True, text=True,
                           env=env, timeout=300)
-
-
-@pytest.fixture()
-def cli_env(glue, tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GAZETTEER_", "AWS_"))}
-    env.update(GAZETTEER_HOME=str(tmp_path / "home"), GAZETTEER_GLUE_MAX_ATTEMPTS="3", **endpoint_env(glue.url))
-    return env
 
 
 def test_crawl_json_report_then_search(glue, cli_env, tmp_path):

@@ -14,7 +14,6 @@ from gazetteer.packages.glue.config import parse_config
 from gazetteer.packages.glue.crawl import crawl, plan_crawl
 from gazetteer.store.schema import asset_events, assets, crawl_undo, webhook_deliveries
 from tests.assets.test_history import change_orders
-from tests.test_cli import cli_env  # noqa: F401 - a fixture
 from tests.workflows.test_workflow_api import create, token, wait_for, workflow
 
 REGION = "us-east-1"
