@@ -13,7 +13,7 @@ import gazetteer
 
 SOURCE = Path(gazetteer.__file__).resolve().parent
 # The core: what the catalog does, whoever asks. The wire shapes, the web app and the commands sit above it.
-CORE = frozenset({"store", "search", "assets", "workflows", "auth", "credentials", "packages"})
+CORE = frozenset({"store", "search", "assets", "workflows", "auth", "credentials", "packages", "webhooks"})
 
 
 def _module(path: Path) -> str:

@@ -146,10 +146,56 @@ _FAMILY_CASES = [
              f"/api/service/{f}/{w.workflow}/changeownership?username={ALLY}"),
         _api("POST", f"/api/service/{family}/{{name}}", "connection-admin", lambda w, who, f=family:
              f"/api/service/{f}/{w.workflow}", _update_body),
+        _api("POST", f"/api/service/{family}/{{name}}/plan", "connection-admin", lambda w, who, f=family:
+             f"/api/service/{f}/{w.workflow}/plan"),
         # Last of its family: archiving is destructive, so each caller allowed to gets a workflow of its own.
         _api("POST", f"/api/service/{family}/{{name}}/archive", "connection-admin", lambda w, who, f=family:
              f"/api/service/{f}/{w.archive_targets.get((f, who), w.workflow)}/archive"),
     )
+]
+
+# Webhooks: one per world on W1's connection, made by the admin on first use; removing one is destructive, so
+# each caller allowed to gets one of its own. They point at a closed port and hear of archived assets only.
+_webhooks: dict[tuple[int, str], str] = {}
+
+
+def _webhook_body(w: World, who: str) -> dict:
+    return {"name": f"by {who}", "url": "http://127.0.0.1:9/hook", "events": ["asset_archived"],
+            "connectionQualifiedName": "/".join(w.table_qn.split("/")[:3])}
+
+
+def _webhook(w: World, who: str = "") -> str:
+    if (id(w), who) not in _webhooks:
+        answer = w.http("admin").post("/api/service/webhooks", json=_webhook_body(w, "admin"))
+        _webhooks[(id(w), who)] = answer.json()["guid"]
+    return _webhooks[(id(w), who)]
+
+
+def _own_webhook(w: World, who: str, route: str) -> str:
+    return _webhook(w, f"{route} {who}" if who in ("ally", "admin") else "")
+
+
+_WEBHOOK_CASES = [
+    _api("POST", "/api/service/webhooks", "connection-admin", lambda w, who: "/api/service/webhooks", _webhook_body),
+    _api("GET", "/api/service/webhooks", "read", lambda w, who: "/api/service/webhooks"),  # only those one manages
+    _api("GET", "/api/service/webhooks/{guid}", "connection-admin",
+         lambda w, who: f"/api/service/webhooks/{_webhook(w)}"),
+    _api("POST", "/api/service/webhooks/{guid}", "connection-admin",
+         lambda w, who: f"/api/service/webhooks/{_webhook(w)}", lambda w, who: {"name": f"renamed by {who}"}),
+    _api("GET", "/api/service/webhooks/{guid}/deliveries", "connection-admin",
+         lambda w, who: f"/api/service/webhooks/{_webhook(w)}/deliveries"),
+    _api("POST", "/api/service/webhooks/{guid}/test", "connection-admin",
+         lambda w, who: f"/api/service/webhooks/{_webhook(w)}/test"),
+    _api("DELETE", "/api/service/webhooks/{guid}", "connection-admin",
+         lambda w, who: f"/api/service/webhooks/{_own_webhook(w, who, 'api')}"),
+    _ui("GET", "/webhooks", "read", lambda w, who: "/webhooks"),
+    _ui("POST", "/webhooks", "connection-admin", lambda w, who: "/webhooks", lambda w, who: {
+        "name": f"by {who}", "url": "http://127.0.0.1:9/hook", "events": "asset_archived",
+        "connection": _webhook_body(w, who)["connectionQualifiedName"]}),
+    _ui("GET", "/webhooks/{guid}", "connection-admin", lambda w, who: f"/webhooks/{_webhook(w)}"),
+    _ui("POST", "/webhooks/{guid}/test", "connection-admin", lambda w, who: f"/webhooks/{_webhook(w)}/test"),
+    _ui("POST", "/webhooks/{guid}/delete", "connection-admin",
+        lambda w, who: f"/webhooks/{_own_webhook(w, who, 'ui')}/delete"),
 ]
 
 CASES: list[Case] = [
@@ -177,6 +223,8 @@ CASES: list[Case] = [
     )],
     _api("POST", "/api/meta/lineage/list", "read", lambda w, who: "/api/meta/lineage/list",
          lambda w, who: {"guid": w.table_guid, "depth": 1}),
+    _api("POST", "/api/meta/entity/auditSearch", "read", lambda w, who: "/api/meta/entity/auditSearch",
+         lambda w, who: {"dsl": {"size": 1, "query": {"term": {"entityId": w.table_guid}}}}),
     _api("POST", "/events/openlineage/{connector}/api/v1/lineage", "connection-admin",
          lambda w, who: "/events/openlineage/spark/api/v1/lineage", _openlineage_event),
     *_FAMILY_CASES,
@@ -210,6 +258,9 @@ CASES: list[Case] = [
     _ui("GET", "/", "read", lambda w, who: "/"),
     _ui("GET", "/assets/{guid}", "read", lambda w, who: f"/assets/{w.table_guid}"),
     _ui("GET", "/assets/{guid}/lineage", "read", lambda w, who: f"/assets/{w.table_guid}/lineage"),
+    _ui("GET", "/assets/{guid}/history", "read", lambda w, who: f"/assets/{w.table_guid}/history"),
+    _ui("GET", "/assets/by-name", "read", lambda w, who: f"/assets/by-name?qn={w.table_qn}"),
+    _ui("GET", "/changes", "read", lambda w, who: "/changes"),
     _ui("GET", "/assets/{guid}/{field}", "read", lambda w, who: f"/assets/{w.table_guid}/description"),
     _ui("GET", "/assets/{guid}/{field}/edit", "read", lambda w, who: f"/assets/{w.table_guid}/description/edit"),
     _ui("POST", "/assets/{guid}/{field}", "connection-admin", lambda w, who: f"/assets/{w.table_guid}/description",
@@ -222,7 +273,9 @@ CASES: list[Case] = [
     _ui("GET", "/workflows/{name}", "read", lambda w, who: f"/workflows/{w.workflow}"),
     _ui("GET", "/runs/{name}", "read", lambda w, who: f"/runs/{w.run}"),
     _ui("POST", "/workflows/{name}/rerun", "connection-admin", lambda w, who: f"/workflows/{w.workflow}/rerun"),
+    _ui("POST", "/workflows/{name}/plan", "connection-admin", lambda w, who: f"/workflows/{w.workflow}/plan"),
     _ui("POST", "/runs/{name}/stop", "connection-admin", lambda w, who: f"/runs/{w.run}/stop"),
+    *_WEBHOOK_CASES,
 ]
 # Served by FastAPI itself, not by Gazetteer's routers.
 _FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -254,6 +307,8 @@ def _snapshot(database_url: str) -> dict[str, list]:
         "workflows": "SELECT name, document, archived, created_by, generation FROM workflows",
         "runs": "SELECT name, phase, stop_requested FROM workflow_runs",
         "credentials": "SELECT id, ciphertext FROM credentials",
+        "webhooks": "SELECT guid, name, url, events, enabled, connection_qualified_name, secret FROM webhooks",
+        "webhook_deliveries": "SELECT event_key FROM webhook_deliveries",
     }
     with engine.connect() as conn:
         snapshot = {key: sorted(map(repr, conn.execute(sa.text(sql)).all())) for key, sql in queries.items()}

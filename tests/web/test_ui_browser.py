@@ -11,7 +11,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,6 +77,28 @@ def sign_in(page: Page, server, token: str | None = None, path: str = "/") -> No
     page.fill("#token", token or server.ADMIN_TOKEN)
     page.click("form[action='/sign-in'] button[type=submit]")
     expect(page).to_have_url(server.url + path)
+
+
+def in_browser(test: Callable[..., None]) -> Callable[..., None]:
+    """This module's skips (no Playwright, no Chromium), for a browser test in another module."""
+    for mark in pytestmark:
+        test = mark(test)
+    return test
+
+
+def fits_the_screen(page: Page) -> None:
+    """Nothing wider than the screen (a box that scrolls sideways on its own, as the lineage graph, is fine)."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+
+
+def no_serious_violations(page: Page, context: str | None = None) -> None:
+    """axe-core finds no serious or critical accessibility violation on the page (or within `context`)."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright",
+                              reason="axe-core for Playwright is not installed: pip install -e '.[dev]'")
+    results = axe.Axe().run(page, context=context)
+    serious = [(v["id"], v["impact"], [node["target"] for node in v["nodes"]][:3])
+               for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
 
 
 def wait_for_run(page: Page, phase: str = "Succeeded", timeout: float = 90_000) -> None:

@@ -37,7 +37,7 @@ from gazetteer.settings import get_settings
 from gazetteer.store.schema import asset_events, assets, crawl_undo, lineage_edges
 
 __all__ = ["Author", "ACTIONS", "VISIBLE", "before", "record_batch", "record_edit", "recording", "forget_run",
-           "prune", "downstream"]
+           "prune", "downstream", "read_by_position"]
 
 ACTIONS = ("created", "updated", "archived", "restored")
 SCHEMA_TYPES = ("Table", "View")
@@ -207,10 +207,8 @@ def _diff_tables(batch: _Batch) -> None:
             continue
         else:
             definition = (event["changes"] or {}).get("definition")
-            attributes = _current_attributes(batch.conn, qualified_name)
-            positional = str(attributes.get("externalLocationFormat") or "").lower() in _POSITIONAL_FORMATS
             diff = column_changes(batch.old.get(qualified_name, {}), batch.new.get(qualified_name, {}),
-                                  positional=positional)
+                                  positional=read_by_position(batch.conn, qualified_name))
             if definition is not None and (sql := view_sql_changed(definition[0], definition[1])) is not None:
                 diff.append(sql)
         _set_diff(batch.conn, event, diff, [qualified_name])
@@ -225,9 +223,11 @@ def _set_diff(conn: Connection, event: dict[str, Any], diff: list[dict[str, Any]
         event["affected"] = downstream(conn, starts) or None
 
 
-def _current_attributes(conn: Connection, qualified_name: str) -> Mapping[str, Any]:
-    found = conn.execute(sa.select(assets.c.attributes).where(assets.c.qualified_name == qualified_name)).scalar()
-    return found or {}
+def read_by_position(conn: Connection, table_qualified_name: str) -> bool:
+    """Whether the table's files are read by column position, so that moving a column breaks its readers."""
+    attributes = conn.execute(sa.select(assets.c.attributes)
+                              .where(assets.c.qualified_name == table_qualified_name)).scalar() or {}
+    return str(attributes.get("externalLocationFormat") or "").lower() in _POSITIONAL_FORMATS
 
 
 def _views_losing_inputs(batch: _Batch) -> None:

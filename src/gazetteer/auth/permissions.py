@@ -33,10 +33,11 @@ class Action(Enum):
     CREATE_WORKFLOW = "create a workflow for a new connection"
     CREATE_CONNECTION = "create a connection asset (entity/bulk) that names its creator among its admins"
     CRAWL_CONNECTION = "create a workflow for a connection that exists"
-    RUN_WORKFLOW = "re-run a workflow, stop one of its runs"
+    RUN_WORKFLOW = "re-run a workflow, plan a run (what it would change), stop one of its runs"
     CHANGE_WORKFLOW = "update a workflow (its settings, credential and schedule), archive it, change its owner"
     EDIT_ASSET = "curate an asset (description, owners, certificate, announcement)"
     CREATE_ASSET = "create an asset beneath an existing connection"
+    MANAGE_WEBHOOKS = "add, change, test or remove the webhooks of a connection"
 
 
 PERMISSIONS: Mapping[Action, Rule] = {
@@ -48,6 +49,7 @@ PERMISSIONS: Mapping[Action, Rule] = {
     Action.CHANGE_WORKFLOW: Rule.CONNECTION_ADMIN,
     Action.EDIT_ASSET: Rule.CONNECTION_ADMIN,
     Action.CREATE_ASSET: Rule.CONNECTION_ADMIN,
+    Action.MANAGE_WEBHOOKS: Rule.CONNECTION_ADMIN,  # no connection (a subscription to all of them): $admin only
 }
 
 

@@ -149,6 +149,7 @@ asset_events = sa.Table(
     sa.Index("ix_asset_events_table_qualified_name_id", "table_qualified_name", "id"),
     sa.Index("ix_asset_events_run_id", "run", "id"),
     sa.Index("ix_asset_events_connection_qualified_name_id", "connection_qualified_name", "id"),
+    sa.Index("ix_asset_events_actor_id", "actor", "id"),  # the audit API's search by user
     sa.Index("ix_asset_events_at", "at"),
 )
 

@@ -12,8 +12,10 @@ from sqlalchemy.engine import Engine
 from gazetteer import __version__
 from gazetteer.api.apps import router as apps_router
 from gazetteer.api.assets import router as assets_router
+from gazetteer.api.audit import router as audit_router
 from gazetteer.api.auth import router as auth_router
 from gazetteer.api.openlineage import router as openlineage_router
+from gazetteer.api.webhooks import router as webhooks_router
 from gazetteer.api.workflows import router as workflows_router
 from gazetteer.credentials.vault import Vault
 from gazetteer.packages.registry import check_settings
@@ -27,6 +29,7 @@ from gazetteer.web.limits import BodySizeLimit
 from gazetteer.web.openapi import install_openapi
 from gazetteer.web.requests import RequestHygiene
 from gazetteer.web.ui import router as ui_router
+from gazetteer.webhooks.delivery import Dispatcher
 from gazetteer.workflows.executors import start_executor
 from gazetteer.workflows.housekeeping import Housekeeping
 from gazetteer.workflows.leases import worker_name
@@ -54,15 +57,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        vault = Vault(engine, settings)  # one vault: the service stores credentials, the runs read them
+        # One vault: the service stores credentials, the runs read them, webhooks seal their secrets with its key.
+        app.state.vault = vault = Vault(engine, settings)
         executor = start_executor(engine, settings, vault)
         app.state.workflows = service = WorkflowService(engine, vault, executor)
         housekeeping = Housekeeping(engine, executor, Scheduler(engine, service.start_run),
                                     reaper=worker_name("serve"), lease_seconds=settings.run_lease_seconds,
-                                    interval=settings.housekeeping_seconds).start()
+                                    interval=settings.housekeeping_seconds,
+                                    history_days=settings.history_days).start()
+        # Webhook deliveries: on SQLite this is the only process, so claims left by its last life are freed now.
+        app.state.webhooks = webhooks = Dispatcher(engine, vault, settings,
+                                                   recover=not settings.shared_database).start()
         try:
             yield
         finally:
+            webhooks.stop()
             housekeeping.stop()
             executor.shutdown()
             if own_read_engine:
@@ -97,7 +106,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(workflows_router)
     app.include_router(apps_router)
     app.include_router(assets_router)
+    app.include_router(audit_router)
     app.include_router(openlineage_router)
+    app.include_router(webhooks_router)
     app.include_router(ui_router)
     install_openapi(app)
     return app

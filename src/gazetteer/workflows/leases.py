@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.publish import roll_back
-from gazetteer.workflows.models import runs
+from gazetteer.webhooks.run_events import enqueue_run_end
+from gazetteer.workflows.models import runs, workflows
 
 __all__ = ["LeaseLost", "claim_next", "finish", "hold", "mark_dispatched", "pending_workflows", "reap_expired",
            "recover_all_running", "renew", "worker_name"]
@@ -89,11 +90,24 @@ def renew(engine: Engine, run_name: str, worker: str, lease_seconds: float) -> t
 
 
 def finish(engine: Engine, run_name: str, worker: str, **values: Any) -> bool:
-    """End a run the worker holds; False when it no longer does (the run was reaped and keeps its Error)."""
+    """End a run the worker holds; False when it no longer does (the run was reaped and keeps its Error).
+
+    The webhooks' run_succeeded or run_failed is queued in the same transaction: none is lost, none is told twice.
+    """
     with engine.begin() as conn:
-        return bool(conn.execute(
+        ended = conn.execute(
             runs.update().where(runs.c.name == run_name, runs.c.phase == "Running", runs.c.worker == worker)
-            .values(**values, lease_expires_at=None, finished_at=_now())).rowcount)
+            .values(**values, lease_expires_at=None, finished_at=_now())
+            .returning(runs.c.workflow_name, runs.c.phase, runs.c.message, runs.c.report, runs.c.started_at,
+                       runs.c.finished_at)).first()
+        if ended is None:
+            return False
+        connection = conn.execute(sa.select(workflows.c.connection_qualified_name)
+                                  .where(workflows.c.name == ended.workflow_name)).scalar()
+        enqueue_run_end(conn, run=run_name, workflow=ended.workflow_name, phase=ended.phase, message=ended.message,
+                        report=ended.report, connection_qualified_name=connection, started_at=ended.started_at,
+                        finished_at=ended.finished_at)
+        return True
 
 
 def _end_abandoned(engine: Engine, run_name: str, holder: str, message: str, lease_seconds: float) -> bool:

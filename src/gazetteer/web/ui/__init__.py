@@ -13,17 +13,30 @@ from typing import cast
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
-from gazetteer.web.ui import asset_page, crawler_form, lineage_page, routing, search_page, session, workflow_pages
+from gazetteer.web.ui import (
+    asset_page,
+    changes_page,
+    crawler_form,
+    history_page,
+    lineage_page,
+    routing,
+    search_page,
+    session,
+    webhooks_page,
+    workflow_pages,
+)
 
 __all__ = ["PAGES", "router"]
 
 # The modules whose routes make up the UI, in the order those routes are tried. Starlette serves the first
 # route whose path matches, so a module with catch-all paths comes after every module whose fixed paths they
 # would also match: workflow_pages' /workflows/{name} after crawler_form's /workflows/new, asset_page's
-# /assets/{guid}/{field} after lineage_page's /assets/{guid}/lineage. Each module adds its routes to
+# /assets/{guid}/{field} after lineage_page's /assets/{guid}/lineage (and history_page's /assets/{guid}/history,
+# changes_page's /assets/by-name). Each module adds its routes to
 # `routing.router` when it is first imported, and that moment depends on who imports it first; this list, not
 # import order, decides.
-PAGES = (routing, session, search_page, crawler_form, lineage_page, asset_page, workflow_pages)
+PAGES = (routing, session, search_page, crawler_form, lineage_page, history_page, changes_page, asset_page,
+         workflow_pages, webhooks_page)
 
 router = APIRouter(include_in_schema=False)
 for page in PAGES:

@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_asset_events"),
     )
     for columns in (("asset_guid", "id"), ("qualified_name", "id"), ("table_qualified_name", "id"), ("run", "id"),
-                    ("connection_qualified_name", "id"), ("at",)):
+                    ("connection_qualified_name", "id"), ("actor", "id"), ("at",)):
         op.create_index(f"ix_asset_events_{'_'.join(columns)}", "asset_events", list(columns))
     op.create_table(
         "webhooks",
