@@ -9,13 +9,16 @@ import typer
 from sqlalchemy.engine import Engine
 
 from gazetteer import console
-from gazetteer.api.entities import entity_header
-from gazetteer.assets.text_search import best_matches
+from gazetteer.api.asset_search import index_search
+from gazetteer.assets.records import ASSET_TYPES
+from gazetteer.cli_keys import ACCESS_KEY_ENV, SecretKey, iam_user_keys
 from gazetteer.cli_lineage import lineage
 from gazetteer.cli_secrets import secrets_app
+from gazetteer.cli_server import Token, connect
 from gazetteer.cli_token import token_app
 from gazetteer.cli_webhooks import webhook_app
 from gazetteer.cli_workflow import workflow_app
+from gazetteer.client.assets import entities_of, search_assets, text_search_body
 from gazetteer.credentials.vault import Vault
 from gazetteer.errors import GazetteerError, InvalidRequest
 from gazetteer.settings import get_settings
@@ -66,8 +69,9 @@ def _fail(error: GazetteerError) -> typer.Exit:
 def crawl_glue(
     connection_name: Annotated[str, typer.Option(help="Name of the connection the assets live under")],
     region: Annotated[str, typer.Option(help="AWS region of the Glue catalog, e.g. us-east-1")],
-    access_key: Annotated[str | None, typer.Option(help="IAM access key id (default: the AWS environment)")] = None,
-    secret_key: Annotated[str | None, typer.Option(help="IAM secret access key", show_default=False)] = None,
+    access_key: Annotated[str | None, typer.Option(envvar=ACCESS_KEY_ENV, help=(
+        "IAM user access key id; without it, the AWS environment's credentials (profile, instance role...)"))] = None,
+    secret_key: SecretKey = None,
     include: Annotated[list[str] | None, typer.Option(help="Glue database to crawl (repeat); default all")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Glue database to skip (repeat); wins over include")] = None,
     role_arn: Annotated[str | None, typer.Option(help=(
@@ -90,6 +94,7 @@ def crawl_glue(
     from gazetteer.packages.glue.config import parse_config
     from gazetteer.packages.glue.crawl import crawl, plan_crawl
 
+    access_key, secret_key = iam_user_keys(access_key, secret_key)
     try:
         config = parse_config(connection_name=connection_name, region=region, access_key=access_key,
                               secret_key=secret_key, role_arn=role_arn, external_id=external_id,
@@ -108,21 +113,41 @@ def crawl_glue(
         raise typer.Exit(1)
 
 
+def _asset_type(value: str) -> str:
+    """A type the catalog holds, in its own spelling whatever the case given; else a usage error naming them."""
+    found = next((name for name in ASSET_TYPES if name.casefold() == value.casefold()), None)
+    if found is None:
+        raise typer.BadParameter(f"{value[:100]!r} is not a type of asset; choose one of {', '.join(ASSET_TYPES)}")
+    return found
+
+
 @app.command()
 def search(
-    text: Annotated[str, typer.Argument(help="Words to look for in names, descriptions and column names")],
-    type_name: Annotated[str | None, typer.Option("--type", help="Only this asset type, e.g. Table")] = None,
+    text: Annotated[str, typer.Argument(help=(
+        "Words to look for in names, descriptions (curated and crawled) and column names; all must be found. "
+        "'' lists every asset by name"))],
+    type_name: Annotated[str | None, typer.Option("--type", metavar="TYPE", parser=_asset_type, help=(
+        f"Only this type of asset: {', '.join(ASSET_TYPES)}"))] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assets as JSON")] = False,
+    url: Annotated[str | None, typer.Option("--url", envvar="GAZETTEER_URL", help=(
+        "Search this Gazetteer server (default: the local catalog)"))] = None,
+    token: Token = None,
 ) -> None:
-    """Find crawled assets, best matches first (the same ranked search as the API and the web UI)."""
-    try:
-        found = best_matches(_engine(), text, type_name=type_name, limit=limit)
-    except GazetteerError as error:
-        raise _fail(error) from None
+    """Find assets as the web UI's search does, best matches first: on the server GAZETTEER_URL names, else in
+    the local catalog (GAZETTEER_HOME, or GAZETTEER_DATABASE_URL)."""
+    body = text_search_body(text, type_name, limit)
+    if url:
+        with connect(url, token) as client:
+            found = search_assets(client, body)
+    else:
+        try:
+            # The function behind the server's search route: the same body finds the same assets.
+            found = entities_of(index_search(_engine(), body))
+        except GazetteerError as error:
+            raise _fail(error) from None
     if as_json:
-        # The assets as the API's search shows them: one output format for scripts, whichever way they ask.
-        console.print_json([entity_header(asset, ["description", "userDescription"]) for asset in found])
+        console.print_json(found)
     else:
         console.print_assets(found)
 
