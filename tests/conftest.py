@@ -22,6 +22,12 @@ POSTGRES_SKIP = (
 )
 
 
+def flat(text: str) -> str:
+    """What a command printed as one line of words: without the box typer draws around a usage error, or the
+    line breaks rich wraps long lines with (the assertions are about words, not layout)."""
+    return " ".join(text.replace("│", " ").split())
+
+
 @pytest.fixture(scope="session")
 def glue_server() -> Iterator[LocalGlue]:
     """One moto Glue server for the session, paging two items at a time so every NextToken loop runs."""

@@ -10,12 +10,12 @@ from sqlalchemy.engine import Engine
 
 from gazetteer import console
 from gazetteer.api.asset_search import index_search
-from gazetteer.assets.records import ASSET_TYPES
 from gazetteer.cli_keys import ACCESS_KEY_ENV, SecretKey, iam_user_keys
 from gazetteer.cli_lineage import lineage
 from gazetteer.cli_secrets import secrets_app
 from gazetteer.cli_server import Token, connect
 from gazetteer.cli_token import token_app
+from gazetteer.cli_types import ASSET_TYPES_SHOWN, asset_type
 from gazetteer.cli_webhooks import webhook_app
 from gazetteer.cli_workflow import workflow_app
 from gazetteer.client.assets import entities_of, search_assets, text_search_body
@@ -113,21 +113,13 @@ def crawl_glue(
         raise typer.Exit(1)
 
 
-def _asset_type(value: str) -> str:
-    """A type the catalog holds, in its own spelling whatever the case given; else a usage error naming them."""
-    found = next((name for name in ASSET_TYPES if name.casefold() == value.casefold()), None)
-    if found is None:
-        raise typer.BadParameter(f"{value[:100]!r} is not a type of asset; choose one of {', '.join(ASSET_TYPES)}")
-    return found
-
-
 @app.command()
 def search(
     text: Annotated[str, typer.Argument(help=(
         "Words to look for in names, descriptions (curated and crawled) and column names; all must be found. "
         "'' lists every asset by name"))],
-    type_name: Annotated[str | None, typer.Option("--type", metavar="TYPE", parser=_asset_type, help=(
-        f"Only this type of asset: {', '.join(ASSET_TYPES)}"))] = None,
+    type_name: Annotated[str | None, typer.Option("--type", metavar="TYPE", parser=asset_type, help=(
+        f"Only this type of asset: {ASSET_TYPES_SHOWN}"))] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assets as JSON")] = False,
     url: Annotated[str | None, typer.Option("--url", envvar="GAZETTEER_URL", help=(

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gazetteer import console
+from gazetteer import cli_types, console
 from gazetteer.cli_server import server_options, session
 from gazetteer.client import GazetteerClient
 
@@ -56,7 +56,8 @@ def add(
         "Event kind (repeat): breaking_change, asset_archived, run_failed, run_succeeded"))],
     connection: Annotated[str | None, typer.Option(help=(
         "Qualified name of the connection whose events are sent (default: every connection, $admin only)"))] = None,
-    asset_type: Annotated[list[str] | None, typer.Option(help="Only events about this asset type (repeat)")] = None,
+    asset_type: Annotated[list[str] | None, typer.Option(metavar="TYPE", parser=cli_types.asset_type, help=(
+        f"Only events about this type of asset (repeat): {cli_types.ASSET_TYPES_SHOWN}"))] = None,
     format: Annotated[str, typer.Option("--format", help="json, or slack for a Slack message")] = "json",  # noqa: A002
     secret: Annotated[str | None, typer.Option(envvar="GAZETTEER_WEBHOOK_SECRET", show_default=False, help=(
         "Signing secret (16+ characters; prefer the environment variable); default: generated and shown once"))] = None,

@@ -12,6 +12,7 @@ import pytest
 
 from gazetteer.assets.text_search import FacetedQuery, faceted_search
 from gazetteer.store import open_engine
+from tests.conftest import flat
 
 CURATED = "Every web-shop order, one line each [curated]"
 
@@ -79,7 +80,7 @@ def test_an_unknown_type_is_refused_naming_the_types(where, server):
     env = through_server(server) if where == "server" else local(server)
     done = gazetteer("search", "orders", "--type", "Tabel", env=env)
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
-    message = " ".join(done.stderr.replace("│", " ").split())
+    message = flat(done.stderr)
     assert "'Tabel' is not a type of asset; choose one of Connection, Database, Schema, Table, View" in message
 
 
