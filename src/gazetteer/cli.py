@@ -6,10 +6,10 @@ import copy
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from sqlalchemy.engine import Engine
 
 from gazetteer import console
-from gazetteer.api.asset_search import index_search
 from gazetteer.cli_keys import ACCESS_KEY_ENV, SecretKey, iam_user_keys
 from gazetteer.cli_lineage import lineage
 from gazetteer.cli_secrets import secrets_app
@@ -61,7 +61,8 @@ def _server_log_config() -> dict[str, Any]:
 
 
 def _fail(error: GazetteerError) -> typer.Exit:
-    console.err.print(f"[red]Error:[/] {error.message}")
+    # One line however long, and the message as it is: it may quote a name holding rich markup ([...]).
+    console.err.print(f"[red]Error:[/] {escape(error.message)}", soft_wrap=True, highlight=False)
     return typer.Exit(2)
 
 
@@ -133,8 +134,11 @@ def search(
         with connect(url, token) as client:
             found = search_assets(client, body)
     else:
+        # The function behind the server's search route, so the same body finds the same assets. It loads the
+        # workflow and Glue packages (app runs are searchable too): only for the command that searches.
+        from gazetteer.api.asset_search import index_search
+
         try:
-            # The function behind the server's search route: the same body finds the same assets.
             found = entities_of(index_search(_engine(), body))
         except GazetteerError as error:
             raise _fail(error) from None
