@@ -28,8 +28,9 @@ def through_server(server, token: str | None = None) -> dict[str, str]:
 
 
 def local(server) -> dict[str, str]:
-    """The same catalog, read from its database directly (GAZETTEER_DATABASE_URL), no server named."""
-    return {k: v for k, v in server.env.items() if k not in ("GAZETTEER_URL", "GAZETTEER_TOKEN")}
+    """The same catalog, read from its database directly (GAZETTEER_DATABASE_URL): an empty GAZETTEER_URL names
+    no server."""
+    return {**server.env, "GAZETTEER_URL": "", "GAZETTEER_TOKEN": ""}
 
 
 def one_line(text: str) -> str:
@@ -75,13 +76,14 @@ def test_through_the_server_as_the_ui_finds_with_curated_descriptions(crawled, s
         assert remote_out.stdout == local_out.stdout
 
 
-@pytest.mark.parametrize("where", ["server", "local"])
-def test_an_unknown_type_is_refused_naming_the_types(where, server):
-    env = through_server(server) if where == "server" else local(server)
-    done = gazetteer("search", "orders", "--type", "Tabel", env=env)
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9", ""])
+def test_an_unknown_type_is_refused_naming_the_types(url, cli_env, tmp_path):
+    """Refused before any server is asked (this one is not there) or any catalog opened."""
+    done = gazetteer("search", "orders", "--type", "Tabel", env={**cli_env, "GAZETTEER_URL": url})
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
     message = flat(done.stderr)
     assert "'Tabel' is not a type of asset; choose one of Connection, Database, Schema, Table, View" in message
+    assert not (tmp_path / "home" / "catalog.db").exists()
 
 
 def test_an_unreachable_server_or_a_refused_token_is_one_line(server):
