@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
-from tests.conftest import flat
+from tests.conftest import flat, in_terminal
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -72,3 +72,13 @@ def test_the_keys_from_the_environment_or_nothing_is_crawled(glue, cli_env, tmp_
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["counts"]["tables"] == 5 and SECRET not in done.stdout + done.stderr
     assert {call["access_key"] for call in glue.requests("GetTables")} == {"AKIAFROMENV"}
+
+
+def test_the_secret_key_typed_at_a_hidden_prompt(glue, cli_env):
+    seed_sample_catalog(glue.client("eu-west-1"), s3=glue.s3_client("eu-west-1"))
+    code, shown = in_terminal(["crawl", "glue", "--connection-name", "lake", "--region", "eu-west-1", "--include",
+                               "sales", "--access-key", "AKIATYPED"], cli_env, typed=SECRET,
+                              prompt=b"Secret key of AKIATYPED: ")
+    assert code == 0, shown
+    assert "Succeeded" in shown and SECRET not in shown  # the terminal did not echo it
+    assert {call["access_key"] for call in glue.requests("GetTables")} == {"AKIATYPED"}

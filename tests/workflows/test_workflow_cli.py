@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import subprocess
 import sys
-import time
 
 import sqlalchemy as sa
 
@@ -17,7 +13,7 @@ from gazetteer.credentials.vault import Vault
 from gazetteer.settings import Settings
 from gazetteer.store import open_engine
 from gazetteer.workflows.models import workflows
-from tests.conftest import flat
+from tests.conftest import flat, in_terminal
 
 # A run of the local Glue's finance database, the keys to be given some way or other.
 RUN = ("run", "--region", "eu-central-1", "--wait", "--poll-seconds", "0.2")
@@ -27,33 +23,6 @@ def cli(server, *args: str, env: dict[str, str] | None = None) -> subprocess.Com
     env = {**server.env, "GAZETTEER_URL": server.url, "GAZETTEER_TOKEN": server.ADMIN_TOKEN, **(env or {})}
     return subprocess.run([sys.executable, "-m", "gazetteer.cli", "workflow", *args], env=env,
                           capture_output=True, text=True, timeout=180)
-
-
-def in_terminal(server, *args: str, typed: str, prompt: bytes) -> tuple[int, str]:
-    """The command in a pseudo-terminal (stdin a real terminal), typing `typed` once `prompt` shows; its exit
-    code and everything the terminal showed (what it echoed included)."""
-    env = {**server.env, "GAZETTEER_URL": server.url, "GAZETTEER_TOKEN": server.ADMIN_TOKEN}
-    pid, terminal = pty.fork()
-    if pid == 0:  # the child: the terminal is its stdin, stdout, stderr and controlling terminal
-        os.execve(sys.executable, [sys.executable, "-m", "gazetteer.cli", "workflow", *args], env)
-    shown, sent, deadline = b"", False, time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if not select.select([terminal], [], [], 1)[0]:
-            continue
-        try:
-            chunk = os.read(terminal, 4096)
-        except OSError:  # the child closed the terminal: it has ended
-            break
-        if not chunk:
-            break
-        shown += chunk
-        # getpass turns echo off, then writes the last of the prompt: only then is typing hidden.
-        if not sent and shown.rstrip(b"\r\n").endswith(prompt):
-            os.write(terminal, typed.encode() + b"\n")
-            sent = True
-    os.close(terminal)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
 
 
 def vaulted_keys(server) -> dict[str, tuple[str, str]]:
@@ -182,7 +151,8 @@ def test_the_secret_key_from_the_environment_or_a_hidden_prompt(server, glue):
     from_aws = cli(server, *RUN, "--connection-name", "from-aws", "--access-key", "AKIAAWS", env={
         "AWS_ACCESS_KEY_ID": "AKIAAWS", "AWS_SECRET_ACCESS_KEY": "topsecret-from-aws"})
     assert from_aws.returncode == 0, from_aws.stdout + from_aws.stderr
-    code, shown = in_terminal(server, *RUN, "--connection-name", "typed", "--access-key", "AKIATTY",
+    env = {**server.env, "GAZETTEER_URL": server.url, "GAZETTEER_TOKEN": server.ADMIN_TOKEN}
+    code, shown = in_terminal(["workflow", *RUN, "--connection-name", "typed", "--access-key", "AKIATTY"], env,
                               typed="topsecret-typed-in", prompt=b"Secret key of AKIATTY: ")
     assert code == 0, shown
     assert "Secret key of AKIATTY" in shown and "Succeeded" in shown
