@@ -64,9 +64,10 @@ def test_through_the_server_as_the_ui_finds_with_curated_descriptions(crawled, s
     assert [e["attributes"]["qualifiedName"] for e in found] == [a.qualified_name for a in page.assets]
 
     # Found by a word of the curated description only, and the table shows it rather than the crawled one.
-    table = gazetteer("search", "web-shop", "--type", "table", env=through_server(server))
+    # Wide enough not to wrap; the brackets are text, not rich markup.
+    table = gazetteer("search", "web-shop", "--type", "table", env={**through_server(server), "COLUMNS": "250"})
     assert table.returncode == 0, table.stderr
-    assert "Every web-shop order" in table.stdout and "One row per customer order" not in table.stdout
+    assert CURATED in table.stdout and "One row per customer order" not in table.stdout
 
     # The local catalog answers exactly the same, both ways of printing.
     for args in (("order", "--json"), ("web-shop", "--type", "table"), ("order", "--type", "Column", "--limit", "3")):
@@ -86,7 +87,7 @@ def test_an_unknown_type_is_refused_naming_the_types(url, cli_env, tmp_path):
     assert not (tmp_path / "home" / "catalog.db").exists()
 
 
-def test_an_unreachable_server_or_a_refused_token_is_one_line(server):
+def test_an_unreachable_server_a_refused_token_or_a_refused_search_is_one_line(server):
     unreachable = gazetteer("search", "orders", env={**through_server(server), "GAZETTEER_URL": "http://127.0.0.1:9"})
     assert unreachable.returncode == 2 and unreachable.stdout == ""
     assert one_line(unreachable.stderr).startswith("Error: Cannot reach the Gazetteer server at http://127.0.0.1:9")
@@ -96,3 +97,9 @@ def test_an_unreachable_server_or_a_refused_token_is_one_line(server):
     line = one_line(refused.stderr)
     assert "HTTP 401" in line and "GAZETTEER_TOKEN" in line and "not-a-token" not in refused.stderr
 
+
+    # What the server refuses, the local catalog refuses alike.
+    for env in (through_server(server), local(server)):
+        too_long = gazetteer("search", "x" * 5000, env=env)
+        assert too_long.returncode == 2 and too_long.stdout == ""
+        assert "is 5,000 characters long; at most 1,000 are accepted" in one_line(too_long.stderr)
