@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
+import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +24,38 @@ POSTGRES_SKIP = (
     "PostgreSQL tests are off: set GAZETTEER_TEST_POSTGRES_URL=postgresql+psycopg://USER@HOST:PORT/DB "
     "(.ci/run sets it to the machine's server)"
 )
+
+
+def flat(text: str) -> str:
+    """What a command printed as one line of words: without the box typer draws around a usage error, or the
+    line breaks rich wraps long lines with (the assertions are about words, not layout)."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def in_terminal(args: list[str], env: dict[str, str], *, typed: str, prompt: bytes) -> tuple[int, str]:
+    """`gazetteer ARGS` in a pseudo-terminal (stdin a real terminal), typing `typed` once `prompt` shows: its exit
+    code and everything the terminal showed, what it echoed of the typing included."""
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the terminal is its stdin, stdout, stderr and controlling terminal
+        os.execve(sys.executable, [sys.executable, "-m", "gazetteer.cli", *args], env)
+    shown, sent, deadline = b"", False, time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if not select.select([terminal], [], [], 1)[0]:
+            continue
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child closed the terminal: it has ended
+            break
+        if not chunk:
+            break
+        shown += chunk
+        # getpass turns echo off, then writes the last of the prompt: only then is typing hidden.
+        if not sent and shown.rstrip(b"\r\n").endswith(prompt):
+            os.write(terminal, typed.encode() + b"\n")
+            sent = True
+    os.close(terminal)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
+from tests.conftest import flat, in_terminal
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -54,3 +55,30 @@ def test_failed_crawl_exits_1_and_keeps_the_secret(cli_env):
     done = gazetteer("crawl", "glue", "--connection-name", "x", "--region", "us-east-1", "--access-key", "AKIA1",
                      "--secret-key", SECRET, env=env)
     assert done.returncode == 1 and "Failed" in done.stdout and SECRET not in done.stdout + done.stderr
+
+
+def test_the_keys_from_the_environment_or_nothing_is_crawled(glue, cli_env, tmp_path):
+    seed_sample_catalog(glue.client("eu-west-1"), s3=glue.s3_client("eu-west-1"))
+    glue.clear_requests()
+    args = ("crawl", "glue", "--connection-name", "lake", "--region", "eu-west-1", "--include", "sales", "--json")
+    # An access key without its secret, and no terminal to ask in: refused before the catalog is even opened.
+    missing = gazetteer(*args, "--access-key", "AKIAFROMFLAG", env=cli_env)
+    assert missing.returncode == 2 and missing.stdout == "" and "Traceback" not in missing.stderr
+    assert "the secret key of AKIAFROMFLAG is missing" in flat(missing.stderr)
+    assert not (tmp_path / "home" / "catalog.db").exists() and glue.requests() == []
+
+    keys = {"GAZETTEER_GLUE_ACCESS_KEY": "AKIAFROMENV", "GAZETTEER_GLUE_SECRET_KEY": SECRET}
+    done = gazetteer(*args, env={**cli_env, **keys})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["counts"]["tables"] == 5 and SECRET not in done.stdout + done.stderr
+    assert {call["access_key"] for call in glue.requests("GetTables")} == {"AKIAFROMENV"}
+
+
+def test_the_secret_key_typed_at_a_hidden_prompt(glue, cli_env):
+    seed_sample_catalog(glue.client("eu-west-1"), s3=glue.s3_client("eu-west-1"))
+    code, shown = in_terminal(["crawl", "glue", "--connection-name", "lake", "--region", "eu-west-1", "--include",
+                               "sales", "--access-key", "AKIATYPED"], cli_env, typed=SECRET,
+                              prompt=b"Secret key of AKIATYPED: ")
+    assert code == 0, shown
+    assert "Succeeded" in shown and SECRET not in shown  # the terminal did not echo it
+    assert {call["access_key"] for call in glue.requests("GetTables")} == {"AKIATYPED"}

@@ -6,16 +6,19 @@ import copy
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from sqlalchemy.engine import Engine
 
 from gazetteer import console
-from gazetteer.api.entities import entity_header
-from gazetteer.assets.text_search import best_matches
+from gazetteer.cli_keys import ACCESS_KEY_ENV, SecretKey, iam_user_keys
 from gazetteer.cli_lineage import lineage
 from gazetteer.cli_secrets import secrets_app
+from gazetteer.cli_server import Token, connect
 from gazetteer.cli_token import token_app
+from gazetteer.cli_types import ASSET_TYPES_SHOWN, asset_type
 from gazetteer.cli_webhooks import webhook_app
 from gazetteer.cli_workflow import workflow_app
+from gazetteer.client.assets import entities_of, search_assets, text_search_body
 from gazetteer.credentials.vault import Vault
 from gazetteer.errors import GazetteerError, InvalidRequest
 from gazetteer.settings import get_settings
@@ -58,7 +61,8 @@ def _server_log_config() -> dict[str, Any]:
 
 
 def _fail(error: GazetteerError) -> typer.Exit:
-    console.err.print(f"[red]Error:[/] {error.message}")
+    # One line however long, and the message as it is: it may quote a name holding rich markup ([...]).
+    console.err.print(f"[red]Error:[/] {escape(error.message)}", soft_wrap=True, highlight=False)
     return typer.Exit(2)
 
 
@@ -66,8 +70,9 @@ def _fail(error: GazetteerError) -> typer.Exit:
 def crawl_glue(
     connection_name: Annotated[str, typer.Option(help="Name of the connection the assets live under")],
     region: Annotated[str, typer.Option(help="AWS region of the Glue catalog, e.g. us-east-1")],
-    access_key: Annotated[str | None, typer.Option(help="IAM access key id (default: the AWS environment)")] = None,
-    secret_key: Annotated[str | None, typer.Option(help="IAM secret access key", show_default=False)] = None,
+    access_key: Annotated[str | None, typer.Option(envvar=ACCESS_KEY_ENV, help=(
+        "IAM user access key id; without it, the AWS environment's credentials (profile, instance role...)"))] = None,
+    secret_key: SecretKey = None,
     include: Annotated[list[str] | None, typer.Option(help="Glue database to crawl (repeat); default all")] = None,
     exclude: Annotated[list[str] | None, typer.Option(help="Glue database to skip (repeat); wins over include")] = None,
     role_arn: Annotated[str | None, typer.Option(help=(
@@ -90,6 +95,7 @@ def crawl_glue(
     from gazetteer.packages.glue.config import parse_config
     from gazetteer.packages.glue.crawl import crawl, plan_crawl
 
+    access_key, secret_key = iam_user_keys(access_key, secret_key)
     try:
         config = parse_config(connection_name=connection_name, region=region, access_key=access_key,
                               secret_key=secret_key, role_arn=role_arn, external_id=external_id,
@@ -110,19 +116,34 @@ def crawl_glue(
 
 @app.command()
 def search(
-    text: Annotated[str, typer.Argument(help="Words to look for in names, descriptions and column names")],
-    type_name: Annotated[str | None, typer.Option("--type", help="Only this asset type, e.g. Table")] = None,
+    text: Annotated[str, typer.Argument(help=(
+        "Words to look for in names, descriptions (curated and crawled) and column names; all must be found. "
+        "'' lists every asset by name"))],
+    type_name: Annotated[str | None, typer.Option("--type", metavar="TYPE", parser=asset_type, help=(
+        f"Only this type of asset: {ASSET_TYPES_SHOWN}"))] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the assets as JSON")] = False,
+    url: Annotated[str | None, typer.Option("--url", envvar="GAZETTEER_URL", help=(
+        "Search this Gazetteer server (default: the local catalog)"))] = None,
+    token: Token = None,
 ) -> None:
-    """Find crawled assets, best matches first (the same ranked search as the API and the web UI)."""
-    try:
-        found = best_matches(_engine(), text, type_name=type_name, limit=limit)
-    except GazetteerError as error:
-        raise _fail(error) from None
+    """Find assets as the web UI's search does, best matches first: on the server GAZETTEER_URL names, else in
+    the local catalog (GAZETTEER_HOME, or GAZETTEER_DATABASE_URL)."""
+    body = text_search_body(text, type_name, limit)
+    if url:
+        with connect(url, token) as client:
+            found = search_assets(client, body)
+    else:
+        # The function behind the server's search route, so the same body finds the same assets. It loads the
+        # workflow and Glue packages (app runs are searchable too): only for the command that searches.
+        from gazetteer.api.asset_search import index_search
+
+        try:
+            found = entities_of(index_search(_engine(), body))
+        except GazetteerError as error:
+            raise _fail(error) from None
     if as_json:
-        # The assets as the API's search shows them: one output format for scripts, whichever way they ask.
-        console.print_json([entity_header(asset, ["description", "userDescription"]) for asset in found])
+        console.print_json(found)
     else:
         console.print_assets(found)
 

@@ -15,15 +15,15 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gazetteer import console
-from gazetteer.cli_workflow import _server, _session  # which server, and its errors as exit code 2
+from gazetteer import cli_types, console
+from gazetteer.cli_server import server_options, session
 from gazetteer.client import GazetteerClient
 
 __all__ = ["webhook_app"]
 
 webhook_app = typer.Typer(no_args_is_help=True, add_completion=False,
                           help="Subscribe URLs (or Slack) to catalog events on a Gazetteer server.")
-webhook_app.callback()(_server)
+webhook_app.callback()(server_options)
 
 _PATH = "/api/service/webhooks"
 _JSON = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
@@ -56,7 +56,8 @@ def add(
         "Event kind (repeat): breaking_change, asset_archived, run_failed, run_succeeded"))],
     connection: Annotated[str | None, typer.Option(help=(
         "Qualified name of the connection whose events are sent (default: every connection, $admin only)"))] = None,
-    asset_type: Annotated[list[str] | None, typer.Option(help="Only events about this asset type (repeat)")] = None,
+    asset_type: Annotated[list[str] | None, typer.Option(metavar="TYPE", parser=cli_types.asset_type, help=(
+        f"Only events about this type of asset (repeat): {cli_types.ASSET_TYPES_SHOWN}"))] = None,
     format: Annotated[str, typer.Option("--format", help="json, or slack for a Slack message")] = "json",  # noqa: A002
     secret: Annotated[str | None, typer.Option(envvar="GAZETTEER_WEBHOOK_SECRET", show_default=False, help=(
         "Signing secret (16+ characters; prefer the environment variable); default: generated and shown once"))] = None,
@@ -67,7 +68,7 @@ def add(
                             "connectionQualifiedName": connection, "assetTypes": asset_type or None}
     if secret is not None:
         body["secret"] = secret
-    with _session(ctx) as client:
+    with session(ctx) as client:
         created = client.call("POST", _PATH, body=body)
     if as_json:
         console.print_json(created)
@@ -82,7 +83,7 @@ def add(
 def list_webhooks(ctx: typer.Context, connection: Annotated[str | None, typer.Option(
         help="Only this connection's webhooks (qualified name)")] = None, as_json: _JSON = False) -> None:
     """List the webhooks you may manage, with their last delivery."""
-    with _session(ctx) as client:
+    with session(ctx) as client:
         found = client.call("GET", _PATH, params={"limit": 1000, **({"connection": connection} if connection else {})})
     records = found["records"]
     if as_json:
@@ -104,7 +105,7 @@ def list_webhooks(ctx: typer.Context, connection: Annotated[str | None, typer.Op
 @webhook_app.command()
 def show(ctx: typer.Context, guid: _GUID, as_json: _JSON = False) -> None:
     """Show a webhook (never its secret)."""
-    with _session(ctx) as client:
+    with session(ctx) as client:
         webhook = client.call("GET", _one(guid))
     if as_json:
         console.print_json(webhook)
@@ -122,7 +123,7 @@ def show(ctx: typer.Context, guid: _GUID, as_json: _JSON = False) -> None:
 @webhook_app.command()
 def remove(ctx: typer.Context, guid: _GUID, as_json: _JSON = False) -> None:
     """Remove a webhook and its delivery log."""
-    with _session(ctx) as client:
+    with session(ctx) as client:
         removed = client.call("DELETE", _one(guid))
     if as_json:
         console.print_json(removed)
@@ -148,7 +149,7 @@ def deliveries(
     as_json: _JSON = False,
 ) -> None:
     """The webhook's delivery log: status, attempts, last HTTP status and error."""
-    with _session(ctx) as client:
+    with session(ctx) as client:
         log = client.call("GET", f"{_one(guid)}/deliveries",
                           params={"limit": limit, **({"status": status} if status else {})})
     if as_json:
@@ -178,7 +179,7 @@ def test(
     as_json: _JSON = False,
 ) -> None:
     """Send a test event to the webhook and wait for the outcome; exit 1 unless it was delivered."""
-    with _session(ctx) as client:
+    with session(ctx) as client:
         queued = client.call("POST", f"{_one(guid)}/test")
         outcome = _follow(client, guid, queued["id"], wait) if wait else queued
     outcome = outcome or queued

@@ -6,9 +6,6 @@ server refused the request (its message is printed).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -16,7 +13,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from gazetteer import console
-from gazetteer.client import PREFIX, GazetteerClient, GazetteerClientError, GlueCrawler, Run, Workflow
+from gazetteer.cli_keys import ACCESS_KEY_ENV, SecretKey, iam_user_keys
+from gazetteer.cli_server import server_options, session
+from gazetteer.client import PREFIX, GazetteerClient, GlueCrawler, Run, Workflow
 
 __all__ = ["workflow_app"]
 
@@ -26,34 +25,7 @@ workflow_app = typer.Typer(no_args_is_help=True, add_completion=False,
 _FAILED = ("Failed", "Error")
 
 
-@dataclass(frozen=True)
-class _Server:
-    url: str | None
-    token: str | None
-
-
-@workflow_app.callback()
-def _server(
-    ctx: typer.Context,
-    url: Annotated[str | None, typer.Option("--url", envvar="GAZETTEER_URL",
-                                            help="Server base URL (default http://127.0.0.1:8000)")] = None,
-    token: Annotated[str | None, typer.Option("--token", envvar="GAZETTEER_TOKEN", show_default=False,
-                                              help="API token sent as a Bearer token")] = None,
-) -> None:
-    """Which server to talk to; every command is one or a few HTTP requests to it."""
-    ctx.obj = _Server(url, token)
-
-
-@contextmanager
-def _session(ctx: typer.Context) -> Iterator[GazetteerClient]:
-    """A client for the chosen server; client, HTTP and input errors become exit code 2 with their message."""
-    server = ctx.find_object(_Server) or _Server(None, None)
-    try:
-        with GazetteerClient(server.url, server.token) as client:
-            yield client
-    except (GazetteerClientError, ValueError) as error:
-        console.err.print(f"[red]Error:[/] {escape(str(error))}")
-        raise typer.Exit(2) from None
+workflow_app.callback()(server_options)
 
 
 def _status_line(run: Run) -> str:
@@ -124,7 +96,7 @@ def list_workflows(
     as_json: _JSON = False,
 ) -> None:
     """List Glue workflows, newest first, with their connection and the phase of their last run."""
-    with _session(ctx) as client:
+    with session(ctx) as client:
         rows = []
         for hit in client.workflow.find_by_type(prefix, max_results):
             workflow = Workflow.of(hit)
@@ -149,19 +121,63 @@ def list_workflows(
     console.out.print(table)
 
 
+# A workflow is found by its connection's name among the newest this many Glue workflows (pages of the
+# server's largest).
+_PAGE = 1000
+_MOST_WORKFLOWS = 10 * _PAGE
+_NAMES_LISTED = 20  # connection names an error lists
+
+
+def _glue_workflows(client: GazetteerClient) -> list[Workflow]:
+    found: list[Workflow] = []
+    while len(found) < _MOST_WORKFLOWS:
+        page = client.workflow.find_by_type(PREFIX, _PAGE, from_=len(found))
+        found += [Workflow.of(hit) for hit in page]
+        if len(page) < _PAGE:
+            break
+    return found
+
+
+def _workflow(client: GazetteerClient, name: str) -> Workflow:
+    """The workflow named `name`, else the one Glue workflow whose connection is named `name` (exactly, else
+    ignoring case); ValueError (exit 2) listing the candidates when several match, or the connections when none."""
+    hit = client.workflow.find_by_id(name)
+    if hit is not None:
+        return Workflow.of(hit)
+    workflows = _glue_workflows(client)
+    matched = [w for w in workflows if w.connection.get("name") == name] or \
+        [w for w in workflows if str(w.connection.get("name", "")).casefold() == name.casefold()]
+    if len(matched) == 1:
+        return matched[0]
+    if matched:
+        listed = "; ".join(f"{w.name} (connection {w.connection.get('qualifiedName', '-')}, created "
+                           f"{w.created or '-'})" for w in matched[:_NAMES_LISTED])
+        raise ValueError(f"{len(matched)} workflows crawl into a connection named {name!r}: {listed}. "
+                         "Give the workflow's name instead.")
+    names = sorted({str(w.connection["name"]) for w in workflows if w.connection.get("name")}, key=str.casefold)
+    if not names:
+        raise ValueError(f"No workflow named {name!r}, and there are no Glue workflows yet "
+                         "(create one with: gazetteer workflow run --help).")
+    more = f" and {len(names) - _NAMES_LISTED} more" if len(names) > _NAMES_LISTED else ""
+    raise ValueError(f"No workflow named {name!r}, nor a connection of that name. Connections with a workflow: "
+                     f"{', '.join(repr(n) for n in names[:_NAMES_LISTED])}{more} (see: gazetteer workflow list).")
+
+
+_WORKFLOW = Annotated[str, typer.Argument(metavar="WORKFLOW", help=(
+    "Workflow name, e.g. atlan-glue-1795609922, or the name of its connection"))]
+
+
 @workflow_app.command()
 def show(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Workflow name, e.g. atlan-glue-1795609922")],
+    name: _WORKFLOW,
     runs: Annotated[int, typer.Option(min=1, max=1000, help="How many recent runs to list")] = 10,
     as_json: _JSON = False,
 ) -> None:
     """Show a workflow (connection, filters) and its most recent runs."""
-    with _session(ctx) as client:
-        hit = client.workflow.find_by_id(name)
-        if hit is None:
-            raise ValueError(f"No workflow named {name!r} (see: gazetteer workflow list)")
-        workflow = Workflow.of(hit)
+    with session(ctx) as client:
+        workflow = _workflow(client, name)
+        name = workflow.name or name
         recent = [Run.of(found) for found in client.workflow.get_runs(name, size=runs)]
     if as_json:
         console.print_json({"workflow": workflow.document, "runs": [r.document for r in recent]})
@@ -190,11 +206,10 @@ def run(
     ctx: typer.Context,
     connection_name: Annotated[str, typer.Option(help="Name of the new connection the assets will live in")],
     region: Annotated[str, typer.Option(help="AWS region of the Glue catalog, e.g. ap-south-1")],
-    access_key: Annotated[str | None, typer.Option(envvar="GAZETTEER_GLUE_ACCESS_KEY", help=(
-        "IAM user access key id; give it with the secret key, or neither to send no IAM user "
-        "(the server then uses its own AWS credentials)"))] = None,
-    secret_key: Annotated[str | None, typer.Option(envvar="GAZETTEER_GLUE_SECRET_KEY", show_default=False, help=(
-        "IAM user secret key; prefer the environment variable, so it stays out of shell history"))] = None,
+    access_key: Annotated[str | None, typer.Option(envvar=ACCESS_KEY_ENV, help=(
+        "IAM user access key id; without it no IAM user is sent (the server then uses its own AWS "
+        "credentials)"))] = None,
+    secret_key: SecretKey = None,
     role_arn: Annotated[str | None, typer.Option(help=(
         "IAM role the crawl assumes (with the keys if given, else the server's AWS credentials)"))] = None,
     external_id: Annotated[str | None, typer.Option(help="External id the role's trust policy asks for")] = None,
@@ -218,9 +233,8 @@ def run(
     as_json: _JSON = False,
 ) -> None:
     """Create a Glue workflow (a new connection) and start its first run. To crawl again, use `rerun`."""
-    with _session(ctx) as client:
-        if (access_key is None) != (secret_key is None):
-            raise ValueError("Give both --access-key and --secret-key, or neither")
+    access_key, secret_key = iam_user_keys(access_key, secret_key)
+    with session(ctx) as client:
         roles = [_role_id(client, value) for value in (admin_role if admin_role is not None else ["$admin"]) if value]
         crawler = GlueCrawler(client, connection_name, admin_roles=roles, admin_groups=admin_group or None,
                               admin_users=admin_user or None, allow_query=allow_query,
@@ -255,7 +269,7 @@ def _role_id(client: GazetteerClient, value: str) -> str:
 @workflow_app.command()
 def rerun(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Workflow name, e.g. atlan-glue-1795609922")],
+    name: _WORKFLOW,
     idempotent: Annotated[bool, typer.Option(help="If a run is Running or Pending, follow it instead of "
                                                   "starting another")] = False,
     wait: _WAIT = False,
@@ -264,17 +278,16 @@ def rerun(
     as_json: _JSON = False,
 ) -> None:
     """Run an existing workflow again (a re-crawl of the same connection)."""
-    with _session(ctx) as client:
-        hit = client.workflow.find_by_id(name)
-        if hit is None:
-            raise ValueError(f"No workflow named {name!r} (see: gazetteer workflow list)")
+    with session(ctx) as client:
+        workflow = _workflow(client, name)
+        name = workflow.name or name
         current = client.workflow.find_current_run(name) if idempotent else None
         if current is not None:
             source = Run.of(current).document
             response = {key: source[key] for key in ("metadata", "spec", "status")}
             note = "is already running; not starting another"
         else:
-            response = client.workflow.rerun(hit)
+            response = client.workflow.rerun(workflow.document)
             note = "started"
         if not as_json:
             started = Run.of(response)
@@ -289,7 +302,7 @@ def stop(
     as_json: _JSON = False,
 ) -> None:
     """Ask the server to stop a run (it ends as Failed)."""
-    with _session(ctx) as client:
+    with session(ctx) as client:
         response = client.workflow.stop(run_name)
     if as_json:
         console.print_json(response)
@@ -300,13 +313,13 @@ def stop(
 @workflow_app.command()
 def plan(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Workflow name, e.g. atlan-glue-1795609922")],
+    name: _WORKFLOW,
     as_json: _JSON = False,
 ) -> None:
     """Show what a run of the workflow would create, update and archive now, breaking schema changes first,
     without writing anything; exit 1 if the run would fail (its circuit breaker, say)."""
-    with _session(ctx) as client:
-        report = client.workflow.plan(name)
+    with session(ctx) as client:
+        report = client.workflow.plan(_workflow(client, name).name or name)
     if as_json:
         console.print_json(report)
     else:
@@ -322,7 +335,7 @@ def logs(
     as_json: _JSON = False,
 ) -> None:
     """Show a run's phase, message and crawl report; exit 1 if the run Failed or ended in Error."""
-    with _session(ctx) as client:
+    with session(ctx) as client:
         hit = client.workflow.find_run_by_id(run_name)
         if hit is None:
             raise ValueError(f"No run named {run_name!r} (see: gazetteer workflow show WORKFLOW)")

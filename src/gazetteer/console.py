@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,8 +12,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from gazetteer.assets.views import AssetView
 
 __all__ = ["out", "err", "crawl_progress", "print_report", "print_assets", "print_json"]
 
@@ -79,6 +77,7 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 _SHOWN = 20  # changed assets a terminal report lists
+_DESCRIPTION_CHARS = 60  # of a description in a table of search results
 
 
 def _print_history(history: dict[str, Any], *, planned: bool) -> None:
@@ -113,14 +112,24 @@ def _figure(count: Any, what: str) -> str:
     return f"{shown} {escape(str(what))}"
 
 
-def print_assets(found: Sequence[AssetView]) -> None:
+def print_assets(found: Sequence[Mapping[str, Any]]) -> None:
+    """Assets as a search answers them (Atlas entity headers), from a server or the local catalog alike. The
+    description shown is the curated one (userDescription) when there is one, as the web UI shows it."""
     if not found:
         out.print("No assets match. Crawl a Glue catalog first (gazetteer crawl glue --help), or try another word.")
         return
     table = Table(show_header=True, header_style="bold")
-    for name in ("type", "name", "qualified name", "description"):
-        table.add_column(name)
-    for asset in found:
-        description = asset.attributes.get("description") or ""
-        table.add_row(asset.type_name, asset.name, asset.qualified_name, description[:60])
+    table.add_column("type")
+    table.add_column("name")
+    # Folded, never cut short: a qualified name is what one copies into the next command.
+    table.add_column("qualified name", overflow="fold")
+    table.add_column("description")
+    for entity in found:
+        attributes = entity.get("attributes") or {}
+        description = str(attributes.get("userDescription") or attributes.get("description") or "")
+        if len(description) > _DESCRIPTION_CHARS:
+            description = description[:_DESCRIPTION_CHARS - 1] + "…"
+        # Escaped: Glue names and descriptions may hold rich markup ([...]).
+        table.add_row(*(escape(str(value)) for value in (entity.get("typeName"), attributes.get("name"),
+                                                          attributes.get("qualifiedName"), description)))
     out.print(table)

@@ -12,7 +12,8 @@ from gazetteer.api.asset_search import index_search
 from gazetteer.assets.browse import active_connections, ancestors_of, asset_named, children_of, columns_of
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
-from gazetteer.assets.text_search import FacetedQuery, best_matches, faceted_search
+from gazetteer.assets.text_search import FacetedQuery, faceted_search
+from gazetteer.client.assets import text_search_body
 from tests.assets.test_asset_search import ANALYTICS, DB, SALES, C, _records
 
 
@@ -63,11 +64,16 @@ def test_text_searches_answer_as_the_api(catalog: sa.Engine) -> None:
     assert {b.key: b.count for b in found.facets["type"].buckets} == {"Table": 1}
     assert sorted(b.count for b in found.facets["partitioned"].buckets) == [1, 1]
 
-    rows = best_matches(catalog, "orders", type_name="Column", limit=3)
-    dsl = {"size": 3, "query": {"bool": {
-        "must": [{"multi_match": {"query": "orders", "fields": ["name", "description", "columns"]}}],
-        "filter": [{"term": {"__state": "ACTIVE"}}, {"term": {"__typeName.keyword": "Column"}}]}}}
-    assert [row.qualified_name for row in rows] == _names(catalog, dsl)
+
+@pytest.mark.parametrize(("text", "type_name"), [("orders", None), ("orders", "Column"), ("order cust", None),
+                                                 ("custmer", "Table"), ("", "Table"), ("", None)])
+def test_the_cli_search_finds_what_the_ui_search_finds(catalog: sa.Engine, text: str, type_name: str | None) -> None:
+    """`gazetteer search` sends `text_search_body` (to a server, or to `index_search` locally): the same assets,
+    in the same order, as the search page."""
+    page = faceted_search(catalog, FacetedQuery(text=text, types=(type_name,) if type_name else (), size=50))
+    found = index_search(catalog, text_search_body(text, type_name, 50))["entities"]
+    assert [e["attributes"]["qualifiedName"] for e in found] == [a.qualified_name for a in page.assets]
+    assert found and len(found) == min(page.total, 50)
 
 
 def test_the_landed_facet_counts_and_filters_tables_by_their_newest_partition(engine: sa.Engine) -> None:

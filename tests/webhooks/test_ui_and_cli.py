@@ -12,6 +12,7 @@ import time
 import httpx
 
 from gazetteer.web.ui.routing import TOKEN_COOKIE
+from tests.conftest import flat
 from tests.webhooks.conftest import FAST
 from tests.webhooks.test_api import connection
 from tests.workflows.test_workflow_api import token
@@ -89,12 +90,16 @@ def test_the_webhook_commands(start_server, tmp_path, receivers) -> None:
     up, down = receivers(), receivers(started=False)
 
     added = cli(server, "add", "--name", "cli hook", "--url", up.url, "--event", "run_failed", "--event",
-                "run_succeeded", "--connection", qn, "--asset-type", "Table", "--json",
+                "run_succeeded", "--connection", qn, "--asset-type", "table", "--json",
                 GAZETTEER_WEBHOOK_SECRET="cli-secret-0123456789")
     assert added.returncode == 0, added.stderr
     made = json.loads(added.stdout)
     assert "secret" not in made and "cli-secret" not in added.stdout + added.stderr
     assert made["assetTypes"] == ["Table"] and made["connectionQualifiedName"] == qn
+    unknown = cli(server, "add", "--name", "x", "--url", up.url, "--event", "run_failed", "--asset-type", "Tabel")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert "'Tabel' is not a type of asset; choose one of Connection, Database, Schema, Table, View" in \
+        flat(unknown.stderr)
     generated = cli(server, "add", "--name", "generated", "--url", down.url, "--event", "run_failed")
     assert generated.returncode == 0 and "shown this once" in generated.stdout
     secret = generated.stdout.strip().splitlines()[-1]

@@ -1,7 +1,8 @@
-"""Searching by words: the search page's faceted search, and the CLI's best matches.
+"""Searching by words: the search page's faceted search.
 
-What for: the web UI and the CLI describe a search in Python terms (`FacetedQuery`), and get typed answers;
-the request is built from `gazetteer.search`'s clauses for `gazetteer.assets.search`, never as Elasticsearch JSON.
+What for: the web UI describes a search in Python terms (`FacetedQuery`), and gets typed answers;
+the request is built from `gazetteer.search`'s clauses for `gazetteer.assets.search`, never as Elasticsearch JSON
+(`gazetteer search` sends the same search as JSON: `gazetteer.client.assets`).
 
 Facets are disjunctive, as people expect: the counts of one facet are those of the search with every *other*
 facet's filter applied, so ticking "Table" still shows how many Views there are. One search answers the page
@@ -24,7 +25,7 @@ from gazetteer.assets.views import AssetView
 from gazetteer.search import Bool, FullText, Query, Range, SearchRequest, Term, Terms, TermsAgg
 from gazetteer.search.limits import MAX_TEXT_CHARS, MAX_VALUE_CHARS, check_text
 
-__all__ = ["FACET_FIELDS", "FACET_SIZE", "FacetedQuery", "FacetedPage", "faceted_search", "best_matches"]
+__all__ = ["FACET_FIELDS", "FACET_SIZE", "FacetedQuery", "FacetedPage", "faceted_search"]
 
 # The search page's facets by name, and the field each counts.
 FACET_FIELDS: Mapping[str, str] = {
@@ -128,12 +129,3 @@ def faceted_search(engine: Engine, query: FacetedQuery) -> FacetedPage:
     return FacetedPage(result.total, result.assets, {**{name: facets[name] for name in FACET_FIELDS},
                                                      "landed": _landed_facet(engine, text, filters)})
 
-
-def best_matches(engine: Engine, text: str, *, type_name: str | None = None, limit: int = 50
-                 ) -> tuple[AssetView, ...]:
-    """Active assets (of `type_name` only, if given) with any of the words in their name, description or
-    columns, best first."""
-    text = check_text(text, MAX_TEXT_CHARS, "the query text of the 'multi_match' clause at query.bool.must[0]")
-    filters: tuple[Query, ...] = (ACTIVE, Term("__typeName.keyword", type_name)) if type_name else (ACTIVE,)
-    query = Bool(must=(FullText(text, ("name", "description", "columns"), "or", "multi_match"),), filter=filters)
-    return search_assets(engine, SearchRequest(size=limit, query=query)).assets

@@ -22,7 +22,7 @@ into typed values.
 
 from __future__ import annotations
 
-from gazetteer.client import documents
+from gazetteer.client import assets, documents
 from gazetteer.client.api import DEFAULT_URL, GazetteerClient, RoleCache
 from gazetteer.client.errors import GazetteerAPIError, GazetteerClientError, GazetteerConnectionError
 from gazetteer.client.glue_crawler import PREFIX, GlueCrawler
@@ -41,5 +41,6 @@ __all__ = [
     "Run",
     "Workflow",
     "WorkflowClient",
+    "assets",
     "documents",
 ]

@@ -38,12 +38,13 @@ def _template_ref(workflow_name: str) -> dict[str, Any]:
                        "query": {"term": {"spec.workflowTemplateRef.name.keyword": {"value": workflow_name}}}}}
 
 
-def workflows_by_type(prefix: str, max_results: int = 10) -> dict[str, Any]:
-    """Workflows named `<prefix>-<10 digits>` (an ES regexp on the whole name), newest first."""
+def workflows_by_type(prefix: str, max_results: int = 10, *, from_: int = 0) -> dict[str, Any]:
+    """Workflows named `<prefix>-<10 digits>` (an ES regexp on the whole name), newest first, from the
+    `from_`th on."""
     regex = prefix.replace("-", "[-]") + "[-][0-9]{10}"
     query = {"bool": {"filter": [{"nested": {"path": "metadata", "query": {
         "regexp": {"metadata.name.keyword": {"value": regex}}}}}]}}
-    return search_body(query, size=max_results)
+    return search_body(query, from_=from_, size=max_results)
 
 
 def workflow_by_name(name: str) -> dict[str, Any]:

@@ -63,10 +63,11 @@ class WorkflowClient:
             raise TypeError(f"workflow must be a dict (or its JSON text), not {type(workflow).__name__}")
         return self._client.call("POST", "/api/service/workflows?submit=true", body=workflow) or {}
 
-    def find_by_type(self, prefix: Any = PREFIX, max_results: int = 10) -> list[dict[str, Any]]:
-        """Workflows of one package (`atlan-glue-<10 digits>`), newest first, as raw search hits."""
+    def find_by_type(self, prefix: Any = PREFIX, max_results: int = 10, *, from_: int = 0) -> list[dict[str, Any]]:
+        """Workflows of one package (`atlan-glue-<10 digits>`), newest first, as raw search hits; `from_` skips
+        that many (a page further on)."""
         prefix = getattr(prefix, "value", prefix)  # also accepts pyatlan's WorkflowPackage.GLUE
-        return self._search(_WORKFLOW_SEARCH, queries.workflows_by_type(prefix, max_results))
+        return self._search(_WORKFLOW_SEARCH, queries.workflows_by_type(prefix, max_results, from_=from_))
 
     def find_by_id(self, name: str) -> dict[str, Any] | None:
         """The workflow with this exact name as a search hit, or None."""
