@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from gazetteer.auth import service
+from gazetteer.devtools.sample_catalog import change_columns
 from gazetteer.store import open_engine
+from tests.assets.conftest import REGION
 
 
 def _tables(catalog, name):
@@ -78,8 +80,9 @@ def test_pyatlan_tags_a_crawled_table_and_finds_it_by_tag(crawled):
     assert not client.asset.get_by_qualified_name(orders, Table).atlan_tags
 
 
-def test_tags_survive_a_recrawl_and_new_columns_get_them(crawled, server):
+def test_tags_survive_a_recrawl_and_new_columns_get_them(crawled, glue):
     from pyatlan.model.assets import Column, Table
+    from pyatlan.model.enums import AtlanWorkflowPhase, WorkflowPackage
     from pyatlan.model.typedef import AtlanTagDef
 
     client, workflow, catalog = crawled
@@ -94,13 +97,16 @@ def test_tags_survive_a_recrawl_and_new_columns_get_them(crawled, server):
     added = client.asset.get_by_qualified_name(f"{orders}/added_by_hand", Column)
     assert [str(tag.type_name) for tag in added.atlan_tags] == ["Sensitive"]
 
-    from pyatlan.model.enums import AtlanWorkflowPhase
-    response = client.workflow.rerun(workflow)
-    assert client.workflow.monitor(response) == AtlanWorkflowPhase.SUCCESS
+    # Upstream, the table gains a column; the re-crawl keeps the tags people put on and tags the new column.
+    change_columns(glue.client(REGION), "sales", "orders", add=("channel", "string"))
+    (existing,) = [w for w in client.workflow.find_by_type(prefix=WorkflowPackage.GLUE, max_results=5)
+                   if w.id == workflow]
+    assert client.workflow.monitor(client.workflow.rerun(existing)) == AtlanWorkflowPhase.SUCCESS
     table = client.asset.get_by_qualified_name(orders, Table)
-    assert [str(tag.type_name) for tag in table.atlan_tags] == ["Sensitive"]
-    assert [str(tag.type_name) for tag in client.asset.get_by_qualified_name(column_qn, Column).atlan_tags] \
-        == ["Sensitive"]
+    assert [(str(tag.type_name), tag.propagate) for tag in table.atlan_tags] == [("Sensitive", True)]
+    for qualified_name in (column_qn, f"{orders}/channel"):
+        column = client.asset.get_by_qualified_name(qualified_name, Column)
+        assert [(str(tag.type_name), tag.entity_guid) for tag in column.atlan_tags] == [("Sensitive", table.guid)]
 
 
 def test_only_admins_define_tags_and_only_editors_tag(crawled, server):
