@@ -65,16 +65,16 @@ def parse_list(value: Any, where: str) -> tuple[tuple[str, TagOptions], ...]:
 
 
 def parse_edit(entity: Mapping[str, Any], where: str, *, replace: bool) -> TagEdit:
-    """The tag changes an entity of entity/bulk asks for. `classifications` is the whole set when `replace`
-    (replaceTags / replaceClassifications, or a new asset), and ignored otherwise, as Atlas does: pyatlan sends
-    back what it read, propagated tags included."""
+    """The tag changes an entity of entity/bulk asks for. `classifications` is a new asset's tags, and an existing
+    one's whole set only when `replace` (replaceTags / replaceClassifications), as Atlas does: pyatlan sends back
+    what it read, propagated tags included."""
     add = parse_list(entity.get("addOrUpdateClassifications"), f"{where}.addOrUpdateClassifications")
     remove = tuple(name for name, _ in parse_list(entity.get("removeClassifications"),
                                                   f"{where}.removeClassifications"))
     given = entity.get("classifications")
-    full = parse_list(given, f"{where}.classifications") if replace and given is not None else None
+    full = parse_list(given, f"{where}.classifications") if given is not None else None
     if full is not None and isinstance(given, list):  # the propagated ones pyatlan echoes are not this asset's
         guid = entity.get("guid")
         full = tuple(pair for pair, item in zip(full, given, strict=True)
                      if not (isinstance(item, Mapping) and item.get("entityGuid") not in (None, "", guid)))
-    return TagEdit(add=add, remove=remove, replace=full)
+    return TagEdit(add=add, remove=remove, replace=full, replace_existing=replace)

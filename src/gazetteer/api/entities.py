@@ -111,9 +111,7 @@ def _bulk_changes(body: Any, replace_tags: bool) -> list[AssetChange]:
             raise InvalidRequest(f"{where}: meanings (glossary terms) are not supported by this catalog")
         guid = entity.get("guid")
         guid = guid if isinstance(guid, str) else None
-        # A new asset (no guid, or a placeholder) takes its classifications whatever replaceTags says.
-        new = guid is None or guid.startswith("-")
-        tags = classifications.parse_edit(entity, where, replace=replace_tags or new)
+        tags = classifications.parse_edit(entity, where, replace=replace_tags)
         changes.append(AssetChange(entity["typeName"], attributes or {}, guid, where, tags))
     return changes
 

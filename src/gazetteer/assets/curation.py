@@ -309,7 +309,7 @@ def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Princ
                 row_guid = created[-1].asset.guid
             else:
                 row = _update(conn, row, change, principal, "api")
-                tagging.apply_edit(conn, row, change.tags, principal, "api", where=change.where)
+                tagging.apply_edit(conn, row, change.tags.for_existing(), principal, "api", where=change.where)
                 updated.append(SavedAsset(AssetView.of(row), changed))
                 row_guid = updated[-1].asset.guid
             if guid and guid.startswith("-"):

@@ -56,14 +56,21 @@ class TagOptions:
 @dataclass(frozen=True, slots=True)
 class TagEdit:
     """What a request asks of one asset's tags (by internal or display name): tags to put on (or change the
-    options of), tags to take off, or (`replace`, not None) the whole set it carries directly."""
+    options of), tags to take off, or (`replace`, not None) the whole set it carries directly. As in Atlas, the
+    whole set replaces an existing asset's only when asked to (`replace_existing`: replaceTags); a new asset takes
+    it anyway."""
 
     add: tuple[tuple[str, TagOptions], ...] = ()
     remove: tuple[str, ...] = ()
     replace: tuple[tuple[str, TagOptions], ...] | None = None
+    replace_existing: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.add or self.remove or self.replace is not None)
+
+    def for_existing(self) -> TagEdit:
+        """The edit for an asset that existed before the request."""
+        return self if self.replace_existing else TagEdit(self.add, self.remove)
 
 
 @dataclass(frozen=True, slots=True)
