@@ -20,21 +20,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets import history
 from gazetteer.assets.facets import Bucket, Facet
+from gazetteer.assets.search_cache import cache_for, request_key
 from gazetteer.assets.search_fields import AssetFields, canonical_types
 from gazetteer.assets.service import connection_attributes
 from gazetteer.assets.tag_defs import TagDef, tags_named
 from gazetteer.auth.permissions import Action, authorize
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import InvalidRequest, NotFound
-from gazetteer.search import Query, compile_query
-from gazetteer.store.generation import bump_generation
+from gazetteer.search import Query, SearchRequest, TermsAgg, compile_query
+from gazetteer.store.generation import bump_generation, current_generation
 from gazetteer.store.schema import asset_tags, assets, tag_defs
 
 __all__ = ["TagOptions", "TagEdit", "AssetTag", "PROPAGATION_LIMIT", "MAX_TAGS_PER_ASSET", "apply_edit",
@@ -281,28 +282,43 @@ def tags_of(conn: Connection, asset_ids: Sequence[int]) -> dict[int, list[AssetT
 
 def tag_facet(engine: Engine, query: Query, size: int) -> Facet:
     """How many assets matching `query` carry each tag (directly or propagated), most first: the search page's
-    Tags facet. Driven from `asset_tags`, which is small beside `assets`, so it costs what the tagged hits cost."""
+    Tags facet. Driven from `asset_tags`, which is small beside `assets`, so it costs what the tagged hits cost;
+    kept in the search cache until the catalog changes, like the other facets."""
+    request = SearchRequest(size=0, query=query, aggregations=(TermsAgg("tag", "__classificationNames", size),))
+    key = request_key(request)
+    cache = cache_for(engine)
     with engine.connect() as conn:
-        fields = AssetFields(conn)
-        where = compile_query(canonical_types(query), fields)
+        generation, pages = current_generation(conn)  # first: what is read below is at least this new
+        cached = cache.get((generation, key), pages) if key is not None else None
+        if cached is not None:
+            return cast(Facet, cached)
+        where = compile_query(canonical_types(query), AssetFields(conn))
         count = sa.func.count(sa.distinct(asset_tags.c.asset_id))
         rows = conn.execute(sa.select(tag_defs.c.display_name, count)
                             .select_from(asset_tags.join(tag_defs, tag_defs.c.id == asset_tags.c.tag_id)
                                          .join(assets, assets.c.id == asset_tags.c.asset_id))
                             .where(where).group_by(tag_defs.c.display_name)
                             .order_by(count.desc(), tag_defs.c.display_name)).all()
-    return Facet(tuple(Bucket(name, int(n)) for name, n in rows[:size]), sum(int(n) for _, n in rows[size:]))
+    facet = Facet(tuple(Bucket(name, int(n)) for name, n in rows[:size]), sum(int(n) for _, n in rows[size:]))
+    if key is not None:
+        cache.put((generation, key), facet, pages)
+    return facet
 
 
 def tags_by_guid(engine: Engine, guids: Sequence[str]) -> Mapping[str, list[AssetTag]]:
-    """The tags on the assets with these guids (those without tags left out)."""
+    """The tags on the assets with these guids (those without tags left out). A catalog without any tag pays one
+    look-up of the empty `asset_tags` for it, not a read of the assets."""
     if not guids:
         return {}
     with engine.connect() as conn:
+        if conn.execute(sa.select(asset_tags.c.id).limit(1)).first() is None:
+            return {}
+        target = assets.alias("target")
         ids: dict[int, str] = {}
         for chunk in _chunks(list(guids)):
             ids.update((row.id, row.guid) for row in conn.execute(
-                sa.select(assets.c.id, assets.c.guid).where(assets.c.guid.in_(chunk))))
+                sa.select(target.c.id, target.c.guid).where(target.c.guid.in_(chunk),
+                                                            sa.exists().where(asset_tags.c.asset_id == target.c.id))))
         return {ids[asset_id]: tags for asset_id, tags in tags_of(conn, list(ids)).items()}
 
 
