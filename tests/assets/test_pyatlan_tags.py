@@ -81,7 +81,7 @@ def test_pyatlan_tags_a_crawled_table_and_finds_it_by_tag(crawled):
 
 
 def test_tags_survive_a_recrawl_and_new_columns_get_them(crawled, glue):
-    from pyatlan.model.assets import Column, Table
+    from pyatlan.model.assets import Column, Table, View
     from pyatlan.model.enums import AtlanWorkflowPhase, WorkflowPackage
     from pyatlan.model.typedef import AtlanTagDef
 
@@ -97,8 +97,23 @@ def test_tags_survive_a_recrawl_and_new_columns_get_them(crawled, glue):
     added = client.asset.get_by_qualified_name(f"{orders}/added_by_hand", Column)
     assert [str(tag.type_name) for tag in added.atlan_tags] == ["Sensitive"]
 
-    # Upstream, the table gains a column; the re-crawl keeps the tags people put on and tags the new column.
-    change_columns(glue.client(REGION), "sales", "orders", add=("channel", "string"))
+    # line_items feeds the order_lines view; one tag keeps its copies when line_items is archived, one does not.
+    client.typedef.create(AtlanTagDef.create(name="Kept"))
+    client.typedef.create(AtlanTagDef.create(name="Gone"))
+    line_items = _tables(catalog, "line_items")
+    client.asset.add_atlan_tags(asset_type=Table, qualified_name=line_items, atlan_tag_names=["Kept"],
+                                propagate=True, remove_propagation_on_delete=False)
+    client.asset.add_atlan_tags(asset_type=Table, qualified_name=line_items, atlan_tag_names=["Gone"],
+                                propagate=True)
+    order_lines = next(qn for qn in catalog["View"] if qn.endswith("/analytics/order_lines"))
+    assert sorted(str(t.type_name) for t in client.asset.get_by_qualified_name(order_lines, View).atlan_tags) \
+        == ["Gone", "Kept", "Sensitive"]  # it reads orders too
+
+    # Upstream, orders gains a column and line_items goes; the re-crawl keeps the tags people put on, tags the
+    # new column, and drops the copies of an archived asset's tag unless it was put on to keep them.
+    glue_client = glue.client(REGION)
+    change_columns(glue_client, "sales", "orders", add=("channel", "string"))
+    glue_client.delete_table(DatabaseName="sales", Name="line_items")
     (existing,) = [w for w in client.workflow.find_by_type(prefix=WorkflowPackage.GLUE, max_results=5)
                    if w.id == workflow]
     assert client.workflow.monitor(client.workflow.rerun(existing)) == AtlanWorkflowPhase.SUCCESS
@@ -107,6 +122,8 @@ def test_tags_survive_a_recrawl_and_new_columns_get_them(crawled, glue):
     for qualified_name in (column_qn, f"{orders}/channel"):
         column = client.asset.get_by_qualified_name(qualified_name, Column)
         assert [(str(tag.type_name), tag.entity_guid) for tag in column.atlan_tags] == [("Sensitive", table.guid)]
+    assert sorted(str(t.type_name) for t in client.asset.get_by_qualified_name(order_lines, View).atlan_tags) \
+        == ["Kept", "Sensitive"]
 
 
 def test_only_admins_define_tags_and_only_editors_tag(crawled, server):
