@@ -19,6 +19,7 @@ def test_pyatlan_tags_a_crawled_table_and_finds_it_by_tag(crawled):
     from pyatlan.model.assets import Asset, Column, Table
     from pyatlan.model.enums import AtlanIcon, AtlanTagColor, AtlanTypeCategory
     from pyatlan.model.fluent_search import CompoundQuery, FluentSearch
+    from pyatlan.model.lineage import LineageListRequest
     from pyatlan.model.typedef import AtlanTagDef
 
     client, _, catalog = crawled
@@ -59,6 +60,11 @@ def test_pyatlan_tags_a_crawled_table_and_finds_it_by_tag(crawled):
     downstream = {qn for qn in tagged if "/analytics/" in qn}
     assert {orders, *columns} < tagged and any(qn.endswith("/analytics/daily_revenue") for qn in downstream)
     assert all(qn.startswith(orders) or qn in downstream for qn in tagged)
+    # The lineage list carries them too, when asked to (pyatlan leaves them out by default).
+    request = LineageListRequest.create(guid=table.guid)
+    request.exclude_classifications = False
+    reached = {a.qualified_name: a for a in client.asset.get_lineage_list(request) if a.type_name == "View"}
+    assert reached and all([str(t.type_name) for t in a.atlan_tags] == ["PII"] for a in reached.values())
     directly = FluentSearch().where(CompoundQuery.tagged(client, with_one_of=["PII"], directly=True)).execute(client)
     assert [a.qualified_name for a in directly] == [orders]
     propagated = FluentSearch().where(Asset.PROPAGATED_ATLAN_TAGS.eq(pii.name)).page_size(100).execute(client)
