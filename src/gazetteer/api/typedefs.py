@@ -84,15 +84,15 @@ def _specs(body: Any) -> list[TagSpec]:
 @router.get("/typedefs/")
 @router.get("/typedefs", include_in_schema=False)
 def get_typedefs(engine: ReadEngineDep, _: PrincipalDep,
-                 type: Annotated[list[str] | None, Query(max_length=32)] = None) -> dict[str, Any]:  # noqa: A002
+                 type: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:  # noqa: A002
     """Type definitions: all of them, or those of the categories `type` names (CLASSIFICATION, STRUCT...)."""
+    if len(type or ()) > len(_KEYS):
+        raise InvalidRequest(f"name at most {len(_KEYS)} categories in 'type'")
     wanted = {value.lower() for value in type or ()}
     unknown = sorted(wanted - set(_KEYS))
     if unknown:
-        raise InvalidRequest(f"unknown typedef category {unknown[0]!r}: use one of "
+        raise InvalidRequest(f"unknown typedef category {unknown[0][:40]!r}: use one of "
                              f"{', '.join(name.upper() for name in _KEYS)}")
-    if len(type or ()) > len(_KEYS):
-        raise InvalidRequest(f"name at most {len(_KEYS)} categories in 'type'")
     return _answer(list_tags(engine), wanted or set(_KEYS))
 
 

@@ -285,7 +285,8 @@ def tag_facet(engine: Engine, query: Query, size: int) -> Facet:
     Tags facet. Driven from `asset_tags`, which is small beside `assets`, so it costs what the tagged hits cost;
     kept in the search cache until the catalog changes, like the other facets."""
     request = SearchRequest(size=0, query=query, aggregations=(TermsAgg("tag", "__classificationNames", size),))
-    key = request_key(request)
+    facets_key = request_key(request)  # None when the query is relative to the clock
+    key = None if facets_key is None else ("tags", facets_key)  # apart from a search's own facets
     cache = cache_for(engine)
     with engine.connect() as conn:
         generation, pages = current_generation(conn)  # first: what is read below is at least this new
