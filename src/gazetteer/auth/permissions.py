@@ -89,5 +89,7 @@ def authorize(principal: Principal, action: Action, connection: Mapping[str, Any
         raise PermissionDenied(
             f"User {principal.username!r} is not an admin of connection {name!r}, so may not "
             f"{action.value}{target}: ask one of its admins or a $admin.")
+    if rule is Rule.ADMIN and MEMBER_ROLE in principal.roles:
+        raise PermissionDenied(f"User {principal.username!r} may not {action.value}{target}: only a $admin may.")
     raise PermissionDenied(f"User {principal.username!r} has read-only access and may not {action.value}{target}: "
                            f"that takes {rule.value}.")
