@@ -80,6 +80,14 @@ def test_pyatlan_tags_a_crawled_table_and_finds_it_by_tag(crawled):
     assert not client.asset.get_by_qualified_name(sorted(columns)[0], Column).atlan_tags
     assert FluentSearch().where(Asset.ATLAN_TAGS.eq("PII")).count(client) == 0
 
+    # Updated: what get_all read, changed and sent back (by its internal name); the assignment stays.
+    finance = next(t for t in client.typedef.get_all().atlan_tag_defs if t.display_name == "Finance")
+    finance.options = {**finance.options, "color": AtlanTagColor.YELLOW.value}
+    finance.description = "Money matters"
+    (updated,) = client.typedef.update(finance).atlan_tag_defs
+    assert (updated.name, updated.options["color"], updated.description) == (finance.name, "Yellow", "Money matters")
+    assert [str(tag.type_name) for tag in client.asset.get_by_qualified_name(orders, Table).atlan_tags] == ["Finance"]
+
     # Purged: the definition goes, and with it every assignment.
     client.typedef.purge("Finance", AtlanTagDef)
     assert [t.display_name for t in client.typedef.get_all().atlan_tag_defs] == ["PII"]
