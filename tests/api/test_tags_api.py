@@ -166,3 +166,23 @@ def test_tags_through_bulk_and_classification_endpoints_propagate_and_are_found(
 def _guid(api, qualified_name: str) -> str:
     return api.get("/api/meta/entity/uniqueAttribute/type/Table",
                    params={"attr:qualifiedName": qualified_name}).json()["entity"]["guid"]
+
+
+def test_pyatlan_tags_on_either_database(api, any_server) -> None:
+    from pyatlan.client.atlan import AtlanClient
+    from pyatlan.model.assets import Column, Table
+    from pyatlan.model.fluent_search import CompoundQuery, FluentSearch
+    from pyatlan.model.typedef import AtlanTagDef
+
+    client = AtlanClient(base_url=any_server.url, api_key=any_server.ADMIN_TOKEN)
+    client.typedef.create(AtlanTagDef.create(name="PII"))
+    orders = f"{SCHEMA}/orders"
+    client.asset.add_atlan_tags(asset_type=Table, qualified_name=orders, atlan_tag_names=["PII"], propagate=True)
+    table = client.asset.get_by_qualified_name(orders, Table)
+    assert [(str(tag.type_name), tag.propagate) for tag in table.atlan_tags] == [("PII", True)]
+    column = client.asset.get_by_qualified_name(f"{orders}/email", Column)
+    assert [(str(tag.type_name), tag.entity_guid) for tag in column.atlan_tags] == [("PII", table.guid)]
+    found = FluentSearch().where(CompoundQuery.tagged(client, with_one_of=["PII"])).execute(client)
+    assert sorted(a.qualified_name for a in found) == [orders, f"{orders}/email", f"{orders}/id"]
+    client.asset.remove_atlan_tag(asset_type=Table, qualified_name=orders, atlan_tag_name="PII")
+    assert FluentSearch().where(CompoundQuery.tagged(client, with_one_of=["PII"])).count(client) == 0
