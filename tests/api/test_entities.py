@@ -53,8 +53,8 @@ def test_a_header_carries_only_the_wanted_attributes_and_the_related_assets_as_r
                                                  "Connection, Database, Schema, Table, View, Column"),
     ({"entities": [{"typeName": "Table", "attributes": []}]}, r"entities\[0\]: 'attributes' must be an object"),
     ({"entities": [{"typeName": "Connection", "attributes": {"qualifiedName": CONNECTION, "name": "c"}},
-                   {"typeName": "Table", "classifications": [{"typeName": "PII"}]}]},
-     r"entities\[1\]: classifications \(Atlan tags and terms\) are not supported"),
+                   {"typeName": "Table", "meanings": [{"guid": "g"}]}]},
+     r"entities\[1\]: meanings \(glossary terms\) are not supported"),
 ])
 def test_malformed_bulk_requests_say_what_is_wrong_and_write_nothing(engine: sa.Engine, body: Any,
                                                                      message: str) -> None:

@@ -33,6 +33,7 @@ ALLOWED = {
     "read": {"guest", "member", "ally", "admin"},
     "writer": {"member", "ally", "admin"},
     "connection-admin": {"ally", "admin"},
+    "admin": {"admin"},
 }
 _epochs = itertools.count(1795000000)
 
@@ -198,6 +199,52 @@ _WEBHOOK_CASES = [
         lambda w, who: f"/webhooks/{_own_webhook(w, who, 'ui')}/delete"),
 ]
 
+# Atlan tags: a tag the admin defines on first use, put on and taken off the world's table; defining and deleting
+# tags is for $admin only, so only the admin's own tag is ever deleted.
+_tags: dict[tuple[int, str], str] = {}
+
+
+def _tag(w: World, label: str = "world") -> str:
+    """The internal name of a tag the admin defined (once per world and label)."""
+    if (id(w), label) not in _tags:
+        answer = w.http("admin").post("/api/meta/types/typedefs/",
+                                      json={"classificationDefs": [{"displayName": f"{label} tag"}]})
+        _tags[(id(w), label)] = answer.json()["classificationDefs"][0]["name"]
+    return _tags[(id(w), label)]
+
+
+def _on_table(w: World, who: str) -> str:
+    return f"/api/meta/entity/uniqueAttribute/type/Table?attr:qualifiedName={w.table_qn}"
+
+
+_TAG_CASES = [
+    *[case for path in ("/api/meta/types/typedefs/", "/api/meta/types/typedefs") for case in (
+        _api("GET", path, "read", lambda w, who, p=path: p + "?type=CLASSIFICATION"),
+        _api("POST", path, "admin", lambda w, who, p=path: p,
+             lambda w, who, p=path: {"classificationDefs": [{"displayName": f"by {who} at {p.count('/')}"}]}),
+        _api("PUT", path, "admin", lambda w, who, p=path: p, lambda w, who: {"classificationDefs": [
+            {"name": _tag(w), "displayName": "world tag", "description": f"by {who}"}]}),
+    )],
+    _api("GET", "/api/meta/types/typedef/name/{name}", "read",
+         lambda w, who: f"/api/meta/types/typedef/name/{_tag(w)}"),
+    _api("DELETE", "/api/meta/types/typedef/name/{name}", "admin",
+         lambda w, who: f"/api/meta/types/typedef/name/{_tag(w, 'doomed' if who == 'admin' else 'world')}"),
+    _api("POST", "/api/meta/entity/guid/{guid}/classifications", "connection-admin",
+         lambda w, who: f"/api/meta/entity/guid/{w.table_guid}/classifications",
+         lambda w, who: [{"typeName": _tag(w), "propagate": who == "admin"}]),
+    _api("PUT", "/api/meta/entity/guid/{guid}/classifications", "connection-admin",
+         lambda w, who: f"/api/meta/entity/guid/{w.table_guid}/classifications",
+         lambda w, who: [{"typeName": _tag(w), "propagate": who != "admin"}]),
+    _api("DELETE", "/api/meta/entity/guid/{guid}/classification/{tag}", "connection-admin",
+         lambda w, who: f"/api/meta/entity/guid/{w.table_guid}/classification/{_tag(w)}"),
+    _api("POST", "/api/meta/entity/uniqueAttribute/type/{type_name}/classifications", "connection-admin",
+         lambda w, who: _on_table(w, who).replace("?", "/classifications?"), lambda w, who: [{"typeName": _tag(w)}]),
+    _api("PUT", "/api/meta/entity/uniqueAttribute/type/{type_name}/classifications", "connection-admin",
+         lambda w, who: _on_table(w, who).replace("?", "/classifications?"), lambda w, who: [{"typeName": _tag(w)}]),
+    _api("DELETE", "/api/meta/entity/uniqueAttribute/type/{type_name}/classification/{tag}", "connection-admin",
+         lambda w, who: _on_table(w, who).replace("?", f"/classification/{_tag(w)}?")),
+]
+
 CASES: list[Case] = [
     _api("GET", "/health", "public", lambda w, who: "/health"),
     *[_api("GET", f"/api/service/{path}", "read", lambda w, who, p=path: f"/api/service/{p}")
@@ -276,6 +323,7 @@ CASES: list[Case] = [
     _ui("POST", "/workflows/{name}/plan", "connection-admin", lambda w, who: f"/workflows/{w.workflow}/plan"),
     _ui("POST", "/runs/{name}/stop", "connection-admin", lambda w, who: f"/runs/{w.run}/stop"),
     *_WEBHOOK_CASES,
+    *_TAG_CASES,
 ]
 # Served by FastAPI itself, not by Gazetteer's routers.
 _FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -309,6 +357,8 @@ def _snapshot(database_url: str) -> dict[str, list]:
         "credentials": "SELECT id, ciphertext FROM credentials",
         "webhooks": "SELECT guid, name, url, events, enabled, connection_qualified_name, secret FROM webhooks",
         "webhook_deliveries": "SELECT event_key FROM webhook_deliveries",
+        "tag_defs": "SELECT name, display_name, description, options, version FROM tag_defs",
+        "asset_tags": "SELECT asset_id, tag_id, source_asset_id, propagate FROM asset_tags",
     }
     with engine.connect() as conn:
         snapshot = {key: sorted(map(repr, conn.execute(sa.text(sql)).all())) for key, sql in queries.items()}

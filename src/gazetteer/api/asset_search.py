@@ -20,6 +20,7 @@ from gazetteer.api.entities import entity_header
 from gazetteer.assets.facets import Facet
 from gazetteer.assets.relations import RELATIONSHIP_NAMES
 from gazetteer.assets.search import MAX_PAGE, search_assets
+from gazetteer.assets.tagging import tags_by_guid
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import parse_search_request, terms_agg_result
 
@@ -60,7 +61,9 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
     result = search_assets(engine, request, relationships=[name for name in wanted if name in RELATIONSHIP_NAMES])
     answer["approximateCount"] = result.total
     if result.assets:
-        answer["entities"] = [entity_header(asset, wanted, related) for asset in result.assets]
+        tags = tags_by_guid(engine, [asset.guid for asset in result.assets])
+        answer["entities"] = [entity_header(asset, wanted, related, tags.get(asset.guid, ()))
+                              for asset in result.assets]
     if result.facets:
         answer["aggregations"] = {name: _terms(facet) for name, facet in result.facets.items()}
     return answer

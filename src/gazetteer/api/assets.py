@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 
+from gazetteer.api import classifications
 from gazetteer.api.asset_search import index_search
 from gazetteer.api.entities import bulk_upsert, get_entity
 from gazetteer.api.lineage import lineage_list_answer
+from gazetteer.assets.tagging import TagEdit, edit_tags
 from gazetteer.errors import InvalidRequest
 from gazetteer.web.deps import EngineDep, PrincipalDep, ReadEngineDep
 from gazetteer.web.openapi import errors
@@ -20,6 +22,8 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/meta", tags=["assets"], responses=errors(401))
 JsonObject = Annotated[dict[str, Any], Body()]
+JsonList = Annotated[list[Any], Body()]
+QualifiedName = Annotated[str, Query(alias="attr:qualifiedName", min_length=1)]
 # httpx renders Python booleans lower-case; accept any case.
 Flag = Annotated[str | None, Query()]
 
@@ -71,10 +75,60 @@ def entity_bulk(body: JsonObject, engine: EngineDep, principal: PrincipalDep,
                 replaceTags: Flag = None, appendTags: Flag = None,  # noqa: N803
                 replaceBusinessAttributes: Flag = None, overwriteBusinessAttributes: Flag = None,  # noqa: N803
                 replaceClassifications: Flag = None) -> dict[str, Any]:  # noqa: N803
-    """Create or update assets (asset.save): descriptions, owners, certificates; new connections and tables."""
-    for name, value in (("replaceTags", replaceTags), ("appendTags", appendTags),
-                        ("replaceBusinessAttributes", replaceBusinessAttributes),
-                        ("overwriteBusinessAttributes", overwriteBusinessAttributes),
-                        ("replaceClassifications", replaceClassifications)):
-        _flag(value, name, False)  # accepted; tags and custom metadata are not kept
-    return bulk_upsert(engine, body, principal)
+    """Create or update assets (asset.save): descriptions, owners, certificates, Atlan tags; new connections and
+    tables. addOrUpdateClassifications / removeClassifications apply whatever appendTags says; `classifications`
+    replaces an existing asset's tags only with replaceTags (or replaceClassifications) true."""
+    for name, value in (("appendTags", appendTags), ("replaceBusinessAttributes", replaceBusinessAttributes),
+                        ("overwriteBusinessAttributes", overwriteBusinessAttributes)):
+        _flag(value, name, False)  # accepted; custom metadata is not kept
+    replace = _flag(replaceTags, "replaceTags", False) or _flag(replaceClassifications, "replaceClassifications",
+                                                               False)
+    return bulk_upsert(engine, body, principal, replace_tags=replace)
+
+
+# Atlas's classification endpoints: Atlan tags on one asset, by guid or by type and qualifiedName.
+@router.post("/entity/guid/{guid}/classifications", status_code=204, responses=errors(403, 404))
+def add_tags_by_guid(guid: str, body: JsonList, engine: EngineDep, principal: PrincipalDep) -> Response:
+    """Put Atlan tags on an asset (or change how they propagate)."""
+    edit_tags(engine, principal, TagEdit(add=classifications.parse_list(body, "body")), guid=guid)
+    return Response(status_code=204)
+
+
+@router.put("/entity/guid/{guid}/classifications", status_code=204, responses=errors(403, 404))
+def update_tags_by_guid(guid: str, body: JsonList, engine: EngineDep, principal: PrincipalDep) -> Response:
+    """Change how Atlan tags an asset carries propagate (or put them on)."""
+    return add_tags_by_guid(guid, body, engine, principal)
+
+
+@router.delete("/entity/guid/{guid}/classification/{tag}", status_code=204, responses=errors(403, 404))
+def remove_tag_by_guid(guid: str, tag: str, engine: EngineDep, principal: PrincipalDep) -> Response:
+    """Take an Atlan tag off an asset (and off wherever it propagated from there)."""
+    edit_tags(engine, principal, TagEdit(remove=(tag,)), guid=guid)
+    return Response(status_code=204)
+
+
+@router.post("/entity/uniqueAttribute/type/{type_name}/classifications", status_code=204,
+             responses=errors(403, 404))
+def add_tags_by_name(type_name: str, body: JsonList, engine: EngineDep, principal: PrincipalDep,
+                     qualified_name: QualifiedName) -> Response:
+    """Put Atlan tags on an active asset named by type and qualifiedName."""
+    edit_tags(engine, principal, TagEdit(add=classifications.parse_list(body, "body")), type_name=type_name,
+              qualified_name=qualified_name)
+    return Response(status_code=204)
+
+
+@router.put("/entity/uniqueAttribute/type/{type_name}/classifications", status_code=204,
+            responses=errors(403, 404))
+def update_tags_by_name(type_name: str, body: JsonList, engine: EngineDep, principal: PrincipalDep,
+                        qualified_name: QualifiedName) -> Response:
+    """Change how Atlan tags an asset carries propagate (or put them on)."""
+    return add_tags_by_name(type_name, body, engine, principal, qualified_name)
+
+
+@router.delete("/entity/uniqueAttribute/type/{type_name}/classification/{tag}", status_code=204,
+               responses=errors(403, 404))
+def remove_tag_by_name(type_name: str, tag: str, engine: EngineDep, principal: PrincipalDep,
+                       qualified_name: QualifiedName) -> Response:
+    """Take an Atlan tag off an active asset named by type and qualifiedName."""
+    edit_tags(engine, principal, TagEdit(remove=(tag,)), type_name=type_name, qualified_name=qualified_name)
+    return Response(status_code=204)

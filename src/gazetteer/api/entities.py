@@ -2,9 +2,9 @@
 
 What for: the search results, the entity endpoints and the mutation answers all describe assets the same way,
 as pyatlan reads them: an entity header with the wanted attributes, related assets as references, timestamps
-in epoch milliseconds, tag and term lists always empty (docs/design.md, Atlan contract §5). The core hands
-out `AssetView`s; this module is the only place that turns them into Atlas JSON, or Atlas JSON into
-`AssetChange`s.
+in epoch milliseconds, Atlan tags as classifications (`gazetteer.api.classifications`), term lists empty
+(docs/design.md, Atlan contract §5). The core hands out `AssetView`s; this module is the only place that turns
+them into Atlas JSON, or Atlas JSON into `AssetChange`s.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from gazetteer.api import classifications
 from gazetteer.assets.browse import get_asset
 from gazetteer.assets.curation import AssetChange, Saved, save_assets
+from gazetteer.assets.tagging import AssetTag, tags_by_guid
 from gazetteer.assets.views import AssetView, Related, epoch_ms
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import InvalidRequest
@@ -28,12 +30,16 @@ def get_entity(engine: Engine, *, guid: str | None = None, type_name: str | None
     """The body of GET /api/meta/entity/guid/... and /entity/uniqueAttribute/type/... (see `get_asset`)."""
     asset = get_asset(engine, guid=guid, type_name=type_name, qualified_name=qualified_name,
                       relationships=relationships)
-    return {"entity": full_entity(asset), "referredEntities": {}}
+    return {"entity": full_entity(asset, tags_by_guid(engine, [asset.guid]).get(asset.guid, ())),
+            "referredEntities": {}}
 
 
-def bulk_upsert(engine: Engine, body: Any, principal: Principal) -> dict[str, Any]:
-    """The answer to POST /api/meta/entity/bulk/: each entity created or curated, all or nothing."""
-    return _bulk_answer(save_assets(engine, _bulk_changes(body), principal))
+def bulk_upsert(engine: Engine, body: Any, principal: Principal, *, replace_tags: bool = False) -> dict[str, Any]:
+    """The answer to POST /api/meta/entity/bulk/: each entity created or curated (and tagged), all or nothing.
+    `replace_tags` (replaceTags / replaceClassifications) makes an entity's `classifications` its whole set."""
+    saved = save_assets(engine, _bulk_changes(body, replace_tags), principal)
+    guids = [item.asset.guid for items in (saved.created, saved.updated) for item in items]
+    return _bulk_answer(saved, tags_by_guid(engine, guids))
 
 
 def reference(asset: AssetView, wanted: Sequence[str] = ()) -> dict[str, Any]:
@@ -51,9 +57,9 @@ def _references(related: Mapping[str, Related], wanted: Sequence[str]) -> dict[s
 
 
 def entity_header(asset: AssetView, wanted: Iterable[str] | None = None,
-                  related_attributes: Sequence[str] = ()) -> dict[str, Any]:
-    """A search hit or mutation entry: qualifiedName, name, only the `wanted` attributes, and the related
-    assets the asset carries (as references with their `related_attributes`)."""
+                  related_attributes: Sequence[str] = (), tags: Sequence[AssetTag] = ()) -> dict[str, Any]:
+    """A search hit or mutation entry: qualifiedName, name, only the `wanted` attributes, the related
+    assets the asset carries (as references with their `related_attributes`), and its Atlan `tags`."""
     attributes = {"qualifiedName": asset.qualified_name, "name": asset.name}
     for key in wanted or ():
         if key in asset.attributes:
@@ -65,7 +71,8 @@ def entity_header(asset: AssetView, wanted: Iterable[str] | None = None,
         "status": asset.status,
         "attributes": attributes,
         "displayText": asset.name,
-        "classificationNames": [],
+        "classificationNames": classifications.names(tags),
+        "classifications": [classifications.render(tag) for tag in tags],
         "meaningNames": [],
         "meanings": [],
         "labels": [],
@@ -77,19 +84,19 @@ def entity_header(asset: AssetView, wanted: Iterable[str] | None = None,
     }
 
 
-def full_entity(asset: AssetView) -> dict[str, Any]:
-    """Every attribute, and relationshipAttributes when the asset carries its relationships."""
-    entity = entity_header(asset)
+def full_entity(asset: AssetView, tags: Sequence[AssetTag] = ()) -> dict[str, Any]:
+    """Every attribute, its tags, and relationshipAttributes when the asset carries its relationships."""
+    entity = entity_header(asset, tags=tags)
     entity["attributes"] = dict(asset.attributes)
-    entity.update(classifications=[], version=0)
+    entity.update(version=0)
     if asset.related is not None:
         entity["relationshipAttributes"] = _references(asset.related, ())
     return entity
 
 
-def _bulk_changes(body: Any) -> list[AssetChange]:
+def _bulk_changes(body: Any, replace_tags: bool) -> list[AssetChange]:
     """The entities of a POST /api/meta/entity/bulk/ body, checked for shape; what the catalog cannot keep
-    (Atlan tags and terms) is refused rather than dropped."""
+    (terms) is refused rather than dropped."""
     if not isinstance(body, Mapping) or not isinstance(body.get("entities"), list) or not body["entities"]:
         raise InvalidRequest("malformed bulk request: expected {\"entities\": [{\"typeName\", \"attributes\"}, ...]}")
     changes = []
@@ -100,18 +107,18 @@ def _bulk_changes(body: Any) -> list[AssetChange]:
         attributes = entity.get("attributes", {})
         if not isinstance(attributes, Mapping):
             raise InvalidRequest(f"{where}: 'attributes' must be an object")
-        for key in ("classifications", "meanings", "addOrUpdateClassifications"):
-            if entity.get(key):
-                raise InvalidRequest(f"{where}: {key} (Atlan tags and terms) are not supported by this catalog")
+        if entity.get("meanings"):
+            raise InvalidRequest(f"{where}: meanings (glossary terms) are not supported by this catalog")
         guid = entity.get("guid")
-        changes.append(AssetChange(entity["typeName"], attributes or {}, guid if isinstance(guid, str) else None,
-                                   where))
+        guid = guid if isinstance(guid, str) else None
+        tags = classifications.parse_edit(entity, where, replace=replace_tags)
+        changes.append(AssetChange(entity["typeName"], attributes or {}, guid, where, tags))
     return changes
 
 
-def _bulk_answer(saved: Saved) -> dict[str, Any]:
-    """The body of POST /entity/bulk/: headers (with the attributes each request changed) by kind, and the
-    guids assigned to placeholder guids."""
-    mutated = {kind: [entity_header(item.asset, item.changed) for item in items]
+def _bulk_answer(saved: Saved, tags: Mapping[str, Sequence[AssetTag]]) -> dict[str, Any]:
+    """The body of POST /entity/bulk/: headers (with the attributes each request changed, and their tags) by
+    kind, and the guids assigned to placeholder guids."""
+    mutated = {kind: [entity_header(item.asset, item.changed, tags=tags.get(item.asset.guid, ())) for item in items]
                for kind, items in (("CREATE", saved.created), ("UPDATE", saved.updated)) if items}
     return {"mutatedEntities": mutated, "guidAssignments": dict(saved.assigned)}

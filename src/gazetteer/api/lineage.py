@@ -10,7 +10,7 @@ entity header with its `depth` and, when asked, its `immediateUpstream` / `immed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -19,6 +19,7 @@ from gazetteer.api.entities import entity_header
 from gazetteer.assets.lineage import EntityFilter, Filters, LineageEntity, LineageQuery, lineage_list
 from gazetteer.assets.lineage_filters import OPERATORS
 from gazetteer.assets.search import MAX_PAGE
+from gazetteer.assets.tagging import AssetTag, tags_by_guid
 from gazetteer.assets.views import AssetView
 from gazetteer.errors import InvalidRequest
 
@@ -108,8 +109,9 @@ def _lineage_ref(asset: AssetView) -> dict[str, Any]:
     return {"guid": asset.guid, "qualifiedName": asset.qualified_name, "name": asset.name}
 
 
-def _entity(item: LineageEntity, wanted: list[str], related: list[str], neighbours: bool) -> dict[str, Any]:
-    entity = entity_header(item.asset, wanted, related)
+def _entity(item: LineageEntity, wanted: list[str], related: list[str], neighbours: bool,
+            tags: Mapping[str, Sequence[AssetTag]]) -> dict[str, Any]:
+    entity = entity_header(item.asset, wanted, related, tags.get(item.asset.guid, ()))
     entity["depth"] = item.depth
     if neighbours:
         entity["immediateUpstream"] = [_lineage_ref(asset) for asset in item.upstream]
@@ -122,9 +124,10 @@ def lineage_list_answer(engine: Engine, body: Any) -> dict[str, Any]:
     query = parse_lineage_request(body)
     wanted, related = _names(body, "attributes"), _names(body, "relationAttributes")
     neighbours = _flag(body, "immediateNeighbours")
-    for key in ("excludeMeanings", "excludeClassifications"):
-        _flag(body, key)  # accepted: no asset has tags or terms to leave out
+    _flag(body, "excludeMeanings")  # accepted: no asset has terms to leave out
     page = lineage_list(engine, query)
-    entities = [_entity(item, wanted, related, neighbours) for item in page.entities]
+    tags = {} if _flag(body, "excludeClassifications") else \
+        tags_by_guid(engine, [item.asset.guid for item in page.entities])
+    entities = [_entity(item, wanted, related, neighbours, tags) for item in page.entities]
     return {"entities": entities, "hasMore": page.has_more, "entityCount": len(entities),
             "searchParameters": dict(body)}

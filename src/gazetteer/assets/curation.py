@@ -12,6 +12,7 @@ Who may: see `auth.permissions` (EDIT_ASSET, CREATE_ASSET, CREATE_CONNECTION).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.assets import history
+from gazetteer.assets import history, tagging
 from gazetteer.assets.processes import REFERENCE_KEYS, crawled_prefix, resolve_references
 from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES, content_hash
 from gazetteer.assets.relations import RELATIONSHIP_NAMES
@@ -63,6 +64,7 @@ class AssetChange:
     attributes: Mapping[str, Any]
     guid: str | None = None
     where: str = "asset"
+    tags: tagging.TagEdit = tagging.TagEdit()  # Atlan tags to put on or take off (gazetteer.assets.tagging)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +276,7 @@ def _placeholders_replaced(change: AssetChange, assigned: Mapping[str, str]) -> 
 
     attributes = {key: ([replaced(ref) for ref in value] if isinstance(value, list) else replaced(value))
                   if key in REFERENCE_KEYS else value for key, value in change.attributes.items()}
-    return AssetChange(change.type_name, attributes, change.guid, change.where)
+    return dataclasses.replace(change, attributes=attributes)
 
 
 def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Principal) -> Saved:
@@ -300,10 +302,15 @@ def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Princ
                     if isinstance(qualified_name, str) else None
             changed = tuple(sorted(key for key in change.attributes if key in EDITABLE))
             if row is None:
-                created.append(SavedAsset(AssetView.of(_create(conn, change, principal)), changed))
+                row = _create(conn, change, principal)
+                tagging.apply_edit(conn, row, change.tags, principal, "api", where=change.where)
+                tagging.refresh_beneath(conn, row.qualified_name)  # a new column of a tagged table gets its tag
+                created.append(SavedAsset(AssetView.of(row), changed))
                 row_guid = created[-1].asset.guid
             else:
-                updated.append(SavedAsset(AssetView.of(_update(conn, row, change, principal, "api")), changed))
+                row = _update(conn, row, change, principal, "api")
+                tagging.apply_edit(conn, row, change.tags.for_existing(), principal, "api", where=change.where)
+                updated.append(SavedAsset(AssetView.of(row), changed))
                 row_guid = updated[-1].asset.guid
             if guid and guid.startswith("-"):
                 assigned[guid] = row_guid

@@ -37,7 +37,7 @@ from gazetteer.settings import get_settings
 from gazetteer.store.schema import asset_events, assets, crawl_undo, lineage_edges
 
 __all__ = ["Author", "ACTIONS", "VISIBLE", "before", "record_batch", "record_edit", "recording", "forget_run",
-           "prune", "downstream", "read_by_position"]
+           "prune", "downstream", "outputs", "read_by_position", "record_tags"]
 
 ACTIONS = ("created", "updated", "archived", "restored")
 SCHEMA_TYPES = ("Table", "View")
@@ -235,8 +235,8 @@ def _views_losing_inputs(batch: _Batch) -> None:
     if not batch.gone:
         return
     reading: dict[str, set[str]] = defaultdict(set)
-    for source, outputs in _outputs(batch.conn, batch.gone).items():
-        for output in outputs:
+    for source, written in outputs(batch.conn, batch.gone).items():
+        for output in written:
             reading[output].add(source)
     rows = {row.qualified_name: row for chunk in _chunks(sorted(reading))
             for row in batch.conn.execute(sa.select(*_BEFORE).where(assets.c.qualified_name.in_(chunk)))}
@@ -270,7 +270,7 @@ def _short(qualified_name: str, connection: str) -> str:
     return ".".join(parts[-3:] if len(parts) >= 4 else parts[-2:])
 
 
-def _outputs(conn: Connection, names: Sequence[str]) -> dict[str, set[str]]:
+def outputs(conn: Connection, names: Sequence[str]) -> dict[str, set[str]]:
     """For each of these assets, the outputs of the active processes that read it (one hop of lineage)."""
     read, written = lineage_edges.alias("read"), lineage_edges.alias("written")
     found: dict[str, set[str]] = defaultdict(set)
@@ -291,7 +291,7 @@ def downstream(conn: Connection, starts: Sequence[str], *, limit: int = AFFECTED
     for _ in range(_DEPTH):
         if not frontier or len(found) >= limit:
             break
-        following = sorted({output for outputs in _outputs(conn, frontier).values() for output in outputs} - seen)
+        following = sorted({output for written in outputs(conn, frontier).values() for output in written} - seen)
         seen.update(following)
         found.extend(following)
         frontier = following
@@ -312,6 +312,17 @@ def record_edit(conn: Connection, author: Author, prior: Any | None, after: Any)
         author, datetime.now(UTC), action, guid=after.guid, type_name=after.type_name,
         qualified_name=after.qualified_name, name=after.name, connection=after.connection_qualified_name,
         attributes=after.attributes or {}, changes=changes)))
+
+
+def record_tags(conn: Connection, author: Author, row: Any, before: Sequence[str], after: Sequence[str]) -> None:
+    """The event of the Atlan tags people put on an asset (`row`) changing: `atlanTags`, old and new (display
+    names, sorted). Tags that propagate to other assets are not events of those assets."""
+    if sorted(before) == sorted(after):
+        return
+    conn.execute(asset_events.insert().values(_event(
+        author, datetime.now(UTC), "updated", guid=row.guid, type_name=row.type_name,
+        qualified_name=row.qualified_name, name=row.name, connection=row.connection_qualified_name,
+        attributes=row.attributes or {}, changes={"atlanTags": [sorted(before), sorted(after)]})))
 
 
 def recording() -> bool:

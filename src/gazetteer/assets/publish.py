@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.assets import history
+from gazetteer.assets import history, tagging
 from gazetteer.assets.records import AssetRecord, content_hash
 from gazetteer.assets.run_changes import notify
 from gazetteer.store.generation import bump_generation
@@ -286,6 +286,8 @@ class Publisher:
         if self.undoable and self.writes:
             with self._begin(final=True) as conn:
                 conn.execute(crawl_undo.delete().where(crawl_undo.c.crawl == self.actor))
+                # In the same transaction: new columns of a tagged table, new lineage, archived assets.
+                tagging.refresh_all(conn)
                 if self.author:  # in the same transaction: webhooks tell of exactly the crawls that were kept
                     notify(conn, self.actor, self._clock())
 

@@ -9,7 +9,9 @@ attributes JSON (curated values first, for what people edit), typed by `ATTRIBUT
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -19,8 +21,20 @@ from sqlalchemy.dialects.postgresql import JSONB
 from gazetteer.assets.fulltext import FullTextMatcher
 from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES
 from gazetteer.errors import InvalidRequest
-from gazetteer.search import Bool, FullText, Nested, Prefix, Query, Regexp, ResolvedField, Term, Terms, Wildcard
-from gazetteer.store.schema import assets, lineage_edges
+from gazetteer.search import (
+    Bool,
+    FullText,
+    Nested,
+    Prefix,
+    Query,
+    Regexp,
+    ResolvedField,
+    Term,
+    Terms,
+    Wildcard,
+    compile_query,
+)
+from gazetteer.store.schema import asset_tags, assets, lineage_edges, tag_defs
 
 __all__ = ["AssetFields", "CURATED_ATTRIBUTES", "ATTRIBUTE_KINDS", "SUPER_TYPES", "HAS_LINEAGE", "canonical_types"]
 
@@ -56,6 +70,10 @@ SUPER_TYPES: dict[str, tuple[str, ...]] = {
 HAS_LINEAGE: ColumnElement[bool] = sa.or_(
     assets.c.type_name.in_(LINEAGE_TYPES),
     sa.exists().where(lineage_edges.c.asset_qualified_name == assets.c.qualified_name))
+# Atlan tag fields and which tags they hold: put on the asset itself (True), propagated to it (False), either (None).
+_TAG_FIELDS: dict[str, bool | None] = {"__traitNames": True, "__propagatedTraitNames": False,
+                                       "__classificationNames": None, "__propagatedClassificationNames": False,
+                                       "classificationNames": None}
 _TYPE_FIELDS = {"__typeName", "__typeName.keyword"}
 _SUPER_FIELDS = {"__superTypeNames", "__superTypeNames.keyword"}
 _PARENT_FIELDS = {"tableQualifiedName", "tableQualifiedName.keyword", "viewQualifiedName",
@@ -85,9 +103,8 @@ _COLUMNS: dict[str, ResolvedField] = {
     "__modificationTimestamp": ResolvedField(assets.c.updated_at, kind="datetime"),
     "__createdBy": _text(assets.c.created_by),
     "__modifiedBy": _text(assets.c.updated_by),
-    # Tags, terms and labels are not kept: these match nothing (and `must_not` keeps everything).
-    **{name: _text(sa.null()) for name in ("__traitNames", "__propagatedTraitNames", "__classificationNames",
-                                           "__meanings", "__meaningNames", "__labels", "__customAttributes")},
+    # Terms and labels are not kept: these match nothing (and `must_not` keeps everything). Tags: `_TAG_FIELDS`.
+    **{name: _text(sa.null()) for name in ("__meanings", "__meaningNames", "__labels", "__customAttributes")},
     "__hasLineage": ResolvedField(HAS_LINEAGE, kind="bool"),
 }
 
@@ -146,10 +163,27 @@ class AssetFields:
         base = field.removesuffix(".keyword")
         if base in _COLUMNS:
             return _COLUMNS[base]
+        if base in _TAG_FIELDS:
+            return ResolvedField(sa.null(), sortable=False, member=functools.partial(self._tagged, _TAG_FIELDS[base]))
         if not _CAMEL.fullmatch(base):
             raise InvalidRequest(f"unknown field {field!r} for asset search: use Atlan's __typeName, __state, "
                                  "__guid, __timestamp... or a camelCase attribute such as qualifiedName")
         return self.attribute(base)
+
+    def _tagged(self, direct: bool | None, names: Sequence[str] | None) -> ColumnElement[bool]:
+        """Assets carrying any of these tags (by internal or display name), or any tag (`names` None). A tag put on
+        the asset itself may also be one its source holds (a Glue or LF-tag `key=value`, in `assetTags`)."""
+        query = sa.select(asset_tags.c.asset_id)
+        if direct is not None:
+            query = query.where((asset_tags.c.asset_id == asset_tags.c.source_asset_id) if direct
+                                else (asset_tags.c.asset_id != asset_tags.c.source_asset_id))
+        if names is None:
+            return assets.c.id.in_(query)
+        tags = sa.select(tag_defs.c.id).where(sa.or_(tag_defs.c.name.in_(names), tag_defs.c.display_name.in_(names)))
+        tagged = assets.c.id.in_(query.where(asset_tags.c.tag_id.in_(tags)))
+        if direct is False:
+            return tagged
+        return sa.or_(tagged, compile_query(Terms("assetTags", tuple(names)), self))
 
     def full_text(self, node: FullText) -> ColumnElement[bool]:
         return self.matcher.match(node).predicate()

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from gazetteer.assets.browse import ACTIVE, BY_NAME
 from gazetteer.assets.facets import Bucket, Facet
 from gazetteer.assets.search import search_assets
+from gazetteer.assets.tagging import tag_facet
 from gazetteer.assets.views import AssetView
 from gazetteer.search import Bool, FullText, Query, Range, SearchRequest, Term, Terms, TermsAgg
 from gazetteer.search.limits import MAX_TEXT_CHARS, MAX_VALUE_CHARS, check_text
@@ -54,13 +55,14 @@ class FacetedQuery:
     formats: tuple[str, ...] = ()
     partitioned: bool | None = None
     landed: tuple[str, ...] = ()  # keys of LANDED
+    tags: tuple[str, ...] = ()  # Atlan tags (display or internal names), or a Glue / LF-tag's `key=value`
     start: int = 0
     size: int = 20
 
 
 @dataclass(frozen=True, slots=True)
 class FacetedPage:
-    """The page of hits, their total, every facet of `FACET_FIELDS` (in its order) and then "landed"."""
+    """The page of hits, their total, every facet of `FACET_FIELDS` (in its order), then "landed" and "tag"."""
 
     total: int
     assets: tuple[AssetView, ...]
@@ -77,6 +79,8 @@ def _filters(query: FacetedQuery) -> dict[str, Query]:
     windows = [_landed(key) for key in query.landed if key in LANDED]
     if windows:
         filters["landed"] = Bool(should=tuple(windows), minimum_should_match=1)
+    if query.tags:  # put on or propagated; a source's own tags too (gazetteer.assets.search_fields)
+        filters["tag"] = Terms("__classificationNames", query.tags)
     for i, clause in enumerate(filters.values(), start=1):  # what the API refuses, as it refuses it
         for value in clause.values if isinstance(clause, Terms) else ():
             check_text(str(value), MAX_VALUE_CHARS,
@@ -126,6 +130,8 @@ def faceted_search(engine: Engine, query: FacetedQuery) -> FacetedPage:
             counted = search_assets(engine, SearchRequest(size=0, query=_query(text, others),
                                                           aggregations=(TermsAgg(name, field, FACET_SIZE),)))
             facets.update(counted.facets)
+    untagged = _query(text, (clause for name, clause in filters.items() if name != "tag"))
     return FacetedPage(result.total, result.assets, {**{name: facets[name] for name in FACET_FIELDS},
-                                                     "landed": _landed_facet(engine, text, filters)})
+                                                     "landed": _landed_facet(engine, text, filters),
+                                                     "tag": tag_facet(engine, untagged, FACET_SIZE)})
 

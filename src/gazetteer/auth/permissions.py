@@ -24,6 +24,7 @@ class Rule(Enum):
     ANYONE = "any signed-in user ($guest, $member, $admin)"
     WRITER = "$admin or $member"
     CONNECTION_ADMIN = "$admin, or a $member named as an admin of the connection (user, group or role)"
+    ADMIN = "$admin"
 
 
 class Action(Enum):
@@ -35,9 +36,10 @@ class Action(Enum):
     CRAWL_CONNECTION = "create a workflow for a connection that exists"
     RUN_WORKFLOW = "re-run a workflow, plan a run (what it would change), stop one of its runs"
     CHANGE_WORKFLOW = "update a workflow (its settings, credential and schedule), archive it, change its owner"
-    EDIT_ASSET = "curate an asset (description, owners, certificate, announcement)"
+    EDIT_ASSET = "curate an asset (description, owners, certificate, announcement, Atlan tags)"
     CREATE_ASSET = "create an asset beneath an existing connection"
     MANAGE_WEBHOOKS = "add, change, test or remove the webhooks of a connection"
+    MANAGE_TAGS = "create, change or delete Atlan tag definitions"
 
 
 PERMISSIONS: Mapping[Action, Rule] = {
@@ -50,6 +52,7 @@ PERMISSIONS: Mapping[Action, Rule] = {
     Action.EDIT_ASSET: Rule.CONNECTION_ADMIN,
     Action.CREATE_ASSET: Rule.CONNECTION_ADMIN,
     Action.MANAGE_WEBHOOKS: Rule.CONNECTION_ADMIN,  # no connection (a subscription to all of them): $admin only
+    Action.MANAGE_TAGS: Rule.ADMIN,  # tags are shared by every connection
 }
 
 
@@ -69,6 +72,8 @@ def may(principal: Principal, action: Action, connection: Mapping[str, Any] | No
         return False
     if rule is Rule.WRITER:
         return True
+    if rule is Rule.ADMIN:
+        return False
     return connection is not None and _named_admin(principal, connection)
 
 
@@ -84,5 +89,7 @@ def authorize(principal: Principal, action: Action, connection: Mapping[str, Any
         raise PermissionDenied(
             f"User {principal.username!r} is not an admin of connection {name!r}, so may not "
             f"{action.value}{target}: ask one of its admins or a $admin.")
+    if rule is Rule.ADMIN and MEMBER_ROLE in principal.roles:
+        raise PermissionDenied(f"User {principal.username!r} may not {action.value}{target}: only a $admin may.")
     raise PermissionDenied(f"User {principal.username!r} has read-only access and may not {action.value}{target}: "
                            f"that takes {rule.value}.")

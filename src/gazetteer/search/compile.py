@@ -19,7 +19,7 @@ import functools
 import operator
 import re
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, cast
@@ -66,6 +66,8 @@ class ResolvedField:
     → epoch milliseconds, anything else → ISO-8601 string ending in ``Z``. `case_insensitive` makes
     term/terms/prefix/wildcard/regexp ignore case (e.g. ``__typeName.keyword``). `is_array` says `expr`
     is a JSON array: term/terms then match any element, and only term, terms and exists are allowed.
+    `member`, for a field whose values live in another table (an asset's tags), makes the predicates:
+    ``member(values)`` for term/terms (any of them), ``member(None)`` for exists; nothing else is allowed.
     """
 
     expr: ColumnElement[Any]
@@ -73,6 +75,7 @@ class ResolvedField:
     case_insensitive: bool = False
     sortable: bool = True
     is_array: bool = False
+    member: Callable[[Sequence[str] | None], ColumnElement[bool]] | None = None
 
 
 class FieldResolver(Protocol):
@@ -205,6 +208,8 @@ class _Compiler:
         if isinstance(q, Bool):
             return self.compile_bool(q)
         rf = _resolve(self.resolver, q.field, q.at)
+        if rf.member is not None:
+            return self.compile_member(rf.member, q)
         if rf.is_array and not isinstance(q, (Term, Terms, Exists)):
             raise InvalidRequest(
                 f"{type(q).__name__.lower()} is not supported on the array field {q.field!r} (at {q.at})"
@@ -218,6 +223,17 @@ class _Compiler:
         if isinstance(q, Range):
             return self.compile_range(rf, q)
         return self.compile_pattern(rf, q)
+
+    def compile_member(self, member: Callable[[Sequence[str] | None], ColumnElement[bool]],
+                       q: Query) -> ColumnElement[bool]:
+        if isinstance(q, Exists):
+            return member(None)
+        if isinstance(q, Term):
+            return member([str(q.value)])
+        if isinstance(q, Terms):
+            return member([str(value) for value in q.values]) if q.values else sa.false()
+        field = getattr(q, "field", "")
+        raise InvalidRequest(f"only term, terms and exists are supported on {field!r} (at {q.at})")
 
     def compile_bool(self, q: Bool) -> ColumnElement[bool]:
         conds = [self.visit(c) for c in (*q.must, *q.filter)]

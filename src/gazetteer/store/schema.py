@@ -198,3 +198,50 @@ webhook_deliveries = sa.Table(
     sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     sa.Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
 )
+
+# Atlan tags (classifications): their definitions (gazetteer.assets.tag_defs). `name` is the internal name
+# the wire carries in an asset's classifications (Atlan hashes it: 22 random letters and digits), `display_name`
+# the one people see and type; both unique. `options` holds Atlan's color, iconName, iconType, emoji, imageID.
+tag_defs = sa.Table(
+    "tag_defs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("guid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(64), nullable=False),
+    sa.Column("display_key", sa.String(64), nullable=False, unique=True),  # display_name folded: no two alike
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("options", Json, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("updated_by", sa.String(255), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# Tags on assets (gazetteer.assets.tagging), one row per asset, tag and source: a tag people put on an asset has
+# `source_asset_id` = `asset_id`; one it propagated to (the columns of a tagged table, what lineage computes from
+# it) names the asset that carries it directly. Kept apart from `assets`, so a crawl never rewrites them and a
+# search by tag is one indexed look-up. Deleting an asset (a crawl rolled back) or a tag definition takes its
+# rows with it.
+asset_tags = sa.Table(
+    "asset_tags",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("asset_id", sa.Integer,
+              sa.ForeignKey("assets.id", name="fk_asset_tags_asset_id_assets", ondelete="CASCADE"), nullable=False),
+    sa.Column("tag_id", sa.Integer,
+              sa.ForeignKey("tag_defs.id", name="fk_asset_tags_tag_id_tag_defs", ondelete="CASCADE"), nullable=False),
+    sa.Column("source_asset_id", sa.Integer,
+              sa.ForeignKey("assets.id", name="fk_asset_tags_source_asset_id_assets", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("propagate", sa.Boolean, nullable=False),
+    sa.Column("remove_on_delete", sa.Boolean, nullable=False),  # Atlan's removePropagationsOnEntityDelete
+    sa.Column("restrict_lineage", sa.Boolean, nullable=False),  # restrictPropagationThroughLineage
+    sa.Column("restrict_hierarchy", sa.Boolean, nullable=False),  # restrictPropagationThroughHierarchy
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("asset_id", "tag_id", "source_asset_id"),
+    sa.Index("ix_asset_tags_tag_id_asset_id", "tag_id", "asset_id"),
+    sa.Index("ix_asset_tags_source_asset_id_tag_id", "source_asset_id", "tag_id"),
+)

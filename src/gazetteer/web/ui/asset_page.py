@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from gazetteer.assets.browse import ancestors_of, children_of, columns_of, get_asset, nested_column_guids
 from gazetteer.assets.curation import update_curated
 from gazetteer.assets.datatypes import is_nested
+from gazetteer.assets.tagging import tags_by_guid
 from gazetteer.assets.views import AssetView
 from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
@@ -98,7 +99,7 @@ def page_head(engine: Engine, user: Principal, asset: AssetView, tab: str) -> di
     lineage = has_lineage(asset)
     return {"asset": asset, "a": asset.attributes, "kind": asset.type_name, "crumbs": crumbs,
             "connection": connection, "can_edit": may_edit(user, connection), "tab": tab, "has_lineage": lineage,
-            "lineage_badge": lineage_badge(asset),
+            "lineage_badge": lineage_badge(asset), "tags": tags_by_guid(engine, [asset.guid]).get(asset.guid, []),
             "lineage_tab": lineage or asset.type_name in _LINEAGE_TAB_TYPES}
 
 
