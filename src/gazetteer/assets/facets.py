@@ -1,6 +1,7 @@
 """Terms aggregations (facets) of the asset search, several in one pass over the hits.
 
-What for: the web UI asks for five facets at once (type, connection, schema, format, partitioned). With
+What for: the web UI asks for several facets at once (type, connection, schema, format, partitioned,
+certificate, and the owners, whose values are arrays: each owner counts once per asset, one query of its own). With
 `gazetteer.search.compile_terms_agg` each costs a pass over the hits, and hits found by full text (or a
 facet read from the attributes JSON) mean reading every hit's row. Here the hits are read once, grouped
 by all the facet fields together, and each facet is summed from those groups in Python; when the groups
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, FromClause
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
 from gazetteer.errors import InvalidRequest
-from gazetteer.search import FieldResolver, TermsAgg, compile_terms_agg
+from gazetteer.search import FieldResolver, ResolvedField, TermsAgg, compile_terms_agg
 from gazetteer.store.schema import assets
 
 __all__ = ["Bucket", "Facet", "terms_aggregations", "MAX_GROUPS"]
@@ -65,23 +67,58 @@ def _key(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)  # ties by key, without comparing a str with an int
 
 
+def _resolved(fields: FieldResolver, agg: TermsAgg) -> ResolvedField:
+    try:
+        return fields.column(agg.field)
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"{exc.message} (at aggregations.{agg.name})") from exc
+
+
+def _elements(conn: Connection, key: str) -> FromClause:
+    """The elements (as text) of the JSON array attribute `key` of each asset, curated before crawled, as a table
+    valued function to join beside `assets` (a value that is not an array has none)."""
+    if conn.dialect.name == "postgresql":
+        def raw(column: Any) -> Any:
+            return sa.type_coerce(column.op("->")(sa.literal_column(f"'{key}'")), JSONB)
+        array = sa.case(*((sa.func.jsonb_typeof(raw(column)) == "array", raw(column))
+                          for column in (assets.c.curated, assets.c.attributes)),
+                        else_=sa.literal_column("'[]'::jsonb"))
+        return sa.func.jsonb_array_elements_text(array).table_valued("value").lateral()
+    path = f'$."{key}"'
+    array = sa.case(*((sa.func.json_type(column, path) == "array", sa.func.json_extract(column, path))
+                      for column in (assets.c.curated, assets.c.attributes)), else_="[]")
+    return sa.func.json_each(array).table_valued("value")
+
+
+def _array_facet(conn: Connection, agg: TermsAgg, where: ColumnElement[bool]) -> Facet:
+    """A terms aggregation on an array attribute (owners, tags): each element counts once per asset holding it."""
+    elements = _elements(conn, agg.field.removesuffix(".keyword"))
+    key = elements.c.value
+    grouped = (sa.select(key, sa.func.count()).select_from(assets).join(elements, sa.true()).where(where)
+               .group_by(key).limit(MAX_GROUPS + 1))
+    counts = {value: int(count) for value, count in conn.execute(grouped) if value is not None}
+    total = sum(counts.values())
+    top = sorted(counts.items(), key=lambda item: (-item[1], _key(item[0])))[:agg.size]
+    return _facet([(value, count, total) for value, count in top])
+
+
 def terms_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[TermsAgg],
                        where: ColumnElement[bool]) -> dict[str, Facet]:
     """The facets by name, in the order of `aggs`, of the assets matching `where`."""
+    arrays = {agg.name: _array_facet(conn, agg, where) for agg in aggs if _resolved(fields, agg).is_array}
+    scalar = [agg for agg in aggs if agg.name not in arrays]
+    found = _scalar_aggregations(conn, fields, scalar, where)
+    return {agg.name: arrays[agg.name] if agg.name in arrays else found[agg.name] for agg in aggs}
+
+
+def _scalar_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[TermsAgg],
+                         where: ColumnElement[bool]) -> dict[str, Facet]:
     def one_by_one() -> dict[str, Facet]:
         return {agg.name: _facet(conn.execute(compile_terms_agg(agg, fields, assets, where)).all()) for agg in aggs}
 
     if len(aggs) < 2:
         return one_by_one()
-    exprs = []
-    for agg in aggs:
-        try:
-            resolved = fields.column(agg.field)
-        except InvalidRequest as exc:
-            raise InvalidRequest(f"{exc.message} (at aggregations.{agg.name})") from exc
-        if resolved.is_array:
-            raise InvalidRequest(f"terms aggregation on the array field {agg.field!r} is not supported")
-        exprs.append(resolved.expr)
+    exprs = [_resolved(fields, agg).expr for agg in aggs]
     # A subquery, so GROUP BY names columns (PostgreSQL rejects a JSON path repeated with new parameters).
     inner = sa.select(*(expr.label(f"k{i}") for i, expr in enumerate(exprs))).where(where).subquery()
     grouped = sa.select(*inner.c, sa.func.count()).group_by(*inner.c).limit(MAX_GROUPS + 1)

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gazetteer.assets.fulltext import FullTextMatcher
+from gazetteer.assets.ranking import POPULARITY, VIEWS
 from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import Bool, FullText, Nested, Prefix, Query, Regexp, ResolvedField, Term, Terms, Wildcard
@@ -143,6 +144,8 @@ class AssetFields:
         if field == "_score":
             score = self.matcher.first.score() if self.matcher.first is not None else sa.literal(1)
             return ResolvedField(score, kind="number")
+        if field == POPULARITY:  # the UI's sort by page views (gazetteer.assets.popularity)
+            return ResolvedField(VIEWS, kind="number")
         base = field.removesuffix(".keyword")
         if base in _COLUMNS:
             return _COLUMNS[base]
