@@ -48,7 +48,9 @@ FACETS = (
 )
 # Shown as one tree (Connection › Schema) rather than as two lists.
 _TREE = ("connection", "schema")
-SORT_LABELS = {"relevance": "Relevance", "name": "Name", "changed": "Last changed", "popular": "Most viewed"}
+# "relevance" without words is by name (`text_search.SORTS`): one default whether or not words were typed, so
+# typing after ticking filters still ranks.
+SORT_LABELS = {"relevance": "Best match", "name": "Name", "changed": "Last changed", "popular": "Most viewed"}
 _CERTIFICATES = {"VERIFIED": "Verified", "DRAFT": "Draft", "DEPRECATED": "Deprecated"}
 # The "landed" facet's windows (`text_search.LANDED`), as people read them.
 _LANDED_LABELS = {"day": "In the last day", "week": "1 to 7 days ago", "month": "7 to 30 days ago",
@@ -161,7 +163,7 @@ def run_search(engine: Engine, text: str, selected: dict[str, list[str]], page: 
     return {"results": [card(asset) for asset in found.assets], "total": found.total, "facets": facets,
             "tree": tree, "page": page, "pages": pages, "past_end": page > pages and found.total,
             "filtered": any(selected.values()), "connections": connections, "sort": sort,
-            "sorts": [(key, label) for key, label in SORT_LABELS.items() if text or key != "relevance"]}
+            "sorts": list(SORT_LABELS.items())}
 
 
 def home(engine: Engine) -> dict[str, Any]:
@@ -179,15 +181,11 @@ def _selected(request: Request) -> dict[str, list[str]]:
 def page_url(text: str, selected: dict[str, list[str]], page: int, sort: str = "") -> str:
     pairs: list[tuple[str, str]] = [("q", text)] if text else []
     pairs += [(param, value) for param, values in selected.items() for value in values]
-    if sort and sort != _default_sort(text):
+    if sort and sort != "relevance":
         pairs.append(("sort", sort))
     if page > 1:
         pairs.append(("page", str(page)))
     return "/?" + urlencode(pairs) if pairs else "/"
-
-
-def _default_sort(text: str) -> str:
-    return "relevance" if text else "name"
 
 
 @router.get("/")
@@ -199,14 +197,14 @@ def search_page(request: Request, user: UserDep, q: str = "", page: int = 1, sor
     engine = read_engine(request)  # the replica, if any
     if not text and not any(selected.values()):
         context = {"q": "", "home": home(engine), "connections": bool(active_connections(engine))}
-        return render(request, "_home.html" if is_htmx(request) else "search.html", context)
-    sort = sort if sort in SORTS else _default_sort(text)
-    if sort == "relevance" and not text:
-        sort = "name"
+        if is_htmx(request):  # the address bar shows the page's own URL, not the form's every field
+            return render(request, "_home.html", context, headers={"HX-Push-Url": "/"})
+        return render(request, "search.html", context)
+    sort = sort if sort in SORTS else "relevance"
     found = run_search(engine, text, selected, page, sort)
     context = {"q": text, "selected": selected, **found,
                "page_url": lambda number: page_url(text, selected, number, sort),
                "page_url_clear": page_url(text, {}, 1, sort)}
     if is_htmx(request):
-        return render(request, "_results.html", context)
+        return render(request, "_results.html", context, headers={"HX-Push-Url": page_url(text, selected, page, sort)})
     return render(request, "search.html", context)
