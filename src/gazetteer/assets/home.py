@@ -35,7 +35,7 @@ class Browse:
 
 def recently_changed(engine: Engine, limit: int = 10) -> tuple[AssetView, ...]:
     """The active tables and views whose catalog entry changed last (created, re-crawled with changes, edited),
-    newest first: read backwards along the `updated_at` index, one type at a time."""
+    newest first: read backwards along the index on (type, status, updated_at), one type at a time."""
     found: list[AssetView] = []
     with engine.connect() as conn:
         for type_name in CHANGED_TYPES:

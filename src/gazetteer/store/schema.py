@@ -64,7 +64,8 @@ assets = sa.Table(
     sa.Index("ix_assets_schema_qualified_name", "schema_qualified_name"),
     sa.Index("ix_assets_parent_qualified_name", "parent_qualified_name"),
     sa.Index("ix_assets_type_name_name", "type_name", "name"),
-    sa.Index("ix_assets_updated_at", "updated_at"),  # recently changed (the home page), sort by last change
+    # The newest tables and views (the home page's "recently changed"), read backwards along one range each.
+    sa.Index("ix_assets_type_status_updated_at", "type_name", "status", "updated_at", "id"),
 )
 
 # Page views: how often each asset's page was opened (gazetteer.assets.popularity), a ranking signal and a sort.

@@ -196,7 +196,8 @@ def search_page(request: Request, user: UserDep, q: str = "", page: int = 1, sor
     page = max(1, page)
     engine = read_engine(request)  # the replica, if any
     if not text and not any(selected.values()):
-        context = {"q": "", "home": home(engine), "connections": bool(active_connections(engine))}
+        shown = home(engine)
+        context = {"q": "", "home": shown, "connections": bool(shown["browse"])}
         if is_htmx(request):  # the address bar shows the page's own URL, not the form's every field
             return render(request, "_home.html", context, headers={"HX-Push-Url": "/"})
         return render(request, "search.html", context)
