@@ -1,7 +1,7 @@
 """Terms aggregations (facets) of the asset search, several in one pass over the hits.
 
 What for: the web UI asks for several facets at once (type, connection, schema, format, partitioned,
-certificate, and the owners, whose values are arrays: each owner counts once per asset, one query of its own). With
+certificate, and the owners, whose values are arrays: each owner counts once per asset). With
 `gazetteer.search.compile_terms_agg` each costs a pass over the hits, and hits found by full text (or a
 facet read from the attributes JSON) mean reading every hit's row. Here the hits are read once, grouped
 by all the facet fields together, and each facet is summed from those groups in Python; when the groups
@@ -12,6 +12,7 @@ with no text costs this pass once per crawl page or edit, not on every load.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -102,35 +103,46 @@ def _array_facet(conn: Connection, agg: TermsAgg, where: ColumnElement[bool]) ->
     return _facet([(value, count, total) for value, count in top])
 
 
+def _values(value: Any, is_array: bool) -> tuple[Any, ...]:
+    """The keys one group's value counts for: an array's scalar elements (JSON text on SQLite, a list once
+    decoded), else the value itself."""
+    if value is None:
+        return ()
+    if not is_array:
+        return (value,)
+    if isinstance(value, str) and value.startswith("["):
+        value = json.loads(value)
+    items = value if isinstance(value, list) else [value]
+    return tuple(item for item in items if isinstance(item, (str, int, float, bool)))
+
+
 def terms_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[TermsAgg],
                        where: ColumnElement[bool]) -> dict[str, Facet]:
-    """The facets by name, in the order of `aggs`, of the assets matching `where`."""
-    arrays = {agg.name: _array_facet(conn, agg, where) for agg in aggs if _resolved(fields, agg).is_array}
-    scalar = [agg for agg in aggs if agg.name not in arrays]
-    found = _scalar_aggregations(conn, fields, scalar, where)
-    return {agg.name: arrays[agg.name] if agg.name in arrays else found[agg.name] for agg in aggs}
+    """The facets by name, in the order of `aggs`, of the assets matching `where`.
 
+    An array attribute (owners) is grouped by its whole value beside the others, in the same pass (people give
+    few distinct lists of owners), and each element of a group's list gets the group's count."""
+    resolved = [_resolved(fields, agg) for agg in aggs]
 
-def _scalar_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[TermsAgg],
-                         where: ColumnElement[bool]) -> dict[str, Facet]:
     def one_by_one() -> dict[str, Facet]:
-        return {agg.name: _facet(conn.execute(compile_terms_agg(agg, fields, assets, where)).all()) for agg in aggs}
+        return {agg.name: _array_facet(conn, agg, where) if field.is_array
+                else _facet(conn.execute(compile_terms_agg(agg, fields, assets, where)).all())
+                for agg, field in zip(aggs, resolved, strict=True)}
 
     if len(aggs) < 2:
         return one_by_one()
-    exprs = [_resolved(fields, agg).expr for agg in aggs]
     # A subquery, so GROUP BY names columns (PostgreSQL rejects a JSON path repeated with new parameters).
-    inner = sa.select(*(expr.label(f"k{i}") for i, expr in enumerate(exprs))).where(where).subquery()
+    inner = sa.select(*(field.expr.label(f"k{i}") for i, field in enumerate(resolved))).where(where).subquery()
     grouped = sa.select(*inner.c, sa.func.count()).group_by(*inner.c).limit(MAX_GROUPS + 1)
     groups = conn.execute(grouped).all()
     if len(groups) > MAX_GROUPS:
         return one_by_one()
     out = {}
-    for i, agg in enumerate(aggs):
+    for i, (agg, field) in enumerate(zip(aggs, resolved, strict=True)):
         counts: Counter[Any] = Counter()
         for group in groups:
-            if group[i] is not None:
-                counts[group[i]] += group[-1]
+            for key in _values(group[i], field.is_array):
+                counts[key] += group[-1]
         total = sum(counts.values())
         top = sorted(counts.items(), key=lambda item: (-item[1], _key(item[0])))[:agg.size]
         out[agg.name] = _facet([(key, count, total) for key, count in top])
