@@ -26,7 +26,8 @@ from gazetteer.packages.glue.crawl import crawl
 from gazetteer.store import assets, open_engine
 from gazetteer.store.generation import current_generation
 from gazetteer.store.schema import asset_views
-from gazetteer.web.ui.routing import TOKEN_COOKIE
+from gazetteer.web.ui import search_page
+from gazetteer.web.ui.routing import TOKEN_COOKIE, env
 from tests.conftest import Server
 from tests.web import test_read_routing, test_ui_browser
 from tests.web.test_ui_browser import fits_the_screen, in_browser, no_serious_violations, shot, sign_in
@@ -189,6 +190,21 @@ def test_sorts_and_a_page_past_the_end(lake: Lake, http: httpx.Client) -> None:
     assert f"Page {pages} of {pages}" in last and _cards(last)
     assert "There is no page" not in _page(http, "/?q=order&page=1")
     assert http.get("/?q=order&page=two").status_code == 400
+
+
+def test_past_the_pages_that_can_be_shown_it_asks_to_narrow(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_page, "MAX_FROM", 40)  # pages 1 to 3 can be shown (the server's: 10,000 hits)
+    engine = open_engine(lake.server.database_url)
+    try:
+        found = search_page.run_search(engine, "", {"type": ["Column"]}, 4)
+    finally:
+        engine.dispose()
+    assert found["pages"] == 3 and found["past_end"] and found["total"] > 60
+    text = html.unescape(env.get_template("_results.html").render(
+        q="", selected={"type": ["Column"]}, page_url=lambda n: f"/?type=Column&page={n}", page_url_clear="/",
+        **found))
+    assert f"Only the first 3 pages of these {found['total']:,} results can be shown" in text
+    assert '<a href="/?type=Column&page=3">Go to the last page (3)</a>' in text
 
 
 def test_the_tree_and_the_owner_and_certificate_facets(any_server: Server, glue: LocalGlue) -> None:

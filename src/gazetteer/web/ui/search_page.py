@@ -23,7 +23,7 @@ from gazetteer.assets.views import AssetView
 from gazetteer.web.ui.lineage_data import lineage_badge
 from gazetteer.web.ui.routing import UserDep, is_htmx, read_engine, render, router
 
-__all__ = ["Facet", "FACETS", "PAGE_SIZE", "SORT_LABELS", "faceted_query", "run_search", "home"]
+__all__ = ["Facet", "FACETS", "PAGE_SIZE", "SORT_LABELS", "card", "faceted_query", "run_search", "home"]
 
 PAGE_SIZE = 20
 MAX_FROM = 10_000
@@ -161,7 +161,8 @@ def run_search(engine: Engine, text: str, selected: dict[str, list[str]], page: 
     tree = _tree(options["connection"], options["schema"])
     pages = max(1, min((found.total + PAGE_SIZE - 1) // PAGE_SIZE, MAX_FROM // PAGE_SIZE + 1))
     return {"results": [card(asset) for asset in found.assets], "total": found.total, "facets": facets,
-            "tree": tree, "page": page, "pages": pages, "past_end": page > pages and found.total,
+            "tree": tree, "page": page, "pages": pages, "page_size": PAGE_SIZE,
+            "past_end": page > pages and found.total > 0,
             "filtered": any(selected.values()), "connections": connections, "sort": sort,
             "sorts": list(SORT_LABELS.items())}
 
