@@ -139,8 +139,9 @@ def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -
 @router.get("/assets/{guid}")
 def asset_page(request: Request, user: UserDep, guid: str, page: int = 1) -> Response:
     response = render(request, "asset.html", asset_context(request, user, guid, page))
-    # A page view (popularity), counted on the primary once the page is sent: never a cost to the reader.
-    response.background = BackgroundTask(record_view, request.app.state.engine, guid)
+    if may(user, Action.COUNT_VIEW):
+        # A page view (popularity), counted on the primary once the page is sent: never a cost to the reader.
+        response.background = BackgroundTask(record_view, request.app.state.engine, guid)
     return response
 
 
