@@ -16,9 +16,11 @@ from gazetteer.assets.popularity import most_viewed, record_view, views_of
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
 from gazetteer.assets.text_search import FacetedQuery, faceted_search
+from gazetteer.devtools.statements import statements
 from gazetteer.errors import InvalidRequest
 from gazetteer.store.generation import current_generation
 from gazetteer.store.schema import assets
+from gazetteer.web.ui.search_page import home
 from tests.assets.test_asset_search import ADMIN, ANALYTICS, CREATED, DB, SALES, C, _records
 
 
@@ -126,6 +128,12 @@ def test_the_home_page_lists_are_bounded(catalog: sa.Engine, monkeypatch: pytest
     (browse,) = browse_connections(catalog)
     assert browse.connection.name == "production" and [s.name for s in browse.schemas] == ["analytics"]
     assert browse.schema_count == 2
+    record_view(catalog, _guid(catalog, f"{SALES}/orders"))
+    # Every read of the home page is bounded (LIMIT) or counts one connection's schemas; nothing is grouped.
+    with statements(catalog, r"\bassets\b") as seen:
+        home(catalog)
+    assert seen and not any("GROUP BY" in statement.upper() for statement in seen)
+    assert all("LIMIT" in statement.upper() or "count(" in statement.lower() for statement in seen), seen
 
 
 def test_page_views_and_the_recency_index_are_what_their_migration_made(engine: sa.Engine) -> None:
