@@ -190,6 +190,8 @@ def test_sorts_and_a_page_past_the_end(lake: Lake, http: httpx.Client) -> None:
     assert f"Page {pages} of {pages}" in last and _cards(last)
     assert "There is no page" not in _page(http, "/?q=order&page=1")
     assert http.get("/?q=order&page=two").status_code == 400
+    many = _page(http, "/?" + "&".join(f"owner=user{i}" for i in range(300)) + "&owner=user0")
+    assert "Filters (100)" in many and "Nothing matches" in many  # a hand-made URL: 100 values a facet at most
 
 
 def test_past_the_pages_that_can_be_shown_it_asks_to_narrow(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:

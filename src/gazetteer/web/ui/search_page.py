@@ -27,6 +27,7 @@ __all__ = ["Facet", "FACETS", "PAGE_SIZE", "SORT_LABELS", "card", "faceted_query
 
 PAGE_SIZE = 20
 MAX_FROM = 10_000
+MAX_TICKED = 100
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,11 @@ def home(engine: Engine) -> dict[str, Any]:
 
 
 def _selected(request: Request) -> dict[str, list[str]]:
+    """What is ticked in each facet (at most MAX_TICKED values each: a facet offers FACET_SIZE; a hand-made URL
+    may hold thousands)."""
     params = request.query_params
-    return {facet.param: [v for v in params.getlist(facet.param) if v] for facet in FACETS}
+    return {facet.param: list(dict.fromkeys(v for v in params.getlist(facet.param) if v))[:MAX_TICKED]
+            for facet in FACETS}
 
 
 def page_url(text: str, selected: dict[str, list[str]], page: int, sort: str = "") -> str:
