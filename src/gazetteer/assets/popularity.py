@@ -10,18 +10,17 @@ reads. It is recorded on the primary (a read replica is read-only) after the pag
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from gazetteer.assets.search_fields import HAS_LINEAGE
 from gazetteer.assets.views import AssetView
 from gazetteer.store.schema import asset_views, assets
 
-__all__ = ["record_view", "most_viewed", "views_of"]
+__all__ = ["record_view", "most_viewed"]
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +37,6 @@ def record_view(engine: Engine, guid: str) -> None:
             conn.execute(statement)
     except sa.exc.SQLAlchemyError as exc:
         log.warning("a page view of %s was not counted: %s", guid, exc.__class__.__name__)
-
-
-def views_of(conn: Connection, guids: Iterable[str]) -> dict[str, int]:
-    """The views of these assets (those never opened are left out)."""
-    wanted = list(dict.fromkeys(guids))
-    if not wanted:
-        return {}
-    query = sa.select(asset_views.c.asset_guid, asset_views.c.views).where(asset_views.c.asset_guid.in_(wanted))
-    return {guid: int(views) for guid, views in conn.execute(query)}
 
 
 def most_viewed(engine: Engine, limit: int = 10, types: tuple[str, ...] | None = None
