@@ -74,6 +74,8 @@ def test_page_views_rank_within_a_kind_sort_and_list_the_most_viewed(catalog: sa
     assert _ui(catalog, types=("Table",), sort="popular")[:3] == [("Table", "customers"), ("Table", "orders"),
                                                                    ("Table", "daily_orders")]
     assert [(a.name, views) for a, views in most_viewed(catalog)] == [("customers", 3), ("orders", 1)]
+    with pytest.raises(InvalidRequest, match="unknown field '_popularity'"):  # the API's fields are Atlan's
+        index_search(catalog, {"dsl": {"size": 5, "sort": [{"_popularity": {"order": "desc"}}]}})
     assert [a.name for a, _ in most_viewed(catalog, types=("Column",))] == []
     Publisher(catalog).archive([f"{SALES}/customers"])
     assert [a.name for a, _ in most_viewed(catalog)] == ["orders"]  # archived assets are not offered

@@ -186,7 +186,7 @@ def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequ
         # The generation first, before any asset is read: what is computed below is then at least as new.
         generation, pages = current_generation(conn) if cache is not None else (None, 0)
         cached = cache.get((generation, key), pages) if cache is not None else None
-        fields = AssetFields(conn)
+        fields = AssetFields(conn, popularity=prefer)
         split = _split(request.query)
         ranked = split is not None and request.sort in ((), (SortField("_score", "desc"),)) \
             and request.from_ + request.size <= MAX_PAGE
