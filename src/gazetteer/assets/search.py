@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gazetteer.assets.facets import Facet, terms_aggregations
 from gazetteer.assets.fulltext import Tier, in_id_order
+from gazetteer.assets.ranking import POPULARITY, block_limit, kind_rank, reorder
 from gazetteer.assets.relations import related_views
 from gazetteer.assets.search_cache import cache_for, count_key, request_key, worth_keeping
 from gazetteer.assets.search_fields import HAS_LINEAGE, AssetFields, canonical_types
@@ -105,11 +106,12 @@ def _rest_is_everything(query: Query) -> bool:
 
 
 def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, node: FullText,
-                rest_query: Query) -> tuple[list[int], int]:
+                rest_query: Query, prefer: bool = False) -> tuple[list[int], int]:
     """The page's ids and the total for a ranked full-text search, one tier at a time.
 
     A tier is read only while the page is not full, in its own index order, so a word that matches half
-    the catalog costs the few rows of the page plus one count over the full-text index.
+    the catalog costs the few rows of the page plus one count over the full-text index. With `prefer` (the
+    UI's order), a tier is read in whole blocks, each reordered by `gazetteer.assets.ranking`.
     """
     match = fields.matcher.match(node)
     rest = compile_query(rest_query, fields)
@@ -123,7 +125,10 @@ def _ranked_ids(conn: Connection, fields: AssetFields, request: SearchRequest, n
         if len(found) >= wanted:
             break
         # Up to `wanted` ids this tier has not seen yet (those of better tiers come back too).
-        for (asset_id,) in _tier_rows(conn, tier, rest, everything, postgresql, wanted + len(found)):
+        limit = wanted + len(found)
+        rows = [asset_id for (asset_id,) in _tier_rows(conn, tier, rest, everything, postgresql,
+                                                      block_limit(limit) if prefer else limit)]
+        for asset_id in reorder(conn, rows) if prefer else rows:
             if asset_id not in seen:
                 seen.add(asset_id)
                 found.append(asset_id)
@@ -161,9 +166,11 @@ def _tier_query(tier: Tier, rest: Any, postgresql: bool, limit: int) -> Select[A
     return sa.select(assets.c.id).where(tier.condition, rest).order_by(*tier.order).limit(limit)
 
 
-def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequence[str] = ()) -> SearchResult:
+def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequence[str] = (),
+                  prefer: bool = False) -> SearchResult:
     """The page of assets matching `request` (carrying the `relationships` named), their count and the
-    facets it asks for.
+    facets it asks for. `prefer`: full-text hits in the UI's order (`gazetteer.assets.ranking`: tables before
+    columns, the most viewed first within a rank); the API never asks for it.
 
     A search with aggregations keeps its facets, total and page in this process's `search_cache` under the
     catalog's generation: the same search again costs one read of the generation (a few rows) and the
@@ -179,20 +186,22 @@ def search_assets(engine: Engine, request: SearchRequest, *, relationships: Sequ
         # The generation first, before any asset is read: what is computed below is then at least as new.
         generation, pages = current_generation(conn) if cache is not None else (None, 0)
         cached = cache.get((generation, key), pages) if cache is not None else None
-        fields = AssetFields(conn)
+        fields = AssetFields(conn, popularity=prefer)
         split = _split(request.query)
         ranked = split is not None and request.sort in ((), (SortField("_score", "desc"),)) \
             and request.from_ + request.size <= MAX_PAGE
         total = None
         if ranked:
             assert split is not None  # `ranked` implies it
-            ids, total = _ranked_ids(conn, fields, request, *split)
+            ids, total = _ranked_ids(conn, fields, request, *split, prefer=prefer)
         where = compile_query(request.query, fields)
         if not ranked:
-            page_key = (generation, key, request.from_, request.size, repr(request.sort))
-            cached_ids = cache.get(page_key, pages) if cache is not None and request.size else None
-            ids = cached_ids if cached_ids is not None else _page_ids(conn, fields, request, where)
-            if cache is not None and request.size and cached_ids is None:
+            # A page ordered by views is not kept: views move without moving the catalog's generation.
+            keep = cache is not None and request.size and all(item.field != POPULARITY for item in request.sort)
+            page_key = (generation, key, request.from_, request.size, repr(request.sort), prefer)
+            cached_ids = cache.get(page_key, pages) if keep and cache is not None else None
+            ids = cached_ids if cached_ids is not None else _page_ids(conn, fields, request, where, prefer)
+            if keep and cache is not None and cached_ids is None:
                 cache.put(page_key, ids, pages)
         # The facets (cached), then the total: from the facets, the page, or a COUNT (cached too).
         facets = cached if cached is not None else terms_aggregations(conn, fields, request.aggregations, where)
@@ -217,13 +226,16 @@ def _page_where(fields: AssetFields, request: SearchRequest, where: Any) -> Any:
     return sa.and_(where, compile_query(request.post_filter, fields))
 
 
-def _page_ids(conn: Connection, fields: AssetFields, request: SearchRequest, where: Any) -> list[int]:
+def _page_ids(conn: Connection, fields: AssetFields, request: SearchRequest, where: Any,
+              prefer: bool = False) -> list[int]:
     """The page in the requested order. Only ids are sorted: sorting whole rows (their JSON) is slow."""
     if not request.size:
         return []
     order = compile_sort(request.sort, fields)
     if not request.sort and fields.matcher.first is not None:
         order.append(fields.matcher.first.score().desc())
+        if prefer:  # past the ranked window: the UI's order by sorting (`gazetteer.assets.ranking`)
+            order += [kind_rank, fields.column(POPULARITY).expr.desc()]
     query = (sa.select(assets.c.id).where(_page_where(fields, request, where)).order_by(*order, assets.c.id)
              .offset(request.from_).limit(request.size))
     return list(conn.execute(query).scalars())

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gazetteer.assets.fulltext import FullTextMatcher
+from gazetteer.assets.ranking import POPULARITY, VIEWS
 from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import (
@@ -152,14 +153,18 @@ def _type_name(value: Any) -> str:
 class AssetFields:
     """The FieldResolver of the asset search, for one connection (full text may look words up)."""
 
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, *, popularity: bool = False) -> None:
+        """`popularity`: `_popularity` (page views) may be sorted on: the UI's searches, never the API's."""
         self.postgresql = conn.dialect.name == "postgresql"
         self.matcher = FullTextMatcher(conn)
+        self.popularity = popularity
 
     def column(self, field: str) -> ResolvedField:
         if field == "_score":
             score = self.matcher.first.score() if self.matcher.first is not None else sa.literal(1)
             return ResolvedField(score, kind="number")
+        if field == POPULARITY and self.popularity:  # the UI's sort by page views (gazetteer.assets.popularity)
+            return ResolvedField(VIEWS, kind="number")
         base = field.removesuffix(".keyword")
         if base in _COLUMNS:
             return _COLUMNS[base]

@@ -20,13 +20,15 @@ from sqlalchemy.engine import Engine
 
 from gazetteer.assets.browse import ACTIVE, BY_NAME
 from gazetteer.assets.facets import Bucket, Facet
+from gazetteer.assets.ranking import POPULARITY
 from gazetteer.assets.search import search_assets
 from gazetteer.assets.tagging import tag_facet
 from gazetteer.assets.views import AssetView
-from gazetteer.search import Bool, FullText, Query, Range, SearchRequest, Term, Terms, TermsAgg
+from gazetteer.errors import InvalidRequest
+from gazetteer.search import Bool, FullText, Query, Range, SearchRequest, SortField, Term, Terms, TermsAgg
 from gazetteer.search.limits import MAX_TEXT_CHARS, MAX_VALUE_CHARS, check_text
 
-__all__ = ["FACET_FIELDS", "FACET_SIZE", "FacetedQuery", "FacetedPage", "faceted_search"]
+__all__ = ["FACET_FIELDS", "FACET_SIZE", "SORTS", "FacetedQuery", "FacetedPage", "faceted_search"]
 
 # The search page's facets by name, and the field each counts.
 FACET_FIELDS: Mapping[str, str] = {
@@ -35,12 +37,23 @@ FACET_FIELDS: Mapping[str, str] = {
     "schema": "schemaQualifiedName",
     "format": "externalLocationFormat",
     "partitioned": "isPartitioned",
+    "certificate": "certificateStatus",
+    "owner": "ownerUsers",  # arrays: each of an asset's owners counts (gazetteer.assets.facets)
+    "owner_group": "ownerGroups",
 }
 FACET_SIZE = 25
 # The "landed" facet: when a table's newest partition was created (its `lastPartitionCreatedAt`), in disjoint
 # windows back from now, newest first (days ago: from, to).
 LANDED: Mapping[str, tuple[int | None, int | None]] = {"day": (1, None), "week": (7, 1), "month": (30, 7),
                                                        "older": (None, 30)}
+# The orders a faceted search offers. "relevance" is the UI's ranking of full-text hits (`gazetteer.assets.ranking`);
+# without words there is none, and hits come by name.
+SORTS: Mapping[str, tuple[SortField, ...]] = {
+    "relevance": (),
+    "name": BY_NAME,
+    "changed": (SortField("__modificationTimestamp", "desc"), *BY_NAME),
+    "popular": (SortField(POPULARITY, "desc"), *BY_NAME),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +69,12 @@ class FacetedQuery:
     partitioned: bool | None = None
     landed: tuple[str, ...] = ()  # keys of LANDED
     tags: tuple[str, ...] = ()  # Atlan tags (display or internal names), or a Glue / LF-tag's `key=value`
+    certificates: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()  # users
+    owner_groups: tuple[str, ...] = ()
     start: int = 0
     size: int = 20
+    sort: str = "relevance"  # a key of SORTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +89,8 @@ class FacetedPage:
 def _filters(query: FacetedQuery) -> dict[str, Query]:
     """The facets' filters by facet name, in the order of `FACET_FIELDS`."""
     values = {"type": query.types, "connection": query.connections, "schema": query.schemas,
-              "format": query.formats}
+              "format": query.formats, "certificate": query.certificates, "owner": query.owners,
+              "owner_group": query.owner_groups}
     filters: dict[str, Query] = {name: Terms(FACET_FIELDS[name], chosen) for name, chosen in values.items() if chosen}
     if query.partitioned is not None:
         filters["partitioned"] = Term(FACET_FIELDS["partitioned"], query.partitioned)
@@ -115,14 +133,18 @@ def _query(text: str, filters: Iterable[Query]) -> Query:
 
 
 def faceted_search(engine: Engine, query: FacetedQuery) -> FacetedPage:
-    """The page of active assets matching `query`, best first (by name without words), and its facets."""
+    """The page of active assets matching `query` in its order (relevance: best first, by name without words),
+    and its facets."""
     text = check_text(query.text, MAX_TEXT_CHARS, "the query text of the 'multi_match' clause at query.bool.must[0]")
+    if query.sort not in SORTS:
+        raise InvalidRequest(f"{query.sort[:40]!r} is not a way to sort: choose one of {', '.join(SORTS)}.")
     filters = _filters(query)
     request = SearchRequest(
-        from_=query.start, size=query.size, query=_query(text, filters.values()), sort=() if text else BY_NAME,
+        from_=query.start, size=query.size, query=_query(text, filters.values()),
+        sort=SORTS[query.sort] or (() if text else BY_NAME),
         aggregations=tuple(TermsAgg(name, field, FACET_SIZE) for name, field in FACET_FIELDS.items()
                            if name not in filters))
-    result = search_assets(engine, request)
+    result = search_assets(engine, request, prefer=True)
     facets = dict(result.facets)
     for name, field in FACET_FIELDS.items():
         if name not in facets:

@@ -31,6 +31,7 @@ class Action(Enum):
     """Every kind of change Gazetteer knows, and reading."""
 
     READ = "read: search, assets, workflows, runs, schedules, users and groups"
+    COUNT_VIEW = "count a view of an asset's page (popularity), by opening the page"
     CREATE_WORKFLOW = "create a workflow for a new connection"
     CREATE_CONNECTION = "create a connection asset (entity/bulk) that names its creator among its admins"
     CRAWL_CONNECTION = "create a workflow for a connection that exists"
@@ -44,6 +45,7 @@ class Action(Enum):
 
 PERMISSIONS: Mapping[Action, Rule] = {
     Action.READ: Rule.ANYONE,
+    Action.COUNT_VIEW: Rule.ANYONE,  # a write, but part of reading: whoever may read an asset's page
     Action.CREATE_WORKFLOW: Rule.WRITER,
     Action.CREATE_CONNECTION: Rule.CONNECTION_ADMIN,  # the connection as the request describes it: it is new
     Action.CRAWL_CONNECTION: Rule.CONNECTION_ADMIN,

@@ -64,6 +64,20 @@ assets = sa.Table(
     sa.Index("ix_assets_schema_qualified_name", "schema_qualified_name"),
     sa.Index("ix_assets_parent_qualified_name", "parent_qualified_name"),
     sa.Index("ix_assets_type_name_name", "type_name", "name"),
+    # The newest tables and views (the home page's "recently changed"), read backwards along one range each.
+    sa.Index("ix_assets_type_status_updated_at", "type_name", "status", "updated_at", "id"),
+)
+
+# Page views: how often each asset's page was opened (gazetteer.assets.popularity), a ranking signal and a sort.
+# Apart from `assets` so that a view bumps one small row and never rewrites an asset, its full-text index or
+# the catalog's generation. Keyed by guid, which an archived and restored asset keeps.
+asset_views = sa.Table(
+    "asset_views",
+    metadata,
+    sa.Column("asset_guid", sa.String(36), primary_key=True),
+    sa.Column("views", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("last_viewed_at", Timestamp, nullable=False),
+    sa.Index("ix_asset_views_views", "views"),
 )
 
 # Lineage edges, one per input or output of an active Process or ColumnProcess: the process's `inputs` and

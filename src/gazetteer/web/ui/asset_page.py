@@ -13,10 +13,12 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
+from starlette.background import BackgroundTask
 
 from gazetteer.assets.browse import ancestors_of, children_of, columns_of, get_asset, nested_column_guids
 from gazetteer.assets.curation import update_curated
 from gazetteer.assets.datatypes import is_nested
+from gazetteer.assets.popularity import record_view
 from gazetteer.assets.tagging import tags_by_guid
 from gazetteer.assets.views import AssetView
 from gazetteer.auth.permissions import Action, may
@@ -137,7 +139,11 @@ def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -
 
 @router.get("/assets/{guid}")
 def asset_page(request: Request, user: UserDep, guid: str, page: int = 1) -> Response:
-    return render(request, "asset.html", asset_context(request, user, guid, page))
+    response = render(request, "asset.html", asset_context(request, user, guid, page))
+    if may(user, Action.COUNT_VIEW):
+        # A page view (popularity), counted on the primary once the page is sent: never a cost to the reader.
+        response.background = BackgroundTask(record_view, request.app.state.engine, guid)
+    return response
 
 
 def _field(field: str) -> str:
