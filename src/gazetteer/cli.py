@@ -18,7 +18,7 @@ from gazetteer.cli_token import token_app
 from gazetteer.cli_types import ASSET_TYPES_SHOWN, asset_type
 from gazetteer.cli_webhooks import webhook_app
 from gazetteer.cli_workflow import workflow_app
-from gazetteer.client.assets import entities_of, search_assets, text_search_body
+from gazetteer.client.assets import entities_of, search_assets
 from gazetteer.credentials.vault import Vault
 from gazetteer.errors import GazetteerError, InvalidRequest
 from gazetteer.settings import get_settings
@@ -129,17 +129,16 @@ def search(
 ) -> None:
     """Find assets as the web UI's search does, best matches first: on the server GAZETTEER_URL names, else in
     the local catalog (GAZETTEER_HOME, or GAZETTEER_DATABASE_URL)."""
-    body = text_search_body(text, type_name, limit)
     if url:
         with connect(url, token) as client:
-            found = search_assets(client, body)
+            found = search_assets(client, text, type_name, limit)
     else:
-        # The function behind the server's search route, so the same body finds the same assets. It loads the
-        # workflow and Glue packages (app runs are searchable too): only for the command that searches.
-        from gazetteer.api.asset_search import index_search
+        # The function behind the server's route, so the local catalog answers the same. It loads the search
+        # and tag modules: only for the command that searches.
+        from gazetteer.api.asset_search import text_search_answer
 
         try:
-            found = entities_of(index_search(_engine(), body))
+            found = entities_of(text_search_answer(_engine(), text, type_name, limit))
         except GazetteerError as error:
             raise _fail(error) from None
     if as_json:

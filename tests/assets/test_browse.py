@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from gazetteer.api.asset_search import index_search
+from gazetteer.api.asset_search import index_search, text_search_answer
 from gazetteer.assets.browse import active_connections, ancestors_of, asset_named, children_of, columns_of
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord
 from gazetteer.assets.text_search import FacetedQuery, faceted_search
-from gazetteer.client.assets import text_search_body
 from tests.assets.test_asset_search import ANALYTICS, DB, SALES, C, _records
 
 
@@ -69,10 +68,10 @@ def test_text_searches_answer_as_the_api(catalog: sa.Engine) -> None:
 @pytest.mark.parametrize(("text", "type_name"), [("orders", None), ("orders", "Column"), ("order cust", None),
                                                  ("custmer", "Table"), ("", "Table"), ("", None)])
 def test_the_cli_search_finds_what_the_ui_search_finds(catalog: sa.Engine, text: str, type_name: str | None) -> None:
-    """`gazetteer search` sends `text_search_body` (to a server, or to `index_search` locally): the same assets,
-    in the same order, as the search page."""
+    """`gazetteer search` gets `text_search_answer` (from a server's GET /api/meta/search/text, or locally): the
+    same assets, in the same order, as the search page, which also counts facets."""
     page = faceted_search(catalog, FacetedQuery(text=text, types=(type_name,) if type_name else (), size=50))
-    found = index_search(catalog, text_search_body(text, type_name, 50))["entities"]
+    found = text_search_answer(catalog, text, type_name, 50)["entities"]
     assert [e["attributes"]["qualifiedName"] for e in found] == [a.qualified_name for a in page.assets]
     assert found and len(found) == min(page.total, 50)
 

@@ -6,6 +6,10 @@ What for: pyatlan's FluentSearch, find_connections_by_name and get_by_*(attribut
 it finds is answered as Atlas does: entity headers with the wanted attributes (and relationships), a page
 past the end without an `entities` key, facets in Elasticsearch's terms-aggregation shape. A search for
 `AppWorkflowRun` entities is answered from the runs of app workflows instead (`gazetteer.api.app_runs`).
+
+Gazetteer's own GET /api/meta/search/text (`text_search_answer`) is the web UI's search by words, ranked as the
+UI ranks (tables before columns, most viewed first; `gazetteer.assets.ranking`), in the same entity headers:
+`gazetteer search` asks it of a server, and calls it directly on a local catalog.
 """
 
 from __future__ import annotations
@@ -18,13 +22,18 @@ from sqlalchemy.engine import Engine
 from gazetteer.api.app_runs import asks_for_app_runs, search_app_runs
 from gazetteer.api.entities import entity_header
 from gazetteer.assets.facets import Facet
+from gazetteer.assets.records import ASSET_TYPES
 from gazetteer.assets.relations import RELATIONSHIP_NAMES
 from gazetteer.assets.search import MAX_PAGE, search_assets
 from gazetteer.assets.tagging import tags_by_guid
+from gazetteer.assets.text_search import FacetedQuery, ranked_search
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import parse_search_request, terms_agg_result
 
-__all__ = ["index_search"]
+__all__ = ["index_search", "text_search_answer", "TEXT_SEARCH_ATTRIBUTES"]
+
+# Beside the name and qualified name every hit of a search by words has: the crawled and the curated description.
+TEXT_SEARCH_ATTRIBUTES = ("description", "userDescription")
 
 
 def _names(value: Any, what: str) -> list[str]:
@@ -67,3 +76,12 @@ def index_search(engine: Engine, body: Any) -> dict[str, Any]:
     if result.facets:
         answer["aggregations"] = {name: _terms(facet) for name, facet in result.facets.items()}
     return answer
+
+
+def text_search_answer(engine: Engine, text: str, type_name: str | None = None, size: int = 50) -> dict[str, Any]:
+    """The web UI's search for `text` (every word must be found; none: every asset, by name), of one type if
+    given, best first: `{"entities": [...]}` as indexsearch answers (no key when nothing is found)."""
+    if type_name is not None and type_name not in ASSET_TYPES:
+        raise InvalidRequest(f"{type_name[:100]!r} is not a type of asset; choose one of {', '.join(ASSET_TYPES)}")
+    found = ranked_search(engine, FacetedQuery(text=text, types=(type_name,) if type_name else (), size=size))
+    return {"entities": [entity_header(asset, TEXT_SEARCH_ATTRIBUTES) for asset in found]} if found else {}

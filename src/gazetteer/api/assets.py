@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 
 from gazetteer.api import classifications
-from gazetteer.api.asset_search import index_search
+from gazetteer.api.asset_search import index_search, text_search_answer
 from gazetteer.api.entities import bulk_upsert, get_entity
 from gazetteer.api.lineage import lineage_list_answer
 from gazetteer.assets.tagging import TagEdit, edit_tags
@@ -40,6 +40,13 @@ def _flag(value: str | None, name: str, default: bool) -> bool:
 def indexsearch(body: JsonObject, engine: ReadEngineDep, _: PrincipalDep) -> dict[str, Any]:
     """Search assets with an Elasticsearch query: FluentSearch, find_connections_by_name, the UI."""
     return index_search(engine, body)
+
+
+@router.get("/search/text")
+def text_search(engine: ReadEngineDep, _: PrincipalDep, q: str = "", type: str | None = None,  # noqa: A002
+                size: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
+    """Gazetteer's own: the web UI's search by words (`q`), ranked as the UI ranks; what `gazetteer search` asks."""
+    return text_search_answer(engine, q, type, size)
 
 
 @router.post("/lineage/list", responses=errors(404))

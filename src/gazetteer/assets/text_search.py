@@ -2,7 +2,7 @@
 
 What for: the web UI describes a search in Python terms (`FacetedQuery`), and gets typed answers;
 the request is built from `gazetteer.search`'s clauses for `gazetteer.assets.search`, never as Elasticsearch JSON
-(`gazetteer search` sends the same search as JSON: `gazetteer.client.assets`).
+(`gazetteer search` asks for the same page without the facets: `ranked_search`).
 
 Facets are disjunctive, as people expect: the counts of one facet are those of the search with every *other*
 facet's filter applied, so ticking "Table" still shows how many Views there are. One search answers the page
@@ -28,7 +28,7 @@ from gazetteer.errors import InvalidRequest
 from gazetteer.search import Bool, FullText, Query, Range, SearchRequest, SortField, Term, Terms, TermsAgg
 from gazetteer.search.limits import MAX_TEXT_CHARS, MAX_VALUE_CHARS, check_text
 
-__all__ = ["FACET_FIELDS", "FACET_SIZE", "SORTS", "FacetedQuery", "FacetedPage", "faceted_search"]
+__all__ = ["FACET_FIELDS", "FACET_SIZE", "SORTS", "FacetedQuery", "FacetedPage", "faceted_search", "ranked_search"]
 
 # The search page's facets by name, and the field each counts.
 FACET_FIELDS: Mapping[str, str] = {
@@ -132,18 +132,30 @@ def _query(text: str, filters: Iterable[Query]) -> Query:
     return Bool(must=must, filter=(ACTIVE, *filters))
 
 
-def faceted_search(engine: Engine, query: FacetedQuery) -> FacetedPage:
-    """The page of active assets matching `query` in its order (relevance: best first, by name without words),
-    and its facets."""
+def _page_request(query: FacetedQuery, filters: Mapping[str, Query], facets: bool) -> SearchRequest:
+    """The search of `query`'s page of hits, in its order; with `facets`, counting those without a filter."""
     text = check_text(query.text, MAX_TEXT_CHARS, "the query text of the 'multi_match' clause at query.bool.must[0]")
     if query.sort not in SORTS:
         raise InvalidRequest(f"{query.sort[:40]!r} is not a way to sort: choose one of {', '.join(SORTS)}.")
-    filters = _filters(query)
-    request = SearchRequest(
+    return SearchRequest(
         from_=query.start, size=query.size, query=_query(text, filters.values()),
         sort=SORTS[query.sort] or (() if text else BY_NAME),
         aggregations=tuple(TermsAgg(name, field, FACET_SIZE) for name, field in FACET_FIELDS.items()
-                           if name not in filters))
+                           if facets and name not in filters))
+
+
+def ranked_search(engine: Engine, query: FacetedQuery) -> list[AssetView]:
+    """The search page's hits for `query`, in its order, without its facets: what `gazetteer search` prints
+    (on the local catalog, or through a server's GET /api/meta/search/text)."""
+    return list(search_assets(engine, _page_request(query, _filters(query), facets=False), prefer=True).assets)
+
+
+def faceted_search(engine: Engine, query: FacetedQuery) -> FacetedPage:
+    """The page of active assets matching `query` in its order (relevance: best first, by name without words),
+    and its facets."""
+    filters = _filters(query)
+    request = _page_request(query, filters, facets=True)
+    text = query.text
     result = search_assets(engine, request, prefer=True)
     facets = dict(result.facets)
     for name, field in FACET_FIELDS.items():
