@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from gazetteer.api.asset_search import index_search
-from gazetteer.api.entities import bulk_upsert, get_entity
+from gazetteer.api.entities import bulk_delete, bulk_upsert, get_entity
 from gazetteer.api.lineage import lineage_list_answer
 from gazetteer.errors import InvalidRequest
 from gazetteer.web.deps import EngineDep, PrincipalDep, ReadEngineDep
@@ -78,3 +78,13 @@ def entity_bulk(body: JsonObject, engine: EngineDep, principal: PrincipalDep,
                         ("replaceClassifications", replaceClassifications)):
         _flag(value, name, False)  # accepted; tags and custom metadata are not kept
     return bulk_upsert(engine, body, principal)
+
+
+@router.delete("/entity/bulk/", responses=errors(400, 403, 404))
+@router.delete("/entity/bulk", include_in_schema=False)
+def entity_bulk_delete(engine: EngineDep, principal: PrincipalDep,
+                       guid: Annotated[list[str], Query(min_length=1, max_length=1000)],
+                       deleteType: Annotated[str, Query()] = "SOFT") -> dict[str, Any]:  # noqa: N803
+    """Archive (SOFT) or delete for good (HARD, PURGE) glossaries, categories and terms: delete_by_guid,
+    purge_by_guid. Crawled assets are archived by crawls, not here."""
+    return bulk_delete(engine, guid, deleteType, principal)

@@ -2,7 +2,8 @@
 
 What for: the search results, the entity endpoints and the mutation answers all describe assets the same way,
 as pyatlan reads them: an entity header with the wanted attributes, related assets as references, timestamps
-in epoch milliseconds, tag and term lists always empty (docs/design.md, Atlan contract §5). The core hands
+in epoch milliseconds, tag lists always empty, an asset's terms when they were read (docs/design.md, Atlan
+contract §5 and §9). The core hands
 out `AssetView`s; this module is the only place that turns them into Atlas JSON, or Atlas JSON into
 `AssetChange`s.
 """
@@ -16,11 +17,13 @@ from sqlalchemy.engine import Engine
 
 from gazetteer.assets.browse import get_asset
 from gazetteer.assets.curation import AssetChange, Saved, save_assets
+from gazetteer.assets.glossary import delete_items
+from gazetteer.assets.meanings import TermsChange
 from gazetteer.assets.views import AssetView, Related, epoch_ms
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import InvalidRequest
 
-__all__ = ["get_entity", "bulk_upsert", "entity_header", "reference"]
+__all__ = ["get_entity", "bulk_upsert", "bulk_delete", "entity_header", "reference"]
 
 
 def get_entity(engine: Engine, *, guid: str | None = None, type_name: str | None = None,
@@ -34,6 +37,15 @@ def get_entity(engine: Engine, *, guid: str | None = None, type_name: str | None
 def bulk_upsert(engine: Engine, body: Any, principal: Principal) -> dict[str, Any]:
     """The answer to POST /api/meta/entity/bulk/: each entity created or curated, all or nothing."""
     return _bulk_answer(save_assets(engine, _bulk_changes(body), principal))
+
+
+def bulk_delete(engine: Engine, guids: Sequence[str], delete_type: str, principal: Principal) -> dict[str, Any]:
+    """The answer to DELETE /api/meta/entity/bulk?guid=...&deleteType=: glossary items archived (SOFT) or
+    deleted for good (HARD, PURGE), with what each took along (a glossary's categories and terms)."""
+    if delete_type not in ("SOFT", "HARD", "PURGE"):
+        raise InvalidRequest(f"deleteType must be SOFT, HARD or PURGE, not {delete_type[:40]!r}")
+    deleted = delete_items(engine, guids, principal, hard=delete_type != "SOFT")
+    return {"mutatedEntities": {"DELETE": [entity_header(asset) for asset in deleted]}, "guidAssignments": {}}
 
 
 def reference(asset: AssetView, wanted: Sequence[str] = ()) -> dict[str, Any]:
@@ -66,8 +78,7 @@ def entity_header(asset: AssetView, wanted: Iterable[str] | None = None,
         "attributes": attributes,
         "displayText": asset.name,
         "classificationNames": [],
-        "meaningNames": [],
-        "meanings": [],
+        **_meanings(asset),
         "labels": [],
         "isIncomplete": False,
         "createdBy": asset.created_by,
@@ -75,6 +86,15 @@ def entity_header(asset: AssetView, wanted: Iterable[str] | None = None,
         "createTime": epoch_ms(asset.created_at),
         "updateTime": epoch_ms(asset.updated_at),
     }
+
+
+def _meanings(asset: AssetView) -> dict[str, Any]:
+    """Atlas's header lists of an asset's terms (empty unless its terms were read)."""
+    terms = (asset.related or {}).get("meanings")
+    terms = terms if isinstance(terms, tuple) else ()
+    return {"meaningNames": [term.name for term in terms],
+            "meanings": [{"termGuid": term.guid, "relationGuid": f"{asset.guid}:{term.guid}",
+                          "displayText": term.name, "confidence": 0} for term in terms]}
 
 
 def full_entity(asset: AssetView) -> dict[str, Any]:
@@ -100,13 +120,29 @@ def _bulk_changes(body: Any) -> list[AssetChange]:
         attributes = entity.get("attributes", {})
         if not isinstance(attributes, Mapping):
             raise InvalidRequest(f"{where}: 'attributes' must be an object")
-        for key in ("classifications", "meanings", "addOrUpdateClassifications"):
+        for key in ("classifications", "addOrUpdateClassifications"):
             if entity.get(key):
-                raise InvalidRequest(f"{where}: {key} (Atlan tags and terms) are not supported by this catalog")
+                raise InvalidRequest(f"{where}: {key} (Atlan tags) are not supported by this catalog")
         guid = entity.get("guid")
         changes.append(AssetChange(entity["typeName"], attributes or {}, guid if isinstance(guid, str) else None,
-                                   where))
+                                   where, _terms_change(entity, where)))
     return changes
+
+
+def _terms_change(entity: Mapping[str, Any], where: str) -> TermsChange:
+    """The terms an entity adds and removes (pyatlan's append_terms / remove_terms); the entity-level
+    `meanings` header pyatlan echoes from what it read is Atlas's read-only summary, and ignored as Atlas does."""
+    sides = []
+    for key in ("appendRelationshipAttributes", "removeRelationshipAttributes"):
+        value = entity.get(key) or {}
+        if not isinstance(value, Mapping):
+            raise InvalidRequest(f"{where}: {key!r} must be an object")
+        unknown = sorted(set(value) - {"meanings"})
+        if unknown:
+            raise InvalidRequest(f"{where}.{key}: only 'meanings' (terms) can be appended or removed here, not "
+                                 f"{', '.join(unknown)}")
+        sides.append(value.get("meanings"))
+    return TermsChange(None, sides[0], sides[1])
 
 
 def _bulk_answer(saved: Saved) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from gazetteer.assets.records import ASSET_TYPES
 from gazetteer.assets.relations import related_views
 from gazetteer.assets.search import search_assets
 from gazetteer.assets.search_fields import HAS_LINEAGE
-from gazetteer.assets.views import AssetView
+from gazetteer.assets.views import AssetView, Related
 from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.search import Bool, Query, SearchRequest, SortField, Term, Terms
 from gazetteer.search.limits import MAX_PAGING
@@ -81,7 +81,10 @@ def get_asset(engine: Engine, *, guid: str | None = None, type_name: str | None 
         row = conn.execute(query).first()
         if row is None:
             raise NotFound(missing)
-        related = related_views(conn, [row], None)[row.id] if relationships else None
+        if relationships:
+            related: Mapping[str, Related] | None = related_views(conn, [row], None)[row.id]
+        else:  # an asset's terms are part of its header in Atlas, relationships or not
+            related = related_views(conn, [row], ("meanings",))[row.id] or None
     return AssetView.of(row, related)
 
 

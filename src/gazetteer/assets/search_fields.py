@@ -17,7 +17,8 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gazetteer.assets.fulltext import FullTextMatcher
-from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES
+from gazetteer.assets.meanings import has_term
+from gazetteer.assets.records import ASSET_TYPES, GLOSSARY_TYPES, LINEAGE_TYPES
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import Bool, FullText, Nested, Prefix, Query, Regexp, ResolvedField, Term, Terms, Wildcard
 from gazetteer.store.schema import assets, lineage_edges
@@ -50,6 +51,7 @@ SUPER_TYPES: dict[str, tuple[str, ...]] = {
     "S3Object": ("S3", "ObjectStore", "AWS", "Catalog", "Asset", "Referenceable"),
     "Process": ("Asset", "Referenceable"),
     "ColumnProcess": ("Process", "Asset", "Referenceable"),
+    **dict.fromkeys(GLOSSARY_TYPES, ("Asset", "Referenceable")),
 }
 # Atlan's `__hasLineage`: a process, or an asset some active process reads or writes (lineage_edges holds
 # only active processes' references).
@@ -57,6 +59,7 @@ HAS_LINEAGE: ColumnElement[bool] = sa.or_(
     assets.c.type_name.in_(LINEAGE_TYPES),
     sa.exists().where(lineage_edges.c.asset_qualified_name == assets.c.qualified_name))
 _TYPE_FIELDS = {"__typeName", "__typeName.keyword"}
+_TERM_TEXT = {"__meaningsText", "__meaningNames"}
 _SUPER_FIELDS = {"__superTypeNames", "__superTypeNames.keyword"}
 _PARENT_FIELDS = {"tableQualifiedName", "tableQualifiedName.keyword", "viewQualifiedName",
                   "viewQualifiedName.keyword"}
@@ -85,9 +88,16 @@ _COLUMNS: dict[str, ResolvedField] = {
     "__modificationTimestamp": ResolvedField(assets.c.updated_at, kind="datetime"),
     "__createdBy": _text(assets.c.created_by),
     "__modifiedBy": _text(assets.c.updated_by),
-    # Tags, terms and labels are not kept: these match nothing (and `must_not` keeps everything).
+    # Tags and labels are not kept: these match nothing (and `must_not` keeps everything).
     **{name: _text(sa.null()) for name in ("__traitNames", "__propagatedTraitNames", "__classificationNames",
-                                           "__meanings", "__meaningNames", "__labels", "__customAttributes")},
+                                           "__labels", "__customAttributes")},
+    # Terms (gazetteer.assets.meanings): by the term's qualifiedName, as Atlan indexes them, or by its name.
+    "__meanings": ResolvedField(sa.null(), is_array=True, sortable=False, membership=has_term("qualified_name")),
+    **{name: ResolvedField(sa.null(), is_array=True, sortable=False, membership=has_term("name"))
+       for name in ("__meaningsText", "__meaningNames")},
+    # A category's or term's glossary, a category's parent (gazetteer.assets.glossary says where they are kept).
+    "__glossary": _text(assets.c.schema_qualified_name),
+    "__parentCategory": _text(assets.c.parent_qualified_name),
     "__hasLineage": ResolvedField(HAS_LINEAGE, kind="bool"),
 }
 
@@ -152,6 +162,8 @@ class AssetFields:
         return self.attribute(base)
 
     def full_text(self, node: FullText) -> ColumnElement[bool]:
+        if set(node.fields) <= _TERM_TEXT:  # pyatlan's Asset.ASSIGNED_TERMS.match(name): a term's name, any case
+            return cast(ColumnElement[bool], has_term("name", ignore_case=True)([node.text.strip()]))
         return self.matcher.match(node).predicate()
 
     def attribute(self, key: str) -> ResolvedField:

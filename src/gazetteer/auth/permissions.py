@@ -38,6 +38,7 @@ class Action(Enum):
     EDIT_ASSET = "curate an asset (description, owners, certificate, announcement)"
     CREATE_ASSET = "create an asset beneath an existing connection"
     MANAGE_WEBHOOKS = "add, change, test or remove the webhooks of a connection"
+    MANAGE_GLOSSARY = "create, change or delete glossaries, their categories and terms"
 
 
 PERMISSIONS: Mapping[Action, Rule] = {
@@ -50,6 +51,8 @@ PERMISSIONS: Mapping[Action, Rule] = {
     Action.EDIT_ASSET: Rule.CONNECTION_ADMIN,
     Action.CREATE_ASSET: Rule.CONNECTION_ADMIN,
     Action.MANAGE_WEBHOOKS: Rule.CONNECTION_ADMIN,  # no connection (a subscription to all of them): $admin only
+    # A glossary belongs to no connection; assigning its terms to an asset is curating that asset (EDIT_ASSET).
+    Action.MANAGE_GLOSSARY: Rule.WRITER,
 }
 
 

@@ -19,7 +19,7 @@ import functools
 import operator
 import re
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, cast
@@ -66,6 +66,8 @@ class ResolvedField:
     → epoch milliseconds, anything else → ISO-8601 string ending in ``Z``. `case_insensitive` makes
     term/terms/prefix/wildcard/regexp ignore case (e.g. ``__typeName.keyword``). `is_array` says `expr`
     is a JSON array: term/terms then match any element, and only term, terms and exists are allowed.
+    `membership`, for a field kept outside the document (in a table of its own), makes the predicate of
+    term/terms from their values (None for exists: any value); such a field is treated as an array.
     """
 
     expr: ColumnElement[Any]
@@ -73,6 +75,7 @@ class ResolvedField:
     case_insensitive: bool = False
     sortable: bool = True
     is_array: bool = False
+    membership: Callable[[Sequence[Any] | None], ColumnElement[bool]] | None = None
 
 
 class FieldResolver(Protocol):
@@ -210,7 +213,7 @@ class _Compiler:
                 f"{type(q).__name__.lower()} is not supported on the array field {q.field!r} (at {q.at})"
             )
         if isinstance(q, Exists):
-            return rf.expr.is_not(None)
+            return rf.membership(None) if rf.membership is not None else rf.expr.is_not(None)
         if isinstance(q, Term):
             return self.compile_terms(rf, q, [q.value], q.case_insensitive)
         if isinstance(q, Terms):
@@ -238,6 +241,8 @@ class _Compiler:
         values = [self.coerce(rf, v, q) for v in raw]
         if not values:
             return sa.false()
+        if rf.membership is not None:
+            return rf.membership(values)
         if rf.is_array:
             return _ArrayHas(rf.expr, values)
         if rf.kind == "text" and (ci or rf.case_insensitive):
