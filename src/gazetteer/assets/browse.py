@@ -84,7 +84,8 @@ def get_asset(engine: Engine, *, guid: str | None = None, type_name: str | None 
         if relationships:
             related: Mapping[str, Related] | None = related_views(conn, [row], None)[row.id]
         else:  # an asset's terms are part of its header in Atlas, relationships or not
-            related = related_views(conn, [row], ("meanings",))[row.id] or None
+            terms = related_views(conn, [row], ("meanings",))[row.id]
+            related = terms if terms.get("meanings") else None
     return AssetView.of(row, related)
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement
 from sqlalchemy.engine import Connection
 
+from gazetteer.assets.meanings import term_counts
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import FieldResolver, TermsAgg, compile_terms_agg
 from gazetteer.store.schema import assets
@@ -68,6 +69,13 @@ def _key(value: Any) -> tuple[str, Any]:
 def terms_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[TermsAgg],
                        where: ColumnElement[bool]) -> dict[str, Facet]:
     """The facets by name, in the order of `aggs`, of the assets matching `where`."""
+    # The terms facet counts the assignments table, not a column of the hits: a query of its own.
+    by_term = {agg.name: _facet(term_counts(conn, where, agg.size)) for agg in aggs
+               if agg.field.removesuffix(".keyword") == "__meanings"}
+    if by_term:
+        rest = terms_aggregations(conn, fields, [agg for agg in aggs if agg.name not in by_term], where)
+        return {agg.name: by_term.get(agg.name) or rest[agg.name] for agg in aggs}
+
     def one_by_one() -> dict[str, Facet]:
         return {agg.name: _facet(conn.execute(compile_terms_agg(agg, fields, assets, where)).all()) for agg in aggs}
 
