@@ -28,6 +28,8 @@ from gazetteer.store.schema import assets
 __all__ = ["Bucket", "Facet", "terms_aggregations", "MAX_GROUPS"]
 
 MAX_GROUPS = 5000
+# Terms facets (gazetteer.assets.meanings): by the term's qualifiedName, or by its name.
+_TERM_FIELDS = {"__meanings": "qualified_name", "__meaningsText": "name", "__meaningNames": "name"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +72,8 @@ def terms_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[T
                        where: ColumnElement[bool]) -> dict[str, Facet]:
     """The facets by name, in the order of `aggs`, of the assets matching `where`."""
     # The terms facet counts the assignments table, not a column of the hits: a query of its own.
-    by_term = {agg.name: _facet(term_counts(conn, where, agg.size)) for agg in aggs
-               if agg.field.removesuffix(".keyword") == "__meanings"}
+    by_term = {agg.name: _facet(term_counts(conn, where, agg.size, _TERM_FIELDS[agg.field.removesuffix(".keyword")]))
+               for agg in aggs if agg.field.removesuffix(".keyword") in _TERM_FIELDS}
     if by_term:
         rest = terms_aggregations(conn, fields, [agg for agg in aggs if agg.name not in by_term], where)
         return {agg.name: by_term.get(agg.name) or rest[agg.name] for agg in aggs}

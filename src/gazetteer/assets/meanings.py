@@ -164,14 +164,16 @@ def has_term(by: str, *, ignore_case: bool = False) -> Any:
     return predicate
 
 
-def term_counts(conn: Connection, where: ColumnElement[bool], size: int) -> list[tuple[str, int, int]]:
-    """The terms facet of the assets matching `where`: `(term qualifiedName, assets, assignments in all)` rows,
-    the `size` most assigned first (ties by name), as `gazetteer.assets.facets` takes them."""
+def term_counts(conn: Connection, where: ColumnElement[bool], size: int, by: str = "qualified_name"
+                ) -> list[tuple[str, int, int]]:
+    """The terms facet of the assets matching `where`: `(term's qualifiedName or name (`by`), assets, assignments
+    in all)` rows, the `size` most assigned first (ties by key), as `gazetteer.assets.facets` takes them."""
     hits = sa.select(assets.c.guid).where(where)
-    counted = (sa.select(_TERMS.c.qualified_name, sa.func.count().label("n"))
+    key = getattr(_TERMS.c, by)
+    counted = (sa.select(key, sa.func.count(sa.distinct(term_assignments.c.asset_guid)).label("n"))
                .select_from(term_assignments.join(_TERMS, _TERMS.c.guid == term_assignments.c.term_guid))
                .where(_TERMS.c.status == "ACTIVE", term_assignments.c.asset_guid.in_(hits))
-               .group_by(_TERMS.c.qualified_name))
+               .group_by(key))
     groups = sorted(((qn, int(n)) for qn, n in conn.execute(counted)), key=lambda item: (-item[1], item[0]))
     total = sum(n for _, n in groups)
     return [(qn, n, total) for qn, n in groups[:size]]

@@ -162,7 +162,7 @@ class AssetFields:
         return self.attribute(base)
 
     def full_text(self, node: FullText) -> ColumnElement[bool]:
-        if node.fields and set(node.fields) <= _TERM_TEXT:  # pyatlan's Asset.ASSIGNED_TERMS.match(name): a term's name, any case
+        if node.fields and set(node.fields) <= _TERM_TEXT:  # Asset.ASSIGNED_TERMS.match(name): a term's name
             return cast(ColumnElement[bool], has_term("name", ignore_case=True)([node.text.strip()]))
         return self.matcher.match(node).predicate()
 

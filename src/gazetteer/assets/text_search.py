@@ -33,6 +33,7 @@ FACET_FIELDS: Mapping[str, str] = {
     "schema": "schemaQualifiedName",
     "format": "externalLocationFormat",
     "partitioned": "isPartitioned",
+    "term": "__meaningsText",  # glossary terms by name (gazetteer.assets.meanings)
 }
 FACET_SIZE = 25
 # The "landed" facet: when a table's newest partition was created (its `lastPartitionCreatedAt`), in disjoint
@@ -53,6 +54,7 @@ class FacetedQuery:
     formats: tuple[str, ...] = ()
     partitioned: bool | None = None
     landed: tuple[str, ...] = ()  # keys of LANDED
+    terms: tuple[str, ...] = ()  # names of glossary terms
     start: int = 0
     size: int = 20
 
@@ -69,7 +71,7 @@ class FacetedPage:
 def _filters(query: FacetedQuery) -> dict[str, Query]:
     """The facets' filters by facet name, in the order of `FACET_FIELDS`."""
     values = {"type": query.types, "connection": query.connections, "schema": query.schemas,
-              "format": query.formats}
+              "format": query.formats, "term": query.terms}
     filters: dict[str, Query] = {name: Terms(FACET_FIELDS[name], chosen) for name, chosen in values.items() if chosen}
     if query.partitioned is not None:
         filters["partitioned"] = Term(FACET_FIELDS["partitioned"], query.partitioned)

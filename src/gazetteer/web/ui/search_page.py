@@ -37,6 +37,7 @@ FACETS = (
     Facet("format", "Format"),
     Facet("partitioned", "Partitioned"),
     Facet("landed", "Last landed"),
+    Facet("term", "Glossary term"),
 )
 # The "landed" facet's windows (`text_search.LANDED`), as people read them.
 _LANDED_LABELS = {"day": "In the last day", "week": "1 to 7 days ago", "month": "7 to 30 days ago",
@@ -54,6 +55,7 @@ def faceted_query(text: str, selected: dict[str, list[str]], page: int = 1) -> F
         text=text, types=tuple(selected.get("type", [])), connections=tuple(selected.get("connection", [])),
         schemas=tuple(selected.get("schema", [])), formats=tuple(selected.get("format", [])),
         partitioned=_partitioned(selected.get("partitioned", [])), landed=tuple(selected.get("landed", [])),
+        terms=tuple(selected.get("term", [])),
         start=min((page - 1) * PAGE_SIZE, MAX_FROM),
         size=PAGE_SIZE)
 
