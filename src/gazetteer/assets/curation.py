@@ -290,7 +290,7 @@ def _glossary_item(conn: Connection, change: AssetChange, row: Any | None, princ
     editable, _, _ = _split(change.attributes)
     curated = _apply(row.curated if row is not None else {}, editable, principal.username, change.where)
     return glossary.save_item(conn, change.type_name, change.attributes, row, principal, assigned, change.where,
-                              EDITABLE, curated)
+                              CURATED_ATTRIBUTES, curated)
 
 
 def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Principal) -> Saved:

@@ -88,12 +88,12 @@ def _one(conn: Connection, value: Any, where: str, types: tuple[str, ...], assig
     return conn.execute(sa.select(assets).where(assets.c.guid == ref["guid"])).one()
 
 
-def _text_attributes(attributes: Mapping[str, Any], editable: Sequence[str], where: str) -> dict[str, Any]:
+def _text_attributes(attributes: Mapping[str, Any], curated: Sequence[str], where: str) -> dict[str, Any]:
     """What a glossary item keeps in its attributes: every plain value sent, bounded (references, derived
-    relationships and what `curation` keeps among the curated attributes are left to them)."""
+    relationships and the `curated` attributes, which `curation` keeps or the server stamps, are left out)."""
     out: dict[str, Any] = {}
     for key, value in attributes.items():
-        if key in ("qualifiedName", "name") or key in REFERENCE_KEYS or key in _DERIVED or key in editable:
+        if key in ("qualifiedName", "name") or key in REFERENCE_KEYS or key in _DERIVED or key in curated:
             continue
         if isinstance(value, str) and len(value) > _MAX_TEXT:
             raise InvalidRequest(f"{where}: {key!r} is longer than {_MAX_TEXT:,} characters")
@@ -165,10 +165,10 @@ def _categories(conn: Connection, attributes: Mapping[str, Any], glossary_qn: st
 
 
 def save_item(conn: Connection, type_name: str, attributes: Mapping[str, Any], row: Any | None,
-              principal: Principal, assigned: Mapping[str, str], where: str, editable: Sequence[str],
+              principal: Principal, assigned: Mapping[str, str], where: str, curated_keys: Sequence[str],
               curated: dict[str, Any]) -> Any:
     """Create (`row` None) or update a glossary, category or term, and return its row. `curated` is what
-    `curation` made of the curated attributes sent (description, owners, certificate...)."""
+    `curation` made of the curated attributes sent (`curated_keys`: description, owners, certificate...)."""
     authorize(principal, Action.MANAGE_GLOSSARY, what=f"({type_name} {attributes.get('name')!r})")
     if row is not None and row.status != "ACTIVE":
         raise InvalidRequest(f"{where}: {row.type_name} {row.name!r} is archived; archived glossary items are not "
@@ -183,7 +183,7 @@ def save_item(conn: Connection, type_name: str, attributes: Mapping[str, Any], r
     if row is not None and type_name == CATEGORY and _below(conn, row.qualified_name, parent_qn):
         raise InvalidRequest(f"{where}: a category cannot be moved below itself or one of its own categories")
     _clash(conn, type_name, name, glossary_qn, parent_qn, row.id if row is not None else None)
-    values = _text_attributes(attributes, editable, where)
+    values = _text_attributes(attributes, curated_keys, where)
     if type_name == TERM:
         categories = _categories(conn, attributes, glossary_qn, where, assigned)
         if categories is None and row is not None:
