@@ -59,7 +59,7 @@ HAS_LINEAGE: ColumnElement[bool] = sa.or_(
     assets.c.type_name.in_(LINEAGE_TYPES),
     sa.exists().where(lineage_edges.c.asset_qualified_name == assets.c.qualified_name))
 _TYPE_FIELDS = {"__typeName", "__typeName.keyword"}
-_TERM_TEXT = {"__meaningsText", "__meaningNames"}
+_TERM_TEXT = ("__meaningsText", "__meaningNames")
 _SUPER_FIELDS = {"__superTypeNames", "__superTypeNames.keyword"}
 _PARENT_FIELDS = {"tableQualifiedName", "tableQualifiedName.keyword", "viewQualifiedName",
                   "viewQualifiedName.keyword"}
@@ -93,8 +93,8 @@ _COLUMNS: dict[str, ResolvedField] = {
                                            "__labels", "__customAttributes")},
     # Terms (gazetteer.assets.meanings): by the term's qualifiedName, as Atlan indexes them, or by its name.
     "__meanings": ResolvedField(sa.null(), is_array=True, sortable=False, membership=has_term("qualified_name")),
-    **{name: ResolvedField(sa.null(), is_array=True, sortable=False, membership=has_term("name"))
-       for name in ("__meaningsText", "__meaningNames")},
+    **{name: ResolvedField(sa.null(), is_array=True, sortable=False, membership=has_term("name", ignore_case=True))
+       for name in _TERM_TEXT},
     # A category's or term's glossary, a category's parent (gazetteer.assets.glossary says where they are kept).
     "__glossary": _text(assets.c.schema_qualified_name),
     "__parentCategory": _text(assets.c.parent_qualified_name),
@@ -115,6 +115,9 @@ def canonical_types(query: Query) -> Query:
         return dataclasses.replace(query, **kids)
     if isinstance(query, Nested):
         return dataclasses.replace(query, query=canonical_types(query.query))
+    if isinstance(query, FullText) and query.fields and set(query.fields) <= set(_TERM_TEXT):
+        # pyatlan's Asset.ASSIGNED_TERMS.match(name): a term's name (any case), not the full-text index.
+        return Term("__meaningsText", query.text.strip(), at=query.at)
     field = getattr(query, "field", None)
     if field in _TYPE_FIELDS and isinstance(query, (Term, Terms)):
         values: tuple[Any, ...] | set[str] = (query.value,) if isinstance(query, Term) else query.values
@@ -162,8 +165,6 @@ class AssetFields:
         return self.attribute(base)
 
     def full_text(self, node: FullText) -> ColumnElement[bool]:
-        if node.fields and set(node.fields) <= _TERM_TEXT:  # Asset.ASSIGNED_TERMS.match(name): a term's name
-            return cast(ColumnElement[bool], has_term("name", ignore_case=True)([node.text.strip()]))
         return self.matcher.match(node).predicate()
 
     def attribute(self, key: str) -> ResolvedField:
