@@ -150,3 +150,18 @@ def test_who_may_manage_the_glossary_and_assign_its_terms(catalog: sa.Engine) ->
         delete_items(catalog, [guids["revenue"]], GUEST, hard=False)
     with pytest.raises(InvalidRequest, match="not a glossary item"):
         delete_items(catalog, [_guid(catalog, ORDERS)], ADMIN, hard=False)
+
+
+def test_the_terms_facet_of_a_search_by_term(catalog: sa.Engine) -> None:  # noqa: F811
+    """A search filtered by one term, counting every term of its hits: the two uses of the assignments table in
+    one statement must not mix up."""
+    from gazetteer.api.asset_search import index_search
+
+    guids = _glossary(catalog)
+    _assign(catalog, append=[_ref(guids["revenue"]), _ref(guids["margin"])])
+    answer = index_search(catalog, {"dsl": {"size": 0, "query": {"term": {"__meaningsText": "revenue"}},
+                                            "aggregations": {"t": {"terms": {"field": "__meaningsText"}},
+                                                             "n": {"terms": {"field": "__typeName.keyword"}}}}})
+    buckets = answer["aggregations"]["t"]["buckets"]
+    assert [(b["key"], b["doc_count"]) for b in buckets] == [("Margin", 1), ("Revenue", 1)]
+    assert [(b["key"], b["doc_count"]) for b in answer["aggregations"]["n"]["buckets"]] == [("Table", 1)]

@@ -161,6 +161,8 @@ def test_glossary_bad_input_and_permissions(crawled, server) -> None:
                                                                      "guid": glossary.guid}]}}]}), 400)
         assert "only 'meanings'" in _error(api.post(BULK, json={"entities": [
             {**table, "appendRelationshipAttributes": {"columns": []}}]}), 400)
+        assert "guid" in _error(api.delete("/api/meta/entity/bulk/"), 400)
+        assert "guid" in _error(api.delete("/api/meta/entity/bulk/", params={"guid": ["x"] * 1001}), 400)
         assert "deleteType" in _error(api.delete("/api/meta/entity/bulk",
                                                  params={"guid": glossary.guid, "deleteType": "NUKE"}), 400)
         assert "not a glossary item" in _error(api.delete("/api/meta/entity/bulk", params={"guid": table_guid}),

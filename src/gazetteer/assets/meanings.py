@@ -153,10 +153,12 @@ def has_term(by: str, *, ignore_case: bool = False) -> Any:
     Atlan indexes it) and `__meaningsText` (`by` "name", for a `match` `ignore_case`): assets with an active term
     among the values (any active term, for exists)."""
     def predicate(values: Sequence[Any] | None) -> ColumnElement[bool]:
-        terms = sa.select(term_assignments.c.asset_guid).join(
-            _TERMS, _TERMS.c.guid == term_assignments.c.term_guid).where(_TERMS.c.status == "ACTIVE")
+        # Aliases of its own: inside the terms facet's query (`term_counts`) nothing here may correlate with it.
+        assigned, term = term_assignments.alias("assigned"), assets.alias("assigned_term")
+        terms = sa.select(assigned.c.asset_guid).join(term, term.c.guid == assigned.c.term_guid).where(
+            term.c.status == "ACTIVE")
         if values is not None:
-            column = getattr(_TERMS.c, by)
+            column = getattr(term.c, by)
             texts = [str(value) for value in values]
             terms = terms.where(sa.func.lower(column).in_([text.lower() for text in texts]) if ignore_case
                                 else column.in_(texts))
@@ -168,11 +170,12 @@ def term_counts(conn: Connection, where: ColumnElement[bool], size: int, by: str
                 ) -> list[tuple[str, int, int]]:
     """The terms facet of the assets matching `where`: `(term's qualifiedName or name (`by`), assets, assignments
     in all)` rows, the `size` most assigned first (ties by key), as `gazetteer.assets.facets` takes them."""
-    hits = sa.select(assets.c.guid).where(where)
+    # Driven by the assignments (few) with a look-up of each one's asset, never by the hits (maybe all assets).
+    hit = sa.exists().where(assets.c.guid == term_assignments.c.asset_guid, where)
     key = getattr(_TERMS.c, by)
     counted = (sa.select(key, sa.func.count(sa.distinct(term_assignments.c.asset_guid)).label("n"))
                .select_from(term_assignments.join(_TERMS, _TERMS.c.guid == term_assignments.c.term_guid))
-               .where(_TERMS.c.status == "ACTIVE", term_assignments.c.asset_guid.in_(hits))
+               .where(_TERMS.c.status == "ACTIVE", hit)
                .group_by(key))
     groups = sorted(((qn, int(n)) for qn, n in conn.execute(counted)), key=lambda item: (-item[1], item[0]))
     total = sum(n for _, n in groups)
