@@ -165,3 +165,16 @@ def test_the_terms_facet_of_a_search_by_term(catalog: sa.Engine) -> None:  # noq
     buckets = answer["aggregations"]["t"]["buckets"]
     assert [(b["key"], b["doc_count"]) for b in buckets] == [("Margin", 1), ("Revenue", 1)]
     assert [(b["key"], b["doc_count"]) for b in answer["aggregations"]["n"]["buckets"]] == [("Table", 1)]
+
+
+def test_term_assignments_are_what_migration_0016_made(engine: sa.Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from gazetteer.store.schema import metadata
+
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("term_assignments")}
+    assert [diff for diff in diffs if "term_assignments" in repr(diff)] == []
+    assert columns == {"asset_guid", "term_guid", "created_by", "created_at"}
