@@ -121,11 +121,17 @@ def test_pyatlan_glossary_terms_on_a_crawled_table(crawled, server, glue) -> Non
     table = client.asset.get_by_guid(table.guid, Table, ignore_relationships=False)
     assert [t.guid for t in table.assigned_terms] == [margin_guid]
 
-    # Archiving a term hides it from the table; a category is purged; the glossary archives what it holds.
+    # Archiving a term hides it from the table, restoring it brings it back; a category is purged; the glossary
+    # archives what it holds.
+    margin_qn = client.asset.get_by_guid(margin_guid, AtlasGlossaryTerm).qualified_name
+    assert FluentSearch().where(Asset.ASSIGNED_TERMS.eq(margin_qn)).count(client) == 1
     client.asset.delete_by_guid(margin_guid)
     table = client.asset.get_by_guid(table.guid, Table, ignore_relationships=False)
     assert not table.assigned_terms
-    assert FluentSearch().where(Asset.ASSIGNED_TERMS.eq(margin.qualified_name or "")).count(client) == 0
+    assert FluentSearch().where(Asset.ASSIGNED_TERMS.eq(margin_qn)).count(client) == 0
+    assert client.asset.restore(AtlasGlossaryTerm, margin_qn)
+    table = client.asset.get_by_guid(table.guid, Table, ignore_relationships=False)
+    assert [t.guid for t in table.assigned_terms] == [margin_guid]
     client.asset.purge_by_guid(response.guid_assignments[refunds.guid])
     with pytest.raises(NotFoundError):
         client.asset.get_by_guid(response.guid_assignments[refunds.guid], AtlasGlossaryCategory)

@@ -123,9 +123,11 @@ def _bulk_changes(body: Any) -> list[AssetChange]:
         for key in ("classifications", "addOrUpdateClassifications"):
             if entity.get(key):
                 raise InvalidRequest(f"{where}: {key} (Atlan tags) are not supported by this catalog")
-        guid = entity.get("guid")
+        guid, status = entity.get("guid"), entity.get("status")
+        if status not in (None, "ACTIVE", "DELETED"):
+            raise InvalidRequest(f"{where}: 'status' must be ACTIVE or DELETED")
         changes.append(AssetChange(entity["typeName"], attributes or {}, guid if isinstance(guid, str) else None,
-                                   where, _terms_change(entity, where)))
+                                   where, _terms_change(entity, where), status))
     return changes
 
 

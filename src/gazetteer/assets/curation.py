@@ -68,6 +68,7 @@ class AssetChange:
     guid: str | None = None
     where: str = "asset"
     terms: TermsChange = TermsChange()
+    status: str | None = None  # ACTIVE restores an archived glossary item (pyatlan's restore())
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +280,7 @@ def _placeholders_replaced(change: AssetChange, assigned: Mapping[str, str]) -> 
 
     attributes = {key: ([replaced(ref) for ref in value] if isinstance(value, list) else replaced(value))
                   if key in REFERENCE_KEYS else value for key, value in change.attributes.items()}
-    return AssetChange(change.type_name, attributes, change.guid, change.where, change.terms)
+    return AssetChange(change.type_name, attributes, change.guid, change.where, change.terms, change.status)
 
 
 def _glossary_item(conn: Connection, change: AssetChange, row: Any | None, principal: Principal,
@@ -290,7 +291,7 @@ def _glossary_item(conn: Connection, change: AssetChange, row: Any | None, princ
     editable, _, _ = _split(change.attributes)
     curated = _apply(row.curated if row is not None else {}, editable, principal.username, change.where)
     return glossary.save_item(conn, change.type_name, change.attributes, row, principal, assigned, change.where,
-                              CURATED_ATTRIBUTES, curated)
+                              CURATED_ATTRIBUTES, curated, restore=change.status == "ACTIVE")
 
 
 def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Principal) -> Saved:

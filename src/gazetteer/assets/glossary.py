@@ -166,13 +166,14 @@ def _categories(conn: Connection, attributes: Mapping[str, Any], glossary_qn: st
 
 def save_item(conn: Connection, type_name: str, attributes: Mapping[str, Any], row: Any | None,
               principal: Principal, assigned: Mapping[str, str], where: str, curated_keys: Sequence[str],
-              curated: dict[str, Any]) -> Any:
+              curated: dict[str, Any], *, restore: bool = False) -> Any:
     """Create (`row` None) or update a glossary, category or term, and return its row. `curated` is what
-    `curation` made of the curated attributes sent (`curated_keys`: description, owners, certificate...)."""
+    `curation` made of the curated attributes sent (`curated_keys`: description, owners, certificate...); an
+    archived item is changed only when it is `restore`d (made active again: itself, not what it held)."""
     authorize(principal, Action.MANAGE_GLOSSARY, what=f"({type_name} {attributes.get('name')!r})")
-    if row is not None and row.status != "ACTIVE":
-        raise InvalidRequest(f"{where}: {row.type_name} {row.name!r} is archived; archived glossary items are not "
-                             "changed")
+    if row is not None and row.status != "ACTIVE" and not restore:
+        raise InvalidRequest(f"{where}: {row.type_name} {row.name!r} is archived; restore it first (status ACTIVE, "
+                             "pyatlan's client.asset.restore)")
     name = _name(attributes, where, type_name)
     glossary_qn, parent_qn = _placement(conn, type_name, attributes, where, assigned)
     if row is not None and type_name != GLOSSARY and glossary_qn != row.schema_qualified_name:
@@ -203,10 +204,10 @@ def save_item(conn: Connection, type_name: str, attributes: Mapping[str, Any], r
             history.record_edit(conn, history.Author(principal.username, "api"), None, created)
         return created
     values = {**(row.attributes or {}), **values}  # attributes not sent are kept, as an update by pyatlan expects
-    if (name, parent_qn, values, curated) != (row.name, row.parent_qualified_name, row.attributes or {},
-                                               row.curated or {}):
+    if (name, parent_qn, values, curated, "ACTIVE") != (row.name, row.parent_qualified_name, row.attributes or {},
+                                                         row.curated or {}, row.status):
         conn.execute(assets.update().where(assets.c.id == row.id).values(
-            name=name, parent_qualified_name=parent_qn, attributes=values, curated=curated or None,
+            name=name, parent_qualified_name=parent_qn, attributes=values, curated=curated or None, status="ACTIVE",
             content_hash=content_hash(name, parent_qn, None, values), updated_at=now, updated_by=principal.username))
     after = conn.execute(sa.select(assets).where(assets.c.id == row.id)).one()
     if history.recording():
