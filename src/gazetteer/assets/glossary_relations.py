@@ -4,13 +4,14 @@ What for: a term's `anchor` (its glossary), `categories` and `assignedEntities` 
 category's `anchor`, `parentCategory`, `childrenCategories` and `terms`; a glossary's `terms` and `categories`
 (all of them, nested ones too, as Atlan lists them); and any catalog asset's `meanings` (its terms). Where they
 are kept: `gazetteer.assets.glossary` and `gazetteer.assets.meanings`. Each relationship costs one query for
-the whole page of rows, and lists at most `MAX_RELATED` assets.
+the whole page of rows (in bounded IN lists), and lists at most `MAX_RELATED` assets: a category's terms are
+looked for among the first `MAX_RELATED` terms of its glossary (the UI's glossary page reads them all).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,22 +34,22 @@ GLOSSARY_RELATIONSHIPS: dict[str, tuple[str, ...]] = {
 _ACTIVE = assets.c.status == "ACTIVE"
 
 
-def _grouped(conn: Connection, query: Any, key: Callable[[Any], Iterable[str]]) -> dict[str, list[AssetView]]:
-    """Active rows of `query` by each of the keys `key` gives them, by name, at most MAX_RELATED a key."""
+def _grouped(conn: Connection, query: Any, column: Any, values: set[str]) -> dict[str, list[AssetView]]:
+    """The active rows of `query` whose `column` is one of `values`, by that value and then by name, at most
+    MAX_RELATED a value; asked in bounded IN lists."""
     out: dict[str, list[AssetView]] = defaultdict(list)
-    for row in conn.execute(query.where(_ACTIVE).order_by(assets.c.name, assets.c.id)):
-        for value in key(row):
-            if len(out[value]) < MAX_RELATED:
-                out[value].append(AssetView.of(row))
+    ordered = sorted(values)
+    for start in range(0, len(ordered), 500):
+        chunk = query.where(column.in_(ordered[start:start + 500]), _ACTIVE).order_by(assets.c.name, assets.c.id)
+        for row in conn.execute(chunk):
+            found = out[getattr(row, column.name)]
+            if len(found) < MAX_RELATED:
+                found.append(AssetView.of(row))
     return out
 
 
 def _category_guids(row: Any) -> list[str]:
     return [ref["guid"] for ref in (row.attributes or {}).get("categories") or () if isinstance(ref, dict)]
-
-
-def _chunked_in(column: Any, values: set[str]) -> Any:
-    return column.in_(sorted(values)[:10_000])  # a page of at most 1,000 rows asks for at most that many
 
 
 def glossary_related(conn: Connection, rows: Sequence[Any], names: Iterable[str] | None
@@ -70,32 +71,28 @@ def glossary_related(conn: Connection, rows: Sequence[Any], names: Iterable[str]
     parents = {row.parent_qualified_name for row, name in chosen if name == "parentCategory"
                and row.parent_qualified_name}
     if anchors or parents:
-        by_qn = _grouped(conn, sa.select(assets).where(_chunked_in(assets.c.qualified_name, anchors | parents)),
-                         lambda row: [row.qualified_name])
+        by_qn = _grouped(conn, sa.select(assets), assets.c.qualified_name, anchors | parents)
     category_guids = {guid for row, name in chosen if name == "categories" and row.type_name == TERM
                       for guid in _category_guids(row)}
     if category_guids:
-        by_guid = _grouped(conn, sa.select(assets).where(_chunked_in(assets.c.guid, category_guids)),
-                           lambda row: [row.guid])
+        by_guid = _grouped(conn, sa.select(assets), assets.c.guid, category_guids)
     glossaries = {row.qualified_name for row, name in chosen if row.type_name == GLOSSARY}
     glossaries |= {row.schema_qualified_name for row, name in chosen if (row.type_name, name) == (CATEGORY, "terms")}
-    members: dict[str, list[AssetView]] = {}
-    if glossaries:
-        members = _grouped(conn, sa.select(assets).where(_chunked_in(assets.c.schema_qualified_name, glossaries)),
-                           lambda row: [row.schema_qualified_name])
+    members: dict[str, dict[str, list[AssetView]]] = {TERM: {}, CATEGORY: {}}
+    for kind in members if glossaries else ():
+        members[kind] = _grouped(conn, sa.select(assets).where(assets.c.type_name == kind),
+                                 assets.c.schema_qualified_name, glossaries)
     children: dict[str, list[AssetView]] = {}
     if (CATEGORY, "childrenCategories") in kinds:
         categories = {row.qualified_name for row, name in chosen if name == "childrenCategories"}
-        children = _grouped(conn, sa.select(assets).where(_chunked_in(assets.c.parent_qualified_name, categories),
-                                                          assets.c.type_name == CATEGORY),
-                            lambda row: [row.parent_qualified_name])
+        children = _grouped(conn, sa.select(assets).where(assets.c.type_name == CATEGORY),
+                            assets.c.parent_qualified_name, categories)
     assigned: dict[str, list[AssetView]] = {}
     if (TERM, "assignedEntities") in kinds:
         terms = {row.guid for row, name in chosen if name == "assignedEntities"}
         query = sa.select(term_assignments.c.term_guid, assets).join(
-            assets, assets.c.guid == term_assignments.c.asset_guid).where(_chunked_in(term_assignments.c.term_guid,
-                                                                                      terms))
-        assigned = _grouped(conn, query, lambda row: [row.term_guid])
+            assets, assets.c.guid == term_assignments.c.asset_guid)
+        assigned = _grouped(conn, query, term_assignments.c.term_guid, terms)
     for row, name in chosen:
         value: list[AssetView]
         if name == "meanings":
@@ -111,11 +108,10 @@ def glossary_related(conn: Connection, rows: Sequence[Any], names: Iterable[str]
         elif (row.type_name, name) == (TERM, "categories"):
             value = [view for guid in _category_guids(row) for view in by_guid.get(guid, [])]
         elif row.type_name == GLOSSARY:
-            value = [v for v in members.get(row.qualified_name, []) if v.type_name == (TERM if name == "terms"
-                                                                                       else CATEGORY)]
+            value = members[TERM if name == "terms" else CATEGORY].get(row.qualified_name, [])
         else:  # a category's terms: those of its glossary that name it
-            value = [v for v in members.get(row.schema_qualified_name or "", []) if v.type_name == TERM
-                     and row.guid in [ref.get("guid") for ref in v.attributes.get("categories") or ()]]
+            value = [v for v in members[TERM].get(row.schema_qualified_name or "", [])
+                     if row.guid in [ref.get("guid") for ref in v.attributes.get("categories") or ()]]
         if name in ("anchor", "parentCategory"):
             if value:
                 out[row.id][name] = value[0]
