@@ -58,7 +58,8 @@ def test_text_searches_answer_as_the_api(catalog: sa.Engine) -> None:
                                                     {"terms": {"__typeName.keyword": ["Table"]}},
                                                     {"term": {"isPartitioned": False}}]}}}
     assert [a.qualified_name for a in found.assets] == _names(catalog, dsl) and found.total == 1
-    assert list(found.facets) == ["type", "connection", "schema", "format", "partitioned", "landed"]
+    assert list(found.facets) == ["type", "connection", "schema", "format", "partitioned", "term",
+                                 "landed"]
     # Disjunctive: the type facet counts Views too, the partitioned one both flags.
     assert {b.key: b.count for b in found.facets["type"].buckets} == {"Table": 1}
     assert sorted(b.count for b in found.facets["partitioned"].buckets) == [1, 1]
