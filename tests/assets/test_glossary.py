@@ -125,6 +125,12 @@ def test_names_are_unique_and_the_tree_holds(catalog: sa.Engine) -> None:  # noq
         save_assets(catalog, [AssetChange("AtlasGlossaryCategory", {
             "qualifiedName": money.qualified_name, "name": "Money", "anchor": anchor,
             "parentCategory": {"guid": guids["refunds"]}})], ADMIN)
+    # An update naming no anchor keeps the item in its glossary: a rename, and its categories kept.
+    revenue = search_assets(catalog, parse_search_request({"query": {"term": {"__guid": guids["revenue"]}}})).assets[0]
+    save_assets(catalog, [AssetChange("AtlasGlossaryTerm", {"qualifiedName": revenue.qualified_name,
+                                                             "name": "Net revenue"})], ADMIN)
+    assert [t.name for t in glossary_contents(catalog, guids["glossary"], category_guid=guids["money"]).terms] == \
+        ["Net revenue"]
     # Purging a category moves its children up and takes it out of its terms.
     delete_items(catalog, [guids["money"]], ADMIN, hard=True)
     contents = glossary_contents(catalog, guids["glossary"])
@@ -133,7 +139,7 @@ def test_names_are_unique_and_the_tree_holds(catalog: sa.Engine) -> None:  # noq
     # Archiving the glossary archives what it holds.
     delete_items(catalog, [guids["glossary"]], ADMIN, hard=False)
     assert list_glossaries(catalog) == ()
-    assert _found(catalog, {"term": {"__typeName.keyword": "AtlasGlossaryTerm"}}) == ["Margin", "Revenue"]
+    assert _found(catalog, {"term": {"__typeName.keyword": "AtlasGlossaryTerm"}}) == ["Margin", "Net revenue"]
     assert _found(catalog, {"bool": {"filter": [{"term": {"__typeName.keyword": "AtlasGlossaryTerm"}},
                                                 {"term": {"__state": "ACTIVE"}}]}}) == []
 

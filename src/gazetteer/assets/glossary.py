@@ -130,21 +130,25 @@ def _clash(conn: Connection, type_name: str, name: str, glossary_qn: str | None,
 
 
 def _placement(conn: Connection, type_name: str, attributes: Mapping[str, Any], where: str,
-               assigned: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """(glossary qualifiedName, parent qualifiedName) of a category or term, from its anchor and parent."""
+               assigned: Mapping[str, str], row: Any | None) -> tuple[str | None, str | None]:
+    """(glossary qualifiedName, parent qualifiedName) of a category or term, from its anchor and parent (an
+    update that names no anchor keeps its glossary)."""
     if type_name == GLOSSARY:
         return None, None
-    if attributes.get("anchor") is None:
+    if attributes.get("anchor") is not None:
+        glossary_qn = _one(conn, attributes["anchor"], f"{where}.anchor", (GLOSSARY,), assigned).qualified_name
+    elif row is not None:
+        glossary_qn = row.schema_qualified_name
+    else:
         raise InvalidRequest(f"{where}: a {type_name} needs its glossary: attributes.anchor "
                              "(pyatlan: anchor=, glossary_guid= or glossary_qualified_name=)")
-    glossary = _one(conn, attributes["anchor"], f"{where}.anchor", (GLOSSARY,), assigned)
-    parent_qn = glossary.qualified_name
+    parent_qn = glossary_qn
     if type_name == CATEGORY and attributes.get("parentCategory") is not None:
         parent = _one(conn, attributes["parentCategory"], f"{where}.parentCategory", (CATEGORY,), assigned)
-        if parent.schema_qualified_name != glossary.qualified_name:
+        if parent.schema_qualified_name != glossary_qn:
             raise InvalidRequest(f"{where}.parentCategory: {parent.name!r} belongs to another glossary")
         parent_qn = parent.qualified_name
-    return glossary.qualified_name, parent_qn
+    return glossary_qn, parent_qn
 
 
 def _categories(conn: Connection, attributes: Mapping[str, Any], glossary_qn: str | None, where: str,
@@ -175,7 +179,7 @@ def save_item(conn: Connection, type_name: str, attributes: Mapping[str, Any], r
         raise InvalidRequest(f"{where}: {row.type_name} {row.name!r} is archived; restore it first (status ACTIVE, "
                              "pyatlan's client.asset.restore)")
     name = _name(attributes, where, type_name)
-    glossary_qn, parent_qn = _placement(conn, type_name, attributes, where, assigned)
+    glossary_qn, parent_qn = _placement(conn, type_name, attributes, where, assigned, row)
     if row is not None and type_name != GLOSSARY and glossary_qn != row.schema_qualified_name:
         raise InvalidRequest(f"{where}: a {type_name} stays in its glossary; its anchor must name the glossary it "
                              "was created in")
