@@ -83,6 +83,12 @@ def test_glossary_pages_terms_on_assets_and_the_term_facet(page: Page, crawled, 
     facet.locator("input.facet-box[value=Revenue]").check()
     expect(page).to_have_url(re.compile(r"term=Revenue"))
     expect(page.locator("#result-list .result .name")).to_have_text(["orders"])
+    # A term is a hit like any asset, and its glossary is no schema.
+    page.goto(server.url + "/?q=revenue")
+    expect(page.locator("#result-list .result", has_text="Term")).to_contain_text("Revenue")
+    glossary_qn = client.asset.get_by_guid(guids["glossary"]).qualified_name
+    expect(page.locator("input.facet-box[name=schema]")).not_to_have_count(0)
+    expect(page.locator(f"input.facet-box[name=schema][value='{glossary_qn}']")).to_have_count(0)
 
     # Every page at a desktop's and a phone's size: nothing wider than the screen, no serious axe violation.
     # (The asset page and the search page are other parts' to check whole: here, what this part adds to them.)

@@ -60,6 +60,12 @@ def faceted_query(text: str, selected: dict[str, list[str]], page: int = 1) -> F
         size=PAGE_SIZE)
 
 
+def _shown(facet: Facet, key: Any) -> bool:
+    """Whether a bucket is an option: a value, and in the schema facet a schema's (glossary terms keep their
+    glossary's qualifiedName, which has no "/", where a table keeps its schema's: gazetteer.assets.glossary)."""
+    return key not in (None, "") and not (facet.param == "schema" and "/" not in str(key))
+
+
 def _bucket_key(facet: Facet, key: Any) -> str:
     if facet.param == "partitioned":
         return "true" if key in (True, 1, "true", "1", "t") else "false"
@@ -108,7 +114,7 @@ def run_search(engine: Engine, text: str, selected: dict[str, list[str]], page: 
         chosen = selected.get(facet.param, [])
         counted = found.facets[facet.param]
         values: list[dict[str, Any]] = [{"key": _bucket_key(facet, bucket.key), "count": bucket.count}
-                                        for bucket in counted.buckets if bucket.key not in (None, "")]
+                                        for bucket in counted.buckets if _shown(facet, bucket.key)]
         seen = {v["key"] for v in values}
         values += [{"key": key, "count": 0} for key in chosen if key not in seen]
         for value in values:
