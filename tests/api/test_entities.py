@@ -50,11 +50,12 @@ def test_a_header_carries_only_the_wanted_attributes_and_the_related_assets_as_r
     ({"entities": "x"}, "malformed bulk request"),
     ({"entities": [{"attributes": {}}]}, r"entities\[0\]: each entity needs a 'typeName'"),
     ({"entities": [{"typeName": "Dashboard"}]}, r"entities\[0\]: unknown typeName 'Dashboard'; this catalog holds "
+                                                 "AtlasGlossary, AtlasGlossaryCategory, AtlasGlossaryTerm, "
                                                  "Connection, Database, Schema, Table, View, Column"),
     ({"entities": [{"typeName": "Table", "attributes": []}]}, r"entities\[0\]: 'attributes' must be an object"),
     ({"entities": [{"typeName": "Connection", "attributes": {"qualifiedName": CONNECTION, "name": "c"}},
-                   {"typeName": "Table", "meanings": [{"guid": "g"}]}]},
-     r"entities\[1\]: meanings \(glossary terms\) are not supported"),
+                   {"typeName": "Table", "status": "PURGED"}]},
+     r"entities\[1\]: 'status' must be ACTIVE or DELETED"),
 ])
 def test_malformed_bulk_requests_say_what_is_wrong_and_write_nothing(engine: sa.Engine, body: Any,
                                                                      message: str) -> None:
@@ -74,6 +75,6 @@ def test_a_bulk_answer_names_what_each_entity_changed_and_the_guids_it_assigned(
     assert answer["guidAssignments"] == {"-7": created["guid"]} and "UPDATE" not in answer["mutatedEntities"]
     assert created["attributes"] == {"qualifiedName": CONNECTION, "name": "lake", "userDescription": "Our lake"}
     entity = get_entity(engine, guid=created["guid"], relationships=True)
-    assert entity["referredEntities"] == {} and entity["entity"]["relationshipAttributes"] == {}
+    assert entity["referredEntities"] == {} and entity["entity"]["relationshipAttributes"] == {"meanings": []}
     assert entity["entity"]["attributes"]["connectorName"] == "glue" and entity["entity"]["version"] == 0
     assert "relationshipAttributes" not in get_entity(engine, guid=created["guid"])["entity"]

@@ -231,7 +231,7 @@ def test_entities_relationships_and_enums(catalog: sa.Engine) -> None:
     column = get_entity(catalog, guid=entity["relationshipAttributes"]["columns"][0]["guid"], relationships=True)
     assert column["entity"]["relationshipAttributes"] == {"table": {**column["entity"]["relationshipAttributes"]
                                                                     ["table"], "guid": entity["guid"]},
-                                                          "nestedColumns": []}
+                                                          "nestedColumns": [], "meanings": []}
     schema = get_entity(catalog, type_name="Schema", qualified_name=ANALYTICS, relationships=True)["entity"]
     related = schema["relationshipAttributes"]
     assert {t["attributes"]["name"] for t in related["tables"]} == {"inventory", "daily_orders"}  # not archived

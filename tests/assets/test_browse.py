@@ -59,7 +59,7 @@ def test_text_searches_answer_as_the_api(catalog: sa.Engine) -> None:
                                                     {"term": {"isPartitioned": False}}]}}}
     assert [a.qualified_name for a in found.assets] == _names(catalog, dsl) and found.total == 1
     assert list(found.facets) == ["type", "connection", "schema", "format", "partitioned", "certificate", "owner",
-                                  "owner_group", "landed", "tag"]
+                                  "owner_group", "term", "landed", "tag"]
     # Disjunctive: the type facet counts Views too, the partitioned one both flags.
     assert {b.key: b.count for b in found.facets["type"].buckets} == {"Table": 1}
     assert sorted(b.count for b in found.facets["partitioned"].buckets) == [1, 1]

@@ -270,6 +270,7 @@ def test_a_member_may_create_a_connection_only_naming_themself_an_admin(catalog:
 def test_an_unknown_type_is_refused_before_anything_is_written(catalog: sa.Engine) -> None:
     before = _snapshot(catalog)
     with pytest.raises(InvalidRequest, match=r"^entities\[1\]: unknown typeName 'Dashboard'; this catalog holds "
+                                             "AtlasGlossary, AtlasGlossaryCategory, AtlasGlossaryTerm, "
                                              "Connection, Database, Schema, Table, View, Column"):
         _save(catalog, ADMIN, _table(f"{SALES}/fine"), {"typeName": "Dashboard", "attributes": {}})
     assert _snapshot(catalog) == before

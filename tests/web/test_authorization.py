@@ -176,6 +176,49 @@ def _own_webhook(w: World, who: str, route: str) -> str:
     return _webhook(w, f"{route} {who}" if who in ("ally", "admin") else "")
 
 
+# The glossary: one glossary with a term per world, made by the admin on first use; deleting is destructive, so
+# each caller allowed to gets a glossary of its own.
+_glossaries: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def _glossary(w: World, who: str = "") -> dict[str, str]:
+    if (id(w), who) not in _glossaries:
+        body = {"entities": [
+            {"typeName": "AtlasGlossary", "guid": "-1", "attributes": {"qualifiedName": "-1", "name": f"g {who}"}},
+            {"typeName": "AtlasGlossaryTerm", "guid": "-2", "attributes": {
+                "qualifiedName": "-2", "name": "term", "anchor": {"typeName": "AtlasGlossary", "guid": "-1"}}}]}
+        answer = w.http("admin").post("/api/meta/entity/bulk/", json=body)
+        assert answer.status_code == 200, answer.text
+        assigned = answer.json()["guidAssignments"]
+        _glossaries[(id(w), who)] = {"glossary": assigned["-1"], "term": assigned["-2"]}
+    return _glossaries[(id(w), who)]
+
+
+def _bulk_new_term(w: World, who: str, path: str) -> dict:
+    return {"entities": [{"typeName": "AtlasGlossaryTerm", "attributes": {
+        "qualifiedName": "-1", "name": f"by {who} at {path}",
+        "anchor": {"typeName": "AtlasGlossary", "guid": _glossary(w)["glossary"]}}}]}
+
+
+def _bulk_assign_term(w: World, who: str) -> dict:
+    return {"entities": [{"typeName": "Table", "attributes": {
+        "qualifiedName": w.table_qn, "name": w.table_qn.rsplit("/", 1)[1]},
+        "appendRelationshipAttributes": {"meanings": [{"typeName": "AtlasGlossaryTerm",
+                                                       "guid": _glossary(w)["term"]}]}}]}
+
+
+_GLOSSARY_CASES = [
+    *[case for path in ("/api/meta/entity/bulk/", "/api/meta/entity/bulk") for case in (
+        _api("POST", path, "writer", lambda w, who, p=path: p, lambda w, who, p=path: _bulk_new_term(w, who, p)),
+        _api("POST", path, "connection-admin", lambda w, who, p=path: p, _bulk_assign_term),
+        _api("DELETE", path, "writer", lambda w, who, p=path: p + "?guid=" + _glossary(
+            w, f"{p} {who}" if who in ALLOWED["writer"] else "")["glossary"]),
+    )],
+    _ui("GET", "/glossary", "read", lambda w, who: "/glossary"),
+    _ui("GET", "/glossary/{guid}", "read", lambda w, who: f"/glossary/{_glossary(w)['glossary']}"),
+    _ui("GET", "/glossary/term/{guid}", "read", lambda w, who: f"/glossary/term/{_glossary(w)['term']}"),
+]
+
 _WEBHOOK_CASES = [
     _api("POST", "/api/service/webhooks", "connection-admin", lambda w, who: "/api/service/webhooks", _webhook_body),
     _api("GET", "/api/service/webhooks", "read", lambda w, who: "/api/service/webhooks"),  # only those one manages
@@ -324,6 +367,7 @@ CASES: list[Case] = [
     _ui("POST", "/runs/{name}/stop", "connection-admin", lambda w, who: f"/runs/{w.run}/stop"),
     *_WEBHOOK_CASES,
     *_TAG_CASES,
+    *_GLOSSARY_CASES,
 ]
 # Served by FastAPI itself, not by Gazetteer's routers.
 _FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -359,6 +403,7 @@ def _snapshot(database_url: str) -> dict[str, list]:
         "webhook_deliveries": "SELECT event_key FROM webhook_deliveries",
         "tag_defs": "SELECT name, display_name, description, options, version FROM tag_defs",
         "asset_tags": "SELECT asset_id, tag_id, source_asset_id, propagate FROM asset_tags",
+        "term_assignments": "SELECT asset_guid, term_guid FROM term_assignments",
     }
     with engine.connect() as conn:
         snapshot = {key: sorted(map(repr, conn.execute(sa.text(sql)).all())) for key, sql in queries.items()}

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Query, Response
 
 from gazetteer.api import classifications
 from gazetteer.api.asset_search import index_search, text_search_answer
-from gazetteer.api.entities import bulk_upsert, get_entity
+from gazetteer.api.entities import bulk_delete, bulk_upsert, get_entity
 from gazetteer.api.lineage import lineage_list_answer
 from gazetteer.assets.tagging import TagEdit, edit_tags
 from gazetteer.errors import InvalidRequest
@@ -82,9 +82,10 @@ def entity_bulk(body: JsonObject, engine: EngineDep, principal: PrincipalDep,
                 replaceTags: Flag = None, appendTags: Flag = None,  # noqa: N803
                 replaceBusinessAttributes: Flag = None, overwriteBusinessAttributes: Flag = None,  # noqa: N803
                 replaceClassifications: Flag = None) -> dict[str, Any]:  # noqa: N803
-    """Create or update assets (asset.save): descriptions, owners, certificates, Atlan tags; new connections and
-    tables. addOrUpdateClassifications / removeClassifications apply whatever appendTags says; `classifications`
-    replaces an existing asset's tags only with replaceTags (or replaceClassifications) true."""
+    """Create or update assets (asset.save): descriptions, owners, certificates, Atlan tags, terms; glossaries,
+    their categories and terms; new connections and tables. addOrUpdateClassifications / removeClassifications
+    apply whatever appendTags says; `classifications` replaces an existing asset's tags only with replaceTags (or
+    replaceClassifications) true."""
     for name, value in (("appendTags", appendTags), ("replaceBusinessAttributes", replaceBusinessAttributes),
                         ("overwriteBusinessAttributes", overwriteBusinessAttributes)):
         _flag(value, name, False)  # accepted; custom metadata is not kept
@@ -139,3 +140,13 @@ def remove_tag_by_name(type_name: str, tag: str, engine: EngineDep, principal: P
     """Take an Atlan tag off an active asset named by type and qualifiedName."""
     edit_tags(engine, principal, TagEdit(remove=(tag,)), type_name=type_name, qualified_name=qualified_name)
     return Response(status_code=204)
+
+
+@router.delete("/entity/bulk/", responses=errors(400, 403, 404))
+@router.delete("/entity/bulk", include_in_schema=False)
+def entity_bulk_delete(engine: EngineDep, principal: PrincipalDep,
+                       guid: Annotated[list[str], Query(min_length=1, max_length=1000)],
+                       deleteType: Annotated[str, Query()] = "SOFT") -> dict[str, Any]:  # noqa: N803
+    """Archive (SOFT) or delete for good (HARD, PURGE) glossaries, categories and terms: delete_by_guid,
+    purge_by_guid. Crawled assets are archived by crawls, not here."""
+    return bulk_delete(engine, guid, deleteType, principal)

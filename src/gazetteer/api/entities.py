@@ -2,9 +2,9 @@
 
 What for: the search results, the entity endpoints and the mutation answers all describe assets the same way,
 as pyatlan reads them: an entity header with the wanted attributes, related assets as references, timestamps
-in epoch milliseconds, Atlan tags as classifications (`gazetteer.api.classifications`), term lists empty
-(docs/design.md, Atlan contract §5). The core hands out `AssetView`s; this module is the only place that turns
-them into Atlas JSON, or Atlas JSON into `AssetChange`s.
+in epoch milliseconds, Atlan tags as classifications (`gazetteer.api.classifications`), an asset's terms
+when they were read (docs/design.md, Atlan contract §5, §10 and §11). The core hands out `AssetView`s; this
+module is the only place that turns them into Atlas JSON, or Atlas JSON into `AssetChange`s.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from sqlalchemy.engine import Engine
 from gazetteer.api import classifications
 from gazetteer.assets.browse import get_asset
 from gazetteer.assets.curation import AssetChange, Saved, save_assets
+from gazetteer.assets.glossary import delete_items
+from gazetteer.assets.meanings import TermsChange
 from gazetteer.assets.tagging import AssetTag, tags_by_guid
 from gazetteer.assets.views import AssetView, Related, epoch_ms
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import InvalidRequest
 
-__all__ = ["get_entity", "bulk_upsert", "entity_header", "reference"]
+__all__ = ["get_entity", "bulk_upsert", "bulk_delete", "entity_header", "reference"]
 
 
 def get_entity(engine: Engine, *, guid: str | None = None, type_name: str | None = None,
@@ -40,6 +42,15 @@ def bulk_upsert(engine: Engine, body: Any, principal: Principal, *, replace_tags
     saved = save_assets(engine, _bulk_changes(body, replace_tags), principal)
     guids = [item.asset.guid for items in (saved.created, saved.updated) for item in items]
     return _bulk_answer(saved, tags_by_guid(engine, guids))
+
+
+def bulk_delete(engine: Engine, guids: Sequence[str], delete_type: str, principal: Principal) -> dict[str, Any]:
+    """The answer to DELETE /api/meta/entity/bulk?guid=...&deleteType=: glossary items archived (SOFT) or
+    deleted for good (HARD, PURGE), with what each took along (a glossary's categories and terms)."""
+    if delete_type not in ("SOFT", "HARD", "PURGE"):
+        raise InvalidRequest(f"deleteType must be SOFT, HARD or PURGE, not {delete_type[:40]!r}")
+    deleted = delete_items(engine, guids, principal, hard=delete_type != "SOFT")
+    return {"mutatedEntities": {"DELETE": [entity_header(asset) for asset in deleted]}, "guidAssignments": {}}
 
 
 def reference(asset: AssetView, wanted: Sequence[str] = ()) -> dict[str, Any]:
@@ -73,8 +84,7 @@ def entity_header(asset: AssetView, wanted: Iterable[str] | None = None,
         "displayText": asset.name,
         "classificationNames": classifications.names(tags),
         "classifications": [classifications.render(tag) for tag in tags],
-        "meaningNames": [],
-        "meanings": [],
+        **_meanings(asset),
         "labels": [],
         "isIncomplete": False,
         "createdBy": asset.created_by,
@@ -82,6 +92,15 @@ def entity_header(asset: AssetView, wanted: Iterable[str] | None = None,
         "createTime": epoch_ms(asset.created_at),
         "updateTime": epoch_ms(asset.updated_at),
     }
+
+
+def _meanings(asset: AssetView) -> dict[str, Any]:
+    """Atlas's header lists of an asset's terms (empty unless its terms were read)."""
+    terms = (asset.related or {}).get("meanings")
+    terms = terms if isinstance(terms, tuple) else ()
+    return {"meaningNames": [term.name for term in terms],
+            "meanings": [{"termGuid": term.guid, "relationGuid": f"{asset.guid}:{term.guid}",
+                          "displayText": term.name, "confidence": 0} for term in terms]}
 
 
 def full_entity(asset: AssetView, tags: Sequence[AssetTag] = ()) -> dict[str, Any]:
@@ -107,13 +126,29 @@ def _bulk_changes(body: Any, replace_tags: bool) -> list[AssetChange]:
         attributes = entity.get("attributes", {})
         if not isinstance(attributes, Mapping):
             raise InvalidRequest(f"{where}: 'attributes' must be an object")
-        if entity.get("meanings"):
-            raise InvalidRequest(f"{where}: meanings (glossary terms) are not supported by this catalog")
-        guid = entity.get("guid")
-        guid = guid if isinstance(guid, str) else None
+        guid, status = entity.get("guid"), entity.get("status")
+        if status not in (None, "ACTIVE", "DELETED"):
+            raise InvalidRequest(f"{where}: 'status' must be ACTIVE or DELETED")
         tags = classifications.parse_edit(entity, where, replace=replace_tags)
-        changes.append(AssetChange(entity["typeName"], attributes or {}, guid, where, tags))
+        changes.append(AssetChange(entity["typeName"], attributes or {}, guid if isinstance(guid, str) else None,
+                                   where, tags, _terms_change(entity, where), status))
     return changes
+
+
+def _terms_change(entity: Mapping[str, Any], where: str) -> TermsChange:
+    """The terms an entity adds and removes (pyatlan's append_terms / remove_terms); the entity-level
+    `meanings` header pyatlan echoes from what it read is Atlas's read-only summary, and ignored as Atlas does."""
+    sides = []
+    for key in ("appendRelationshipAttributes", "removeRelationshipAttributes"):
+        value = entity.get(key) or {}
+        if not isinstance(value, Mapping):
+            raise InvalidRequest(f"{where}: {key!r} must be an object")
+        unknown = sorted(set(value) - {"meanings"})
+        if unknown:
+            raise InvalidRequest(f"{where}.{key}: only 'meanings' (terms) can be appended or removed here, not "
+                                 f"{', '.join(unknown)}")
+        sides.append(value.get("meanings"))
+    return TermsChange(None, sides[0], sides[1])
 
 
 def _bulk_answer(saved: Saved, tags: Mapping[str, Sequence[AssetTag]]) -> dict[str, Any]:

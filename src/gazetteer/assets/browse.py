@@ -13,11 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.records import ASSET_TYPES
+from gazetteer.assets.records import ASSET_TYPES, GLOSSARY_TYPES
 from gazetteer.assets.relations import related_views
 from gazetteer.assets.search import search_assets
 from gazetteer.assets.search_fields import HAS_LINEAGE
-from gazetteer.assets.views import AssetView
+from gazetteer.assets.views import AssetView, Related
 from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.search import Bool, Query, SearchRequest, SortField, Term, Terms
 from gazetteer.search.limits import MAX_PAGING
@@ -73,7 +73,8 @@ def get_asset(engine: Engine, *, guid: str | None = None, type_name: str | None 
             raise InvalidRequest(f"Given typename {type_name} was invalid; this catalog holds {', '.join(ASSET_TYPES)}")
         query = sa.select(assets, HAS_LINEAGE.label("has_lineage")).where(
             assets.c.qualified_name == qualified_name, assets.c.type_name == type_name,
-                                        assets.c.status == "ACTIVE")
+            # An archived glossary item is found too: pyatlan's restore() reads it so, then saves it ACTIVE.
+            assets.c.status == "ACTIVE" if type_name not in GLOSSARY_TYPES else sa.true())
         missing = f"Instance {type_name} with unique attribute {{qualifiedName={qualified_name}}} does not exist"
     else:
         raise InvalidRequest("Give a guid, or a type name and attr:qualifiedName")
@@ -81,7 +82,11 @@ def get_asset(engine: Engine, *, guid: str | None = None, type_name: str | None 
         row = conn.execute(query).first()
         if row is None:
             raise NotFound(missing)
-        related = related_views(conn, [row], None)[row.id] if relationships else None
+        if relationships:
+            related: Mapping[str, Related] | None = related_views(conn, [row], None)[row.id]
+        else:  # an asset's terms are part of its header in Atlas, relationships or not
+            terms = related_views(conn, [row], ("meanings",))[row.id]
+            related = terms if terms.get("meanings") else None
     return AssetView.of(row, related)
 
 

@@ -6,8 +6,10 @@ What for: pyatlan's `asset.save(...)` (POST /entity/bulk/, parsed into `AssetCha
 belongs to the crawl: sending it unchanged is fine (pyatlan echoes what it read), changing it is refused.
 New assets hang under an existing parent (a Table under a Schema...) or are Connections. Processes (lineage,
 `gazetteer.assets.processes`) hang under their connection; their inputs and outputs must exist, and unlike
-crawled assets, a process people sent may be sent again with other inputs, outputs or SQL.
-Who may: see `auth.permissions` (EDIT_ASSET, CREATE_ASSET, CREATE_CONNECTION).
+crawled assets, a process people sent may be sent again with other inputs, outputs or SQL. Glossaries, their
+categories and terms are people's all through (`gazetteer.assets.glossary`), and the terms assigned to an asset
+are its `meanings` (`gazetteer.assets.meanings`).
+Who may: see `auth.permissions` (EDIT_ASSET, CREATE_ASSET, CREATE_CONNECTION, MANAGE_GLOSSARY).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from gazetteer.assets import history, tagging
+from gazetteer.assets import glossary, history, tagging
+from gazetteer.assets.meanings import TermsChange, apply_terms
 from gazetteer.assets.processes import REFERENCE_KEYS, crawled_prefix, resolve_references
-from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES, content_hash
+from gazetteer.assets.records import ASSET_TYPES, GLOSSARY_TYPES, LINEAGE_TYPES, content_hash
 from gazetteer.assets.relations import RELATIONSHIP_NAMES
 from gazetteer.assets.search_fields import CURATED_ATTRIBUTES
 from gazetteer.assets.service import connection_attributes
@@ -58,13 +61,16 @@ _DEPTH = {name: depth for depth, name in enumerate(ASSET_TYPES)}
 @dataclass(frozen=True, slots=True)
 class AssetChange:
     """One asset to create or update: its type, the attributes sent, the guid that names an existing asset (a
-    guid starting with "-" is a placeholder for a new one, as in Atlas), and where it came from (for errors)."""
+    guid starting with "-" is a placeholder for a new one, as in Atlas), where it came from (for errors), and
+    the terms to add or remove (the `meanings` attribute, a replacement, is among the attributes)."""
 
     type_name: str
     attributes: Mapping[str, Any]
     guid: str | None = None
     where: str = "asset"
     tags: tagging.TagEdit = tagging.TagEdit()  # Atlan tags to put on or take off (gazetteer.assets.tagging)
+    terms: TermsChange = TermsChange()
+    status: str | None = None  # ACTIVE restores an archived glossary item (pyatlan's restore())
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +285,17 @@ def _placeholders_replaced(change: AssetChange, assigned: Mapping[str, str]) -> 
     return dataclasses.replace(change, attributes=attributes)
 
 
+def _glossary_item(conn: Connection, change: AssetChange, row: Any | None, principal: Principal,
+                   assigned: Mapping[str, str]) -> Any:
+    """A glossary, category or term created or updated; what people curate on any asset is curated here too."""
+    if row is not None and row.type_name != change.type_name:
+        raise InvalidRequest(f"{change.where}: {row.qualified_name!r} is a {row.type_name}, not a {change.type_name}")
+    editable, _, _ = _split(change.attributes)
+    curated = _apply(row.curated if row is not None else {}, editable, principal.username, change.where)
+    return glossary.save_item(conn, change.type_name, change.attributes, row, principal, assigned, change.where,
+                              CURATED_ATTRIBUTES, curated, restore=change.status == "ACTIVE")
+
+
 def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Principal) -> Saved:
     """Update (curate) or create each asset, all or nothing; parents before children, so one call can create
     a schema and its tables."""
@@ -301,17 +318,22 @@ def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Princ
                 row = conn.execute(sa.select(assets).where(assets.c.qualified_name == qualified_name)).first() \
                     if isinstance(qualified_name, str) else None
             changed = tuple(sorted(key for key in change.attributes if key in EDITABLE))
-            if row is None:
-                row = _create(conn, change, principal)
-                tagging.apply_edit(conn, row, change.tags, principal, "api", where=change.where)
-                tagging.refresh_beneath(conn, row.qualified_name)  # a new column of a tagged table gets its tag
-                created.append(SavedAsset(AssetView.of(row), changed))
-                row_guid = created[-1].asset.guid
+            if change.type_name in GLOSSARY_TYPES:
+                saved = _glossary_item(conn, change, row, principal, assigned)
+            elif row is None:
+                saved = _create(conn, change, principal)
             else:
-                row = _update(conn, row, change, principal, "api")
-                tagging.apply_edit(conn, row, change.tags.for_existing(), principal, "api", where=change.where)
-                updated.append(SavedAsset(AssetView.of(row), changed))
-                row_guid = updated[-1].asset.guid
+                saved = _update(conn, row, change, principal, "api")
+            if row is None:
+                tagging.apply_edit(conn, saved, change.tags, principal, "api", where=change.where)
+                tagging.refresh_beneath(conn, saved.qualified_name)  # a new column of a tagged table gets its tag
+            else:
+                tagging.apply_edit(conn, saved, change.tags.for_existing(), principal, "api", where=change.where)
+            terms = TermsChange(change.attributes.get("meanings"), change.terms.append, change.terms.remove)
+            if apply_terms(conn, saved, terms, principal, assigned, change.where) and row is not None:
+                changed = (*changed, "meanings")
+            (created if row is None else updated).append(SavedAsset(AssetView.of(saved), changed))
+            row_guid = saved.guid
             if guid and guid.startswith("-"):
                 assigned[guid] = row_guid
         bump_generation(conn)  # last: searches' cached facets must see the edit (gazetteer.store.generation)

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, FromClause
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
+from gazetteer.assets.meanings import term_counts
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import FieldResolver, ResolvedField, TermsAgg, compile_terms_agg
 from gazetteer.store.schema import assets
@@ -30,6 +31,8 @@ from gazetteer.store.schema import assets
 __all__ = ["Bucket", "Facet", "terms_aggregations", "MAX_GROUPS"]
 
 MAX_GROUPS = 5000
+# Terms facets (gazetteer.assets.meanings): by the term's qualifiedName, or by its name.
+_TERM_FIELDS = {"__meanings": "qualified_name", "__meaningsText": "name", "__meaningNames": "name"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +125,12 @@ def terms_aggregations(conn: Connection, fields: FieldResolver, aggs: Sequence[T
 
     An array attribute (owners) is grouped by its whole value beside the others, in the same pass (people give
     few distinct lists of owners), and each element of a group's list gets the group's count."""
+    # The terms facet counts the assignments table, not a column of the hits: a query of its own.
+    by_term = {agg.name: _facet(term_counts(conn, where, agg.size, _TERM_FIELDS[agg.field.removesuffix(".keyword")]))
+               for agg in aggs if agg.field.removesuffix(".keyword") in _TERM_FIELDS}
+    if by_term:
+        rest = terms_aggregations(conn, fields, [agg for agg in aggs if agg.name not in by_term], where)
+        return {agg.name: by_term.get(agg.name) or rest[agg.name] for agg in aggs}
     resolved = [_resolved(fields, agg) for agg in aggs]
 
     def one_by_one() -> dict[str, Facet]:

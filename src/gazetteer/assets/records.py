@@ -8,12 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["AssetRecord", "ASSET_TYPES", "LINEAGE_TYPES", "content_hash"]
+__all__ = ["AssetRecord", "ASSET_TYPES", "GLOSSARY_TYPES", "LINEAGE_TYPES", "content_hash"]
 
-# Atlan's type names: the hierarchy from the top down, then S3 locations that are no table's, then lineage (a
-# Process links assets, a ColumnProcess their columns); in this order one request can create an asset and the
-# lineage that reads it.
-ASSET_TYPES = ("Connection", "Database", "Schema", "Table", "View", "Column", "S3Object", "Process", "ColumnProcess")
+# Atlan's type names: the glossary (a glossary, its categories, its terms), then the hierarchy from the top down,
+# then S3 locations that are no table's, then lineage (a Process links assets, a ColumnProcess their columns); in
+# this order one request can create a glossary and its terms, an asset with those terms, and the lineage that
+# reads it.
+GLOSSARY_TYPES = ("AtlasGlossary", "AtlasGlossaryCategory", "AtlasGlossaryTerm")
+ASSET_TYPES = (*GLOSSARY_TYPES, "Connection", "Database", "Schema", "Table", "View", "Column", "S3Object", "Process",
+               "ColumnProcess")
 LINEAGE_TYPES = ("Process", "ColumnProcess")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gazetteer.assets.glossary_relations import GLOSSARY_RELATIONSHIPS, glossary_related
 from gazetteer.assets.views import AssetView, Related
 from gazetteer.store.schema import assets
 
@@ -39,7 +40,9 @@ RELATIONSHIPS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("Column", "parentColumn"): ("parent column", ("Column",)),
     ("Column", "nestedColumns"): ("nested", ("Column",)),
 }
-RELATIONSHIP_NAMES = frozenset(name for _, name in RELATIONSHIPS)
+# The glossary's relationships and any asset's terms (`meanings`): gazetteer.assets.glossary_relations.
+RELATIONSHIP_NAMES = frozenset({*(name for _, name in RELATIONSHIPS), "meanings",
+                                *(name for names in GLOSSARY_RELATIONSHIPS.values() for name in names)})
 
 
 def _nested_in(row: Any) -> str | None:
@@ -58,6 +61,8 @@ def related_views(conn: Connection, rows: Sequence[Any], names: Iterable[str] | 
               for (type_name, name) in RELATIONSHIPS
               if type_name == row.type_name and (names is None or name in names)}
     out: dict[int, dict[str, Related]] = {row.id: {} for row in rows}
+    for row_id, found in glossary_related(conn, rows, names).items():
+        out[row_id].update(found)
     if not chosen:
         return out
     by_id = {row.id: row for row in rows}

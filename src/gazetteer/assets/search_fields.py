@@ -19,8 +19,9 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gazetteer.assets.fulltext import FullTextMatcher
+from gazetteer.assets.meanings import has_term
 from gazetteer.assets.ranking import POPULARITY, VIEWS
-from gazetteer.assets.records import ASSET_TYPES, LINEAGE_TYPES
+from gazetteer.assets.records import ASSET_TYPES, GLOSSARY_TYPES, LINEAGE_TYPES
 from gazetteer.errors import InvalidRequest
 from gazetteer.search import (
     Bool,
@@ -65,6 +66,7 @@ SUPER_TYPES: dict[str, tuple[str, ...]] = {
     "S3Object": ("S3", "ObjectStore", "AWS", "Catalog", "Asset", "Referenceable"),
     "Process": ("Asset", "Referenceable"),
     "ColumnProcess": ("Process", "Asset", "Referenceable"),
+    **dict.fromkeys(GLOSSARY_TYPES, ("Asset", "Referenceable")),
 }
 # Atlan's `__hasLineage`: a process, or an asset some active process reads or writes (lineage_edges holds
 # only active processes' references).
@@ -76,6 +78,7 @@ _TAG_FIELDS: dict[str, bool | None] = {"__traitNames": True, "__propagatedTraitN
                                        "__classificationNames": None, "__propagatedClassificationNames": False,
                                        "classificationNames": None}
 _TYPE_FIELDS = {"__typeName", "__typeName.keyword"}
+_TERM_TEXT = ("__meaningsText", "__meaningNames")
 _SUPER_FIELDS = {"__superTypeNames", "__superTypeNames.keyword"}
 _PARENT_FIELDS = {"tableQualifiedName", "tableQualifiedName.keyword", "viewQualifiedName",
                   "viewQualifiedName.keyword"}
@@ -104,8 +107,15 @@ _COLUMNS: dict[str, ResolvedField] = {
     "__modificationTimestamp": ResolvedField(assets.c.updated_at, kind="datetime"),
     "__createdBy": _text(assets.c.created_by),
     "__modifiedBy": _text(assets.c.updated_by),
-    # Terms and labels are not kept: these match nothing (and `must_not` keeps everything). Tags: `_TAG_FIELDS`.
-    **{name: _text(sa.null()) for name in ("__meanings", "__meaningNames", "__labels", "__customAttributes")},
+    # Labels are not kept: these match nothing (and `must_not` keeps everything). Tags: `_TAG_FIELDS`.
+    **{name: _text(sa.null()) for name in ("__labels", "__customAttributes")},
+    # Terms (gazetteer.assets.meanings): by the term's qualifiedName, as Atlan indexes them, or by its name.
+    "__meanings": ResolvedField(sa.null(), is_array=True, sortable=False, member=has_term("qualified_name")),
+    **{name: ResolvedField(sa.null(), is_array=True, sortable=False, member=has_term("name", ignore_case=True))
+       for name in _TERM_TEXT},
+    # A category's or term's glossary, a category's parent (gazetteer.assets.glossary says where they are kept).
+    "__glossary": _text(assets.c.schema_qualified_name),
+    "__parentCategory": _text(assets.c.parent_qualified_name),
     "__hasLineage": ResolvedField(HAS_LINEAGE, kind="bool"),
 }
 
@@ -123,6 +133,9 @@ def canonical_types(query: Query) -> Query:
         return dataclasses.replace(query, **kids)
     if isinstance(query, Nested):
         return dataclasses.replace(query, query=canonical_types(query.query))
+    if isinstance(query, FullText) and query.fields and set(query.fields) <= set(_TERM_TEXT):
+        # pyatlan's Asset.ASSIGNED_TERMS.match(name): a term's name (any case), not the full-text index.
+        return Term("__meaningsText", query.text.strip(), at=query.at)
     field = getattr(query, "field", None)
     if field in _TYPE_FIELDS and isinstance(query, (Term, Terms)):
         values: tuple[Any, ...] | set[str] = (query.value,) if isinstance(query, Term) else query.values

@@ -40,6 +40,7 @@ FACET_FIELDS: Mapping[str, str] = {
     "certificate": "certificateStatus",
     "owner": "ownerUsers",  # arrays: each of an asset's owners counts (gazetteer.assets.facets)
     "owner_group": "ownerGroups",
+    "term": "__meaningsText",  # glossary terms by name (gazetteer.assets.meanings)
 }
 FACET_SIZE = 25
 # The "landed" facet: when a table's newest partition was created (its `lastPartitionCreatedAt`), in disjoint
@@ -72,6 +73,7 @@ class FacetedQuery:
     certificates: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()  # users
     owner_groups: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()  # names of glossary terms
     start: int = 0
     size: int = 20
     sort: str = "relevance"  # a key of SORTS
@@ -90,7 +92,7 @@ def _filters(query: FacetedQuery) -> dict[str, Query]:
     """The facets' filters by facet name, in the order of `FACET_FIELDS`."""
     values = {"type": query.types, "connection": query.connections, "schema": query.schemas,
               "format": query.formats, "certificate": query.certificates, "owner": query.owners,
-              "owner_group": query.owner_groups}
+              "owner_group": query.owner_groups, "term": query.terms}
     filters: dict[str, Query] = {name: Terms(FACET_FIELDS[name], chosen) for name, chosen in values.items() if chosen}
     if query.partitioned is not None:
         filters["partitioned"] = Term(FACET_FIELDS["partitioned"], query.partitioned)

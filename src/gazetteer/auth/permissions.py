@@ -41,6 +41,7 @@ class Action(Enum):
     CREATE_ASSET = "create an asset beneath an existing connection"
     MANAGE_WEBHOOKS = "add, change, test or remove the webhooks of a connection"
     MANAGE_TAGS = "create, change or delete Atlan tag definitions"
+    MANAGE_GLOSSARY = "create, change or delete glossaries, their categories and terms"
 
 
 PERMISSIONS: Mapping[Action, Rule] = {
@@ -55,6 +56,8 @@ PERMISSIONS: Mapping[Action, Rule] = {
     Action.CREATE_ASSET: Rule.CONNECTION_ADMIN,
     Action.MANAGE_WEBHOOKS: Rule.CONNECTION_ADMIN,  # no connection (a subscription to all of them): $admin only
     Action.MANAGE_TAGS: Rule.ADMIN,  # tags are shared by every connection
+    # A glossary belongs to no connection; assigning its terms to an asset is curating that asset (EDIT_ASSET).
+    Action.MANAGE_GLOSSARY: Rule.WRITER,
 }
 
 

@@ -259,3 +259,16 @@ asset_tags = sa.Table(
     sa.Index("ix_asset_tags_tag_id_asset_id", "tag_id", "asset_id"),
     sa.Index("ix_asset_tags_source_asset_id_tag_id", "source_asset_id", "tag_id"),
 )
+
+# Glossary terms assigned to assets (Atlan's `meanings`; gazetteer.assets.meanings), by guid: a guid is never
+# reused, so a row outlives a crawl's rollback harmlessly, and a re-crawl (which keeps every asset's guid, an
+# archived one's too) never touches it. Readers join both guids to active assets.
+term_assignments = sa.Table(
+    "term_assignments",
+    metadata,
+    sa.Column("asset_guid", sa.String(36), primary_key=True),
+    sa.Column("term_guid", sa.String(36), primary_key=True),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Index("ix_term_assignments_term_guid", "term_guid"),
+)

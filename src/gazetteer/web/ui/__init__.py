@@ -17,6 +17,7 @@ from gazetteer.web.ui import (
     asset_page,
     changes_page,
     crawler_form,
+    glossary_pages,
     history_page,
     lineage_page,
     routing,
@@ -36,7 +37,7 @@ __all__ = ["PAGES", "router"]
 # `routing.router` when it is first imported, and that moment depends on who imports it first; this list, not
 # import order, decides.
 PAGES = (routing, session, search_page, crawler_form, lineage_page, history_page, changes_page, asset_page,
-         workflow_pages, webhooks_page)
+         workflow_pages, webhooks_page, glossary_pages)
 
 router = APIRouter(include_in_schema=False)
 for page in PAGES:

@@ -19,6 +19,7 @@ from gazetteer.assets.browse import ancestors_of, children_of, columns_of, get_a
 from gazetteer.assets.curation import update_curated
 from gazetteer.assets.datatypes import is_nested
 from gazetteer.assets.popularity import record_view
+from gazetteer.assets.records import GLOSSARY_TYPES
 from gazetteer.assets.tagging import tags_by_guid
 from gazetteer.assets.views import AssetView
 from gazetteer.auth.permissions import Action, may
@@ -26,6 +27,7 @@ from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
 from gazetteer.web.ui.datatypes import linked_type_events
 from gazetteer.web.ui.formatting import column_statistics
+from gazetteer.web.ui.glossary_pages import glossary_url
 from gazetteer.web.ui.lineage_data import NOT_PROCESS, endpoints, has_lineage, lineage_badge, walk
 from gazetteer.web.ui.lineage_graph import is_process
 from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, read_engine, render, role_names, router
@@ -139,7 +141,10 @@ def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -
 
 @router.get("/assets/{guid}")
 def asset_page(request: Request, user: UserDep, guid: str, page: int = 1) -> Response:
-    response = render(request, "asset.html", asset_context(request, user, guid, page))
+    context = asset_context(request, user, guid, page)
+    if context["kind"] in GLOSSARY_TYPES:  # search results link every asset here; the glossary has its own pages
+        return RedirectResponse(glossary_url(context["asset"]), status_code=303)
+    response = render(request, "asset.html", context)
     if may(user, Action.COUNT_VIEW):
         # A page view (popularity), counted on the primary once the page is sent: never a cost to the reader.
         response.background = BackgroundTask(record_view, request.app.state.engine, guid)

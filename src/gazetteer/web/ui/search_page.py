@@ -47,6 +47,7 @@ FACETS = (
     Facet("owner", "Owners"),
     Facet("owner_group", "Owner groups"),
     Facet("tag", "Tags"),
+    Facet("term", "Glossary term"),
 )
 # Shown as one tree (Connection › Schema) rather than as two lists.
 _TREE = ("connection", "schema")
@@ -71,10 +72,16 @@ def faceted_query(text: str, selected: dict[str, list[str]], page: int = 1, sort
         text=text, types=tuple(selected.get("type", [])), connections=tuple(selected.get("connection", [])),
         schemas=tuple(selected.get("schema", [])), formats=tuple(selected.get("format", [])),
         partitioned=_partitioned(selected.get("partitioned", [])), landed=tuple(selected.get("landed", [])),
-        tags=tuple(selected.get("tag", [])),
+        tags=tuple(selected.get("tag", [])), terms=tuple(selected.get("term", [])),
         certificates=tuple(selected.get("certificate", [])), owners=tuple(selected.get("owner", [])),
         owner_groups=tuple(selected.get("owner_group", [])),
         start=min((page - 1) * PAGE_SIZE, MAX_FROM), size=PAGE_SIZE, sort=sort)
+
+
+def _shown(facet: Facet, key: Any) -> bool:
+    """Whether a bucket is an option: a value, and in the schema facet a schema's (glossary terms keep their
+    glossary's qualifiedName, which has no "/", where a table keeps its schema's: gazetteer.assets.glossary)."""
+    return key not in (None, "") and not (facet.param == "schema" and "/" not in str(key))
 
 
 def _bucket_key(facet: Facet, key: Any) -> str:
@@ -128,7 +135,7 @@ def card(asset: AssetView) -> dict[str, Any]:
 
 def _options(facet: Facet, counted: Any, chosen: list[str], connections: dict[str, str]) -> list[dict[str, Any]]:
     values: list[dict[str, Any]] = [{"key": _bucket_key(facet, bucket.key), "count": bucket.count}
-                                    for bucket in counted.buckets if bucket.key not in (None, "")]
+                                    for bucket in counted.buckets if _shown(facet, bucket.key)]
     seen = {v["key"] for v in values}
     values += [{"key": key, "count": 0} for key in chosen if key not in seen]
     for value in values:

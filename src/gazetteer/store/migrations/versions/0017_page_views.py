@@ -1,7 +1,7 @@
 """Page views and recency: a counter per asset page viewed, and an index on when assets of a type last changed.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 
 `asset_views` is one small row per asset people have opened, bumped in place (gazetteer.assets.popularity); it is
 kept out of `assets` so a view never rewrites an asset's row, its full-text index or the catalog's generation.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
