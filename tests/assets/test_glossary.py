@@ -64,7 +64,7 @@ def test_terms_on_an_asset_are_searched_faceted_and_kept(catalog: sa.Engine) -> 
     unassigned = _found(catalog, {"bool": {"must_not": [{"exists": {"field": "__meanings"}}],
                                            "filter": [{"term": {"__typeName.keyword": "Table"}}]}})
     assert "orders" not in unassigned
-    with pytest.raises(InvalidRequest, match="array field"):
+    with pytest.raises(InvalidRequest, match="only term, terms and exists are supported on .__meanings."):
         _found(catalog, {"prefix": {"__meanings": "x"}})
 
     # The search page's facet, and its filter.

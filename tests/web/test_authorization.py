@@ -303,6 +303,7 @@ CASES: list[Case] = [
          lambda w, who: f"/api/service/runs/{w.run}/stop"),
     _api("POST", "/api/meta/search/indexsearch", "read", lambda w, who: "/api/meta/search/indexsearch",
          lambda w, who: {"dsl": {"size": 1}}),
+    _api("GET", "/api/meta/search/text", "read", lambda w, who: "/api/meta/search/text?q=orders&size=1"),
     _api("GET", "/api/meta/entity/guid/{guid}", "read", lambda w, who: f"/api/meta/entity/guid/{w.table_guid}"),
     _api("GET", "/api/meta/entity/uniqueAttribute/type/{type_name}", "read",
          lambda w, who: f"/api/meta/entity/uniqueAttribute/type/Table?attr:qualifiedName={w.table_qn}"),
