@@ -29,6 +29,7 @@ from gazetteer.web.limits import BodySizeLimit
 from gazetteer.web.openapi import install_openapi
 from gazetteer.web.requests import RequestHygiene
 from gazetteer.web.ui import router as ui_router
+from gazetteer.web.ui.error_pages import browser_page
 from gazetteer.webhooks.delivery import Dispatcher
 from gazetteer.workflows.executors import start_executor
 from gazetteer.workflows.housekeeping import Housekeeping
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.add_middleware(QueryBudget, seconds=settings.query_timeout_seconds)  # innermost: uploads cost nothing
     app.add_middleware(RequestHygiene)
     app.add_middleware(BodySizeLimit)  # added last, so outside RequestHygiene: it bounds the body that one reads
-    install_error_handlers(app)
+    install_error_handlers(app, page=browser_page)
 
     @app.get("/health", tags=["meta"])
     def health() -> JSONResponse:
