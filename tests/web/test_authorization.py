@@ -265,6 +265,8 @@ CASES: list[Case] = [
     _ui("GET", "/assets/{guid}/{field}/edit", "read", lambda w, who: f"/assets/{w.table_guid}/description/edit"),
     _ui("POST", "/assets/{guid}/{field}", "connection-admin", lambda w, who: f"/assets/{w.table_guid}/description",
         lambda w, who: {"userDescription": f"by {who} in the browser"}),
+    _ui("POST", "/assets/{guid}/owners/adopt", "connection-admin", lambda w, who: f"/assets/{w.table_guid}/owners/adopt"),
+    _ui("GET", "/owners/suggestions", "read", lambda w, who: "/owners/suggestions?add=ad"),
     _ui("GET", "/workflows", "read", lambda w, who: "/workflows"),
     _ui("GET", "/workflows/new", "writer", lambda w, who: "/workflows/new"),
     _ui("POST", "/workflows/new", "writer", lambda w, who: "/workflows/new", lambda w, who: {"connection_name": ""}),

@@ -11,7 +11,7 @@ editor must start from the stored values, not a replica's older ones it would wr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import Request, Response
@@ -22,7 +22,7 @@ from gazetteer.assets.curation import update_curated
 from gazetteer.assets.views import ENUMS
 from gazetteer.auth import people
 from gazetteer.auth.principal import Principal
-from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
+from gazetteer.errors import GazetteerError, InvalidRequest, NotFound, PermissionDenied
 from gazetteer.web.ui import error_pages
 from gazetteer.web.ui.asset_page import connection_of, may_edit, page_head
 from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, read_engine, render, router
@@ -33,6 +33,11 @@ FIELDS = ("description", "owners", "certificate")
 DESCRIPTION_LIMIT = 10_000
 MESSAGE_LIMIT = 2_000  # a certificate's message
 OWNERS_LIMIT = 50  # owners one save may name
+
+
+def _not_yours(user: Principal) -> str:
+    return (f"You ({user.username}) may not change this asset: only admins of its connection and $admin users may. "
+            "Ask one of them to make you an admin of the connection, or to make the change.")
 
 
 def _field(field: str) -> str:
@@ -49,9 +54,11 @@ def _editable(engine: Engine, user: Principal, guid: str) -> dict[str, Any]:
 
 
 def _answer(request: Request, user: Principal, field: str, context: Mapping[str, Any], status: int = 200) -> Response:
-    """The field's fragment for htmx; for a plain browser request, a page holding it under the asset's header."""
+    """The field's fragment for htmx; for a plain browser request, a page holding it under the asset's header,
+    with `status`. A refusal swapped in by htmx answers 200: the fragment says what went wrong, in place, and
+    htmx treats any 4xx as a failed request (logged as an error, events of failure)."""
     if is_htmx(request):
-        return render(request, f"_{field}.html", context, status=status)
+        return render(request, f"_{field}.html", context)
     engine = request.app.state.engine
     return render(request, "edit.html", {**page_head(engine, user, context["asset"], "overview"), **context,
                                          "field": field}, status=status)
@@ -90,9 +97,7 @@ def edit_field(request: Request, user: UserDep, guid: str, field: str) -> Respon
     engine = request.app.state.engine
     context = _editable(engine, user, guid)
     if not context["can_edit"]:
-        return _answer(request, user, field, {**context, "error": (
-            f"You ({user.username}) may not change this asset: only admins of its connection and $admin users "
-            "may. Ask one of them.")}, status=403)
+        return _answer(request, user, field, {**context, "error": _not_yours(user)}, status=403)
     if field == "owners":
         context["suggestions"] = _suggestions(engine)
     return _answer(request, user, field, {**context, "editing": True})
@@ -120,11 +125,19 @@ def _owner_changes(engine: Engine, form: Mapping[str, list[str]]) -> dict[str, A
     added = _names(_one(form, "add"))
     if len(users) + len(groups) + len(added) > OWNERS_LIMIT:
         raise InvalidRequest(f"An asset may have at most {OWNERS_LIMIT} owners; name fewer, or use a group.")
+    return _adding(engine, users, groups, added, lambda unknown: (
+        f"No user or group of this catalog is called {', '.join(map(repr, unknown[:5]))}: pick owners from the "
+        "suggestions, or ask an administrator to add them first."))
+
+
+def _adding(engine: Engine, users: list[str], groups: list[str], names: list[str],
+            refusal: Callable[[tuple[str, ...]], str]) -> dict[str, Any]:
+    """The owners with `names` added, each found among the users, then the groups; InvalidRequest(refusal(the
+    names that are neither)) if any is neither."""
     with engine.connect() as conn:
-        found = people.resolve(conn, added)
+        found = people.resolve(conn, names)
     if found.unknown:
-        raise InvalidRequest(f"No user or group of this catalog is called {', '.join(map(repr, found.unknown[:5]))}:"
-                             " pick owners from the suggestions, or ask an administrator to add them first.")
+        raise InvalidRequest(refusal(found.unknown))
     return {"ownerUsers": list(dict.fromkeys(users + list(found.users))) or None,
             "ownerGroups": list(dict.fromkeys(groups + list(found.groups))) or None}
 
@@ -140,23 +153,28 @@ def _certificate_changes(form: Mapping[str, list[str]]) -> dict[str, Any]:
     return {"certificateStatus": status, "certificateStatusMessage": (message or None) if status else None}
 
 
-def _description_changes(engine: Engine, guid: str, form: Mapping[str, list[str]]) -> dict[str, Any]:
+def _description_changes(form: Mapping[str, list[str]], crawled: str | None) -> dict[str, Any]:
     text = _one(form, "userDescription")
     if len(text) > DESCRIPTION_LIMIT:
         raise InvalidRequest(f"The description is longer than {DESCRIPTION_LIMIT:,} characters; shorten it.")
-    crawled = error_pages.asset(engine, guid).attributes.get("description")
     # Saving Glue's text unchanged adds no override, so later Glue edits still show.
     return {"userDescription": None if not text or text == crawled else text}
 
 
-def _save(request: Request, user: Principal, guid: str, field: str, changes: Any,
-          draft: Mapping[str, Any], added: str = "") -> Response:
-    """Apply `changes` (a callable, so that a refusal while reading the form is answered the same way)."""
+Changes = Callable[[Mapping[str, Any]], dict[str, Any]]  # the stored attributes → what to change
+
+
+def _save(request: Request, user: Principal, guid: str, field: str, changes: Changes, draft: Mapping[str, Any],
+          added: str = "") -> Response:
+    """Apply what `changes` makes of the stored attributes; a refusal, whether by the permission table, while
+    reading the form or by update_curated, answers with the form and the message."""
     engine = request.app.state.engine
+    context = _editable(engine, user, guid)  # a Missing page if the asset is gone
     try:
-        asset = update_curated(engine, guid, user, changes(), known_owners=True)
+        if not context["can_edit"]:  # before the form is read: a guest learns nothing about the users
+            raise PermissionDenied(_not_yours(user))
+        asset = update_curated(engine, guid, user, changes(context["a"]), known_owners=True)
     except GazetteerError as exc:
-        context = _editable(engine, user, guid)  # a Missing page if the asset is gone
         if field == "owners":
             context["suggestions"] = _suggestions(engine)
         return _answer(request, user, field, {**context, "editing": context["can_edit"], "error": exc.message,
@@ -171,21 +189,15 @@ def _save(request: Request, user: Principal, guid: str, field: str, changes: Any
 def adopt_glue_owner(request: Request, user: UserDep, guid: str) -> Response:
     """Make the owner Glue reports (the table's Owner, kept as sourceOwners) an owner, if the catalog knows it."""
     engine = request.app.state.engine
-    attributes = error_pages.asset(engine, guid).attributes
-    glue_owner = str(attributes.get("sourceOwners") or "").strip()
-    users, groups = list(attributes.get("ownerUsers") or []), list(attributes.get("ownerGroups") or [])
 
-    def changes() -> dict[str, Any]:
+    def changes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+        glue_owner = str(attributes.get("sourceOwners") or "").strip()
+        users, groups = list(attributes.get("ownerUsers") or []), list(attributes.get("ownerGroups") or [])
         if not glue_owner:
             raise InvalidRequest("Glue names no owner for this asset; add one from the catalog's users instead.")
-        with engine.connect() as conn:
-            found = people.resolve(conn, [glue_owner])
-        if found.unknown:
-            raise InvalidRequest(f"Glue's owner {glue_owner[:100]!r} is not a user or group of this catalog, so it "
-                                 "cannot be adopted: pick an owner from the catalog's users, or ask an "
-                                 "administrator to add them.")
-        return {"ownerUsers": list(dict.fromkeys(users + list(found.users))) or None,
-                "ownerGroups": list(dict.fromkeys(groups + list(found.groups))) or None}
+        return _adding(engine, users, groups, [glue_owner], lambda _: (
+            f"Glue's owner {glue_owner[:100]!r} is not a user or group of this catalog, so it cannot be adopted: "
+            "pick an owner from the catalog's users, or ask an administrator to add them."))
 
     return _save(request, user, guid, "owners", changes, {}, "")
 
@@ -197,13 +209,13 @@ def save_field(request: Request, user: UserDep, form: FormDep, guid: str, field:
     engine = request.app.state.engine
     if field == "description":
         text = _one(form, "userDescription")
-        return _save(request, user, guid, field, lambda: _description_changes(engine, guid, form),
+        return _save(request, user, guid, field, lambda a: _description_changes(form, a.get("description")),
                      {"userDescription": text})
     if field == "certificate":
-        return _save(request, user, guid, field, lambda: _certificate_changes(form),
+        return _save(request, user, guid, field, lambda _: _certificate_changes(form),
                      {"certificateStatus": _one(form, "certificateStatus")[:40],
                       "certificateStatusMessage": _one(form, "certificateStatusMessage")[:MESSAGE_LIMIT]})
     users, groups = _kept(form)
-    return _save(request, user, guid, field, lambda: _owner_changes(engine, form),
+    return _save(request, user, guid, field, lambda _: _owner_changes(engine, form),
                  {"ownerUsers": users, "ownerGroups": groups},
                  _one(form, "add")[:2_000])
