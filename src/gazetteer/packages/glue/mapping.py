@@ -41,13 +41,14 @@ __all__ = [
     "needs_partition_count",
     "schema_qualified_name",
     "statistics_columns",
+    "table_location",
     "table_qualified_name",
 ]
 
 CONNECTOR_NAME = "glue"
 # Bump when the mapping's output changes: re-crawls then map every table again instead of skipping
 # tables whose Glue definition is unchanged (see crawl.source_digest).
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5  # 5: a Spark table's real location instead of its placeholder
 # How far nested Column assets go: fields at most this many levels below their column, and at most this many
 # per table (breadth first, so a cut drops the deepest). The type string itself is kept whole, and the asset
 # page shows all of it.
