@@ -122,6 +122,11 @@ def test_an_unknown_address_is_a_page_for_browsers_and_atlas_json_for_the_api(ca
         api = http.get("/api/meta/no/such/thing")
         assert api.status_code == 404 and api.json() == {"errorCode": "ATLAS-404-00-005", "errorMessage": "Not Found"}
         assert http.get("/api/meta/search/indexsearch").json()["errorCode"] == "GAZETTEER-405-000"
+        # Refused before routing (a NUL in the query): a page too, in the UI's words and layout.
+        text = _text(http.get("/changes?kind=a%00b"), 400)
+        assert "<h1>That did not work</h1>" in text and "NUL character" in text
+        api = http.get("/api/meta/entity/guid/x%00y")
+        assert api.status_code == 400 and api.json()["errorCode"] == "GAZETTEER-400-002"
     with httpx.Client(base_url=catalog.server.url) as client:  # not a browser: JSON, as before
         answer = client.get("/no/such/page")
         assert answer.json() == {"errorCode": "ATLAS-404-00-005", "errorMessage": "Not Found"}
