@@ -17,11 +17,10 @@ import pytest
 import sqlalchemy as sa
 
 from gazetteer.auth.service import create_group, create_token, create_user
-from gazetteer.client import GazetteerClient, GlueCrawler, documents
 from gazetteer.devtools.local_glue import LocalGlue
-from gazetteer.devtools.sample_catalog import seed_sample_catalog
 from gazetteer.store import assets, open_engine
 from gazetteer.web.ui.routing import TOKEN_COOKIE
+from tests.assets.conftest import crawl_with_pyatlan
 from tests.conftest import Server
 from tests.web import test_ui_browser
 from tests.web.test_ui_browser import fits_the_screen, in_browser, no_serious_violations
@@ -31,7 +30,6 @@ try:
 except ImportError:  # pragma: no cover - the dev extra installs it; without it, test_ui_browser's marks skip
     pass
 
-REGION = "us-east-1"
 browser = test_ui_browser.browser  # one Chromium for the module, a fresh context per test
 page = test_ui_browser.page
 SIZES = ((1440, 900), (390, 844))
@@ -42,7 +40,6 @@ MISSING = "00000000-0000-4000-8000-000000000000"
 class Catalog:
     server: Server
     workflow: str
-    run: str
     webhook: str
     guest: str  # a $guest's token
     guids: dict[str, str]  # by qualified name below the catalog: sales/orders
@@ -61,16 +58,9 @@ class Catalog:
 @pytest.fixture(scope="module")
 def catalog(glue_server: LocalGlue, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
     glue_server.reset()
-    seed_sample_catalog(glue_server.client(REGION), s3=glue_server.s3_client(REGION))
     server = Server(tmp_path_factory.mktemp("ui-pages"), glue_server.url)
     try:
-        with GazetteerClient(server.url, Server.ADMIN_TOKEN) as client:
-            body = (GlueCrawler(connection_name="lake", admin_roles=["$admin"]).iam_user_auth("AKIATEST", "s3cr3t")
-                    .direct(region=REGION).include(["sales", "analytics"]).to_workflow())
-            created = client.workflow.run(body)
-            assert client.workflow.monitor(created, poll_seconds=0.3, timeout=180) == "Succeeded"
-            workflow = documents.name_of(created)
-            run = documents.name_of(client.workflow.find_latest_run(workflow))
+        _, workflow, _ = crawl_with_pyatlan(server, glue_server)  # the sample catalog's sales and analytics
         engine = open_engine(server.database_url)
         create_group(engine, "sales-engineering", "Sales engineering")
         create_user(engine, "alice", "$member", "alice@example.com", ["sales-engineering"], first_name="Alice",
@@ -88,7 +78,7 @@ def catalog(glue_server: LocalGlue, tmp_path_factory: pytest.TempPathFactory) ->
                                                            "events": ["run_failed"],
                                                            "connectionQualifiedName": connection})
             assert hook.status_code == 200, hook.text
-        yield Catalog(server, workflow, run, hook.json()["guid"], guest, guids)
+        yield Catalog(server, workflow, hook.json()["guid"], guest, guids)
     finally:
         server.stop()
 

@@ -11,7 +11,7 @@ errors, which pyatlan reads.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from fastapi import Request, Response
@@ -33,43 +33,37 @@ def _shown(name: str) -> str:
     return repr(name[:_SHOWN] + ("…" if len(name) > _SHOWN else ""))
 
 
+@contextmanager
+def _missing(message: str, *actions: tuple[str, str]) -> Iterator[None]:
+    """Within it, a NotFound means what `message` says, with links to `actions`."""
+    try:
+        yield
+    except NotFound:
+        raise Missing(message, *actions) from None
+
+
 def asset(engine: Engine, guid: str) -> AssetView:
     """The asset with this guid (archived ones too), or a page saying it is gone and how to find it."""
-    try:
+    with _missing(f"No asset has the id {_shown(guid)}. It may have been archived and later removed from the "
+                  "catalog, or the link was cut short. Search for it by name instead.",
+                  ("Search the catalog", "/"), ("Recent changes", "/changes")):
         return get_asset(engine, guid=guid)
-    except NotFound:
-        raise Missing(f"No asset has the id {_shown(guid)}. It may have been archived and later removed from the "
-                      "catalog, or the link was cut short. Search for it by name instead.",
-                      ("Search the catalog", "/"), ("Recent changes", "/changes")) from None
 
 
-@contextmanager
-def missing_workflow(name: str) -> Iterator[None]:
-    """Within it, a NotFound means the workflow `name` is not there."""
-    try:
-        yield
-    except NotFound:
-        raise Missing(f"There is no crawler called {_shown(name)}. It may have been archived, or the link is "
-                      "mistyped; every crawler is listed under Connections & crawls.",
-                      ("Connections & crawls", "/workflows"), ("Search the catalog", "/")) from None
+def missing_workflow(name: str) -> AbstractContextManager[None]:
+    return _missing(f"There is no crawler called {_shown(name)}. It may have been archived, or the link is mistyped; "
+                    "every crawler is listed under Connections & crawls.",
+                    ("Connections & crawls", "/workflows"), ("Search the catalog", "/"))
 
 
-@contextmanager
-def missing_run(name: str) -> Iterator[None]:
-    try:
-        yield
-    except NotFound:
-        raise Missing(f"There is no run called {_shown(name)}. Runs are listed on their crawler's page; they "
-                      "go when the crawler is archived.", ("Connections & crawls", "/workflows")) from None
+def missing_run(name: str) -> AbstractContextManager[None]:
+    return _missing(f"There is no run called {_shown(name)}. Runs are listed on their crawler's page; they go when "
+                    "the crawler is archived.", ("Connections & crawls", "/workflows"))
 
 
-@contextmanager
-def missing_webhook(guid: str) -> Iterator[None]:
-    try:
-        yield
-    except NotFound:
-        raise Missing(f"No webhook has the id {_shown(guid)}. It may have been removed, or it belongs to a "
-                      "connection whose webhooks you do not manage.", ("Webhooks", "/webhooks")) from None
+def missing_webhook(guid: str) -> AbstractContextManager[None]:
+    return _missing(f"No webhook has the id {_shown(guid)}. It may have been removed, or it belongs to a connection "
+                    "whose webhooks you do not manage.", ("Webhooks", "/webhooks"))
 
 
 def _wants_page(request: Request) -> bool:
