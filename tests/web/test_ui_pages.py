@@ -370,3 +370,26 @@ def test_editing_the_certificate_and_owners_in_place(page: Page, catalog: Catalo
     no_serious_violations(page)
     page.reload()
     expect(page.locator(".asset-head .badge.cert-deprecated")).to_be_visible()
+
+
+def test_an_unexpected_error_is_a_page_without_a_traceback_for_browsers_only(tmp_path) -> None:
+    """What the app's last-resort handler answers (an exception outside the UI's routes, which catch their own)."""
+    from starlette.requests import Request
+
+    from gazetteer.settings import Settings
+    from gazetteer.web.app import create_app
+    from gazetteer.web.ui.error_pages import browser_page
+
+    app = create_app(Settings(home=tmp_path))
+
+    def request(path: str, accept: str) -> Request:
+        return Request({"type": "http", "method": "GET", "path": path, "query_string": b"", "app": app,
+                        "headers": [(b"accept", accept.encode()), (b"host", b"testserver")]})
+
+    answer = browser_page(request("/workflows", "text/html"), 500, "Traceback (most recent call last): boom")
+    assert answer is not None and answer.status_code == 500
+    text = bytes(answer.body).decode()
+    assert "<h1>Something went wrong</h1>" in text and "the server log has the details" in text
+    assert "Traceback" not in text and "boom" not in text
+    assert browser_page(request("/api/meta/entity/bulk", "text/html"), 500, None) is None
+    assert browser_page(request("/workflows", "application/json"), 404, None) is None
