@@ -71,6 +71,8 @@ def _label(kind: str, a: str | None, b: str | None, c: str | None) -> str:
 def resolve(conn: Connection, names: Iterable[str]) -> Owners:
     """Which of `names` are users, which groups (a name that is both counts as the user), which neither."""
     wanted = list(dict.fromkeys(name for name in names if name))
+    if not wanted:
+        return Owners((), (), ())
     u, g = db.users, db.groups
     fits = [name for name in wanted if len(name) <= _LONGEST]
     users = set(conn.execute(sa.select(u.c.username).where(u.c.username.in_(fits),
