@@ -216,6 +216,10 @@ CASES: list[Case] = [
     _api("GET", "/api/meta/entity/guid/{guid}", "read", lambda w, who: f"/api/meta/entity/guid/{w.table_guid}"),
     _api("GET", "/api/meta/entity/uniqueAttribute/type/{type_name}", "read",
          lambda w, who: f"/api/meta/entity/uniqueAttribute/type/Table?attr:qualifiedName={w.table_qn}"),
+    _api("PUT", "/api/meta/entity/uniqueAttribute/type/{type_name}", "connection-admin",
+         lambda w, who: f"/api/meta/entity/uniqueAttribute/type/Table?attr:qualifiedName={w.table_qn}",
+         lambda w, who: {"entity": {"typeName": "Table", "attributes": {
+             "qualifiedName": w.table_qn, "certificateStatus": "DRAFT", "certificateStatusMessage": f"by {who}"}}}),
     *[case for path in ("/api/meta/entity/bulk/", "/api/meta/entity/bulk") for case in (
         _api("POST", path, "connection-admin", lambda w, who, p=path: p, _bulk_description),
         _api("POST", path, "connection-admin", lambda w, who, p=path: p, _bulk_new_table),

@@ -15,6 +15,7 @@ from gazetteer.api.assets import router as assets_router
 from gazetteer.api.audit import router as audit_router
 from gazetteer.api.auth import router as auth_router
 from gazetteer.api.openlineage import router as openlineage_router
+from gazetteer.api.partial_update import router as partial_update_router
 from gazetteer.api.webhooks import router as webhooks_router
 from gazetteer.api.workflows import router as workflows_router
 from gazetteer.credentials.vault import Vault
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(workflows_router)
     app.include_router(apps_router)
     app.include_router(assets_router)
+    app.include_router(partial_update_router)
     app.include_router(audit_router)
     app.include_router(openlineage_router)
     app.include_router(webhooks_router)
