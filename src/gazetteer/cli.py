@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from gazetteer import console
 from gazetteer.cli_keys import ACCESS_KEY_ENV, SecretKey, iam_user_keys
 from gazetteer.cli_lineage import lineage
+from gazetteer.cli_people import group_app, user_app
 from gazetteer.cli_secrets import secrets_app
 from gazetteer.cli_server import Token, connect
 from gazetteer.cli_token import token_app
@@ -31,6 +32,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 crawl_app = typer.Typer(no_args_is_help=True, help="Crawl a source into the catalog.")
 app.add_typer(crawl_app, name="crawl")
 app.add_typer(token_app, name="token", help="Create, list and revoke API tokens (no server needed).")
+app.add_typer(user_app, name="user", help="Create and list users, whom assets are owned by (no server needed).")
+app.add_typer(group_app, name="group", help="Create and list groups of users (no server needed).")
 app.add_typer(secrets_app, name="secrets", help="Vault keys: status, and rotation to the current key.")
 app.add_typer(workflow_app, name="workflow", help="List, run, re-run, stop and inspect workflows on a server.")
 app.add_typer(webhook_app, name="webhook", help="Add, list, test and remove webhooks on a server; their delivery log.")

@@ -17,17 +17,17 @@ from gazetteer.errors import GazetteerError
 from gazetteer.settings import get_settings
 from gazetteer.store import open_engine
 
-__all__ = ["token_app"]
+__all__ = ["catalog_engine", "failure", "token_app"]
 
 token_app = typer.Typer(no_args_is_help=True, add_completion=False,
                         help="API tokens: the bearer tokens pyatlan (ATLAN_API_KEY) and other clients send.")
 
 
-def _engine() -> Engine:
+def catalog_engine() -> Engine:
     return open_engine(get_settings().effective_database_url)
 
 
-def _fail(error: GazetteerError) -> typer.Exit:
+def failure(error: GazetteerError) -> typer.Exit:
     console.err.print(f"[red]Error:[/] {escape(error.message)}", highlight=False)
     return typer.Exit(2)
 
@@ -45,9 +45,9 @@ def create(
 ) -> None:
     """Create a token and print it (only the token, on stdout: it is shown this once)."""
     try:
-        token = create_token(_engine(), name, role)
+        token = create_token(catalog_engine(), name, role)
     except GazetteerError as error:
-        raise _fail(error) from None
+        raise failure(error) from None
     # A plain write, not rich: the token must come out unwrapped for `$(gazetteer token create ...)`.
     sys.stdout.write(token + "\n")
     sys.stdout.flush()
@@ -63,9 +63,9 @@ def list_(
 ) -> None:
     """Show the tokens (names, roles, use; never the tokens themselves)."""
     try:
-        records = list_tokens(_engine()).records
+        records = list_tokens(catalog_engine()).records
     except GazetteerError as error:
-        raise _fail(error) from None
+        raise failure(error) from None
     if as_json:
         console.print_json(records)
         return
@@ -85,9 +85,9 @@ def list_(
 def revoke(name: Annotated[str, typer.Argument(help="Name of the token to refuse from now on")]) -> None:
     """Revoke a token: requests carrying it are refused from now on."""
     try:
-        revoke_token(_engine(), name)
+        revoke_token(catalog_engine(), name)
     except GazetteerError as error:
-        raise _fail(error) from None
+        raise failure(error) from None
     console.err.print(f"Revoked API token {name!r}.", markup=False, highlight=False)
 
 

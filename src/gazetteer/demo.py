@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from rich.tree import Tree
 
 from gazetteer import console
+from gazetteer.auth.service import create_group, create_user
 from gazetteer.client import GazetteerClient, GlueCrawler, documents
 from gazetteer.devtools.local_glue import LocalGlue, endpoint_env
 from gazetteer.devtools.sample_catalog import change_columns, seed_sample_catalog
@@ -80,6 +81,15 @@ def _what_breaks(client: GazetteerClient, glue_client: Any, workflow_name: str) 
     console.out.print(f"The re-run ended: [bold]{phase}[/]; the history has what it changed.")
 
 
+def _people(engine: sa.Engine) -> None:
+    """A group and a user named as the sample's Glue owners, so that owners can be picked and Glue's adopted."""
+    try:
+        create_group(engine, "sales-engineering", "Sales engineering")
+        create_user(engine, "analyst", "$member", "analyst@example.com", ["sales-engineering"])
+    except InvalidRequest:  # there from an earlier demo
+        pass
+
+
 def _port(wanted: int) -> int:
     """`wanted` if it is free, else any free port (a second demo, or another server, may hold 8000)."""
     with socket.socket() as probe:
@@ -140,6 +150,7 @@ def run_demo(*, port: int = 8000, serve: bool = True) -> None:
             console.out.print(f"The run ended: [bold]{phase}[/]")
             connection = str((report or {}).get("connection_qualified_name") or "")
             engine = open_engine(settings.effective_database_url)
+            _people(engine)
             if report:
                 console.print_report(report)
                 _show_catalog(engine, connection)

@@ -25,7 +25,7 @@ def _catalog(server) -> dict[str, dict[str, str]]:
     return found
 
 
-def _crawl_with_pyatlan(server, glue):
+def crawl_with_pyatlan(server, glue):
     """Seed the sample catalog into `glue` and crawl it into `server` with a workflow pyatlan runs."""
     seed_sample_catalog(glue.client(REGION), s3=glue.s3_client(REGION))
     from pyatlan.client.atlan import AtlanClient
@@ -50,7 +50,7 @@ def crawled(server, glue, monkeypatch):
     (`ATLAN_BASE_URL` and `ATLAN_API_KEY` point at it, for clients made from the environment)."""
     monkeypatch.setenv("ATLAN_BASE_URL", server.url)
     monkeypatch.setenv("ATLAN_API_KEY", server.ADMIN_TOKEN)
-    return _crawl_with_pyatlan(server, glue)
+    return crawl_with_pyatlan(server, glue)
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,6 @@ def crawled_once(glue_server, tmp_path_factory):
     glue_server.reset()
     server = Server(tmp_path_factory.mktemp("crawled-once"), glue_server.url)
     try:
-        yield (*_crawl_with_pyatlan(server, glue_server), server)
+        yield (*crawl_with_pyatlan(server, glue_server), server)
     finally:
         server.stop()

@@ -14,6 +14,7 @@ from gazetteer.assets.curation import EDITABLE, AssetChange, Saved, save_assets,
 from gazetteer.assets.publish import Publisher
 from gazetteer.assets.records import AssetRecord, content_hash
 from gazetteer.auth.principal import Principal
+from gazetteer.auth.service import create_group, create_token, create_user
 from gazetteer.errors import InvalidRequest, NotFound, PermissionDenied
 from gazetteer.store.generation import current_generation
 from gazetteer.store.schema import assets
@@ -112,6 +113,30 @@ def test_certificate_and_announcement_changes_are_stamped_once(catalog: sa.Engin
     announced = update_curated(catalog, guid, ADMIN, {"announcementTitle": "Moving", "announcementType": "warning"})
     assert announced.attributes["announcementUpdatedBy"] == "admin"
     assert announced.attributes["certificateUpdatedBy"] == "alice"
+
+
+def test_owners_added_in_the_ui_must_be_the_catalogs_users_and_groups(catalog: sa.Engine) -> None:
+    guid = _guid(catalog, ORDERS)
+    create_user(catalog, "dora", "$member")
+    create_group(catalog, "stewards")
+    create_token(catalog, "robot")
+    before = _snapshot(catalog)
+    for changes in ({"ownerUsers": ["dora", "nobody"]}, {"ownerUsers": ["stewards"]}, {"ownerGroups": ["dora"]},
+                    {"ownerUsers": ["service-account-robot"]}):
+        with pytest.raises(InvalidRequest, match=r"^No user or group of this catalog is called '"):
+            update_curated(catalog, guid, ALICE, changes, known_owners=True)
+    with pytest.raises(PermissionDenied):  # who may edit comes first: a guest learns nothing about the users
+        update_curated(catalog, guid, GUEST, {"ownerUsers": ["nobody"]}, known_owners=True)
+    assert _snapshot(catalog) == before
+    saved = update_curated(catalog, guid, ALICE, {"ownerUsers": ["dora"], "ownerGroups": ["stewards"]},
+                           known_owners=True)
+    assert saved.attributes["ownerUsers"] == ["dora"] and saved.attributes["ownerGroups"] == ["stewards"]
+    # The API stores any names, as Atlan's does (pyatlan scripts may name people before they are added) ...
+    update_curated(catalog, guid, ALICE, {"ownerUsers": ["dora", "ghost"]})
+    # ... and an owner the asset has already is kept by a UI edit, so that one who left blocks no later edit.
+    kept = update_curated(catalog, guid, ALICE, {"ownerUsers": ["ghost"], "certificateStatus": "DRAFT"},
+                          known_owners=True)
+    assert kept.attributes["ownerUsers"] == ["ghost"] and kept.attributes["certificateStatus"] == "DRAFT"
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -307,6 +307,10 @@ CASES: list[Case] = [
     _api("GET", "/api/meta/entity/guid/{guid}", "read", lambda w, who: f"/api/meta/entity/guid/{w.table_guid}"),
     _api("GET", "/api/meta/entity/uniqueAttribute/type/{type_name}", "read",
          lambda w, who: f"/api/meta/entity/uniqueAttribute/type/Table?attr:qualifiedName={w.table_qn}"),
+    _api("PUT", "/api/meta/entity/uniqueAttribute/type/{type_name}", "connection-admin",
+         lambda w, who: f"/api/meta/entity/uniqueAttribute/type/Table?attr:qualifiedName={w.table_qn}",
+         lambda w, who: {"entity": {"typeName": "Table", "attributes": {
+             "qualifiedName": w.table_qn, "certificateStatus": "DRAFT", "certificateStatusMessage": f"by {who}"}}}),
     *[case for path in ("/api/meta/entity/bulk/", "/api/meta/entity/bulk") for case in (
         _api("POST", path, "connection-admin", lambda w, who, p=path: p, _bulk_description),
         _api("POST", path, "connection-admin", lambda w, who, p=path: p, _bulk_new_table),
@@ -353,9 +357,13 @@ CASES: list[Case] = [
     _ui("GET", "/assets/by-name", "read", lambda w, who: f"/assets/by-name?qn={w.table_qn}"),
     _ui("GET", "/changes", "read", lambda w, who: "/changes"),
     _ui("GET", "/assets/{guid}/{field}", "read", lambda w, who: f"/assets/{w.table_guid}/description"),
-    _ui("GET", "/assets/{guid}/{field}/edit", "read", lambda w, who: f"/assets/{w.table_guid}/description/edit"),
+    _ui("GET", "/assets/{guid}/{field}/edit", "connection-admin",  # a 403 page saying who may
+        lambda w, who: f"/assets/{w.table_guid}/description/edit"),
     _ui("POST", "/assets/{guid}/{field}", "connection-admin", lambda w, who: f"/assets/{w.table_guid}/description",
         lambda w, who: {"userDescription": f"by {who} in the browser"}),
+    _ui("POST", "/assets/{guid}/owners/adopt", "connection-admin",
+        lambda w, who: f"/assets/{w.table_guid}/owners/adopt"),
+    _ui("GET", "/owners/suggestions", "read", lambda w, who: "/owners/suggestions?add=ad"),
     _ui("GET", "/workflows", "read", lambda w, who: "/workflows"),
     _ui("GET", "/workflows/new", "writer", lambda w, who: "/workflows/new"),
     _ui("POST", "/workflows/new", "writer", lambda w, who: "/workflows/new", lambda w, who: {"connection_name": ""}),

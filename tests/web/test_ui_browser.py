@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gazetteer.auth.service import create_token
+from gazetteer.auth.service import create_token, create_user
 from gazetteer.client import GlueCrawler
 from gazetteer.devtools.sample_catalog import seed_sample_catalog
 from gazetteer.store import assets, open_engine
@@ -237,8 +237,13 @@ def test_create_a_crawler_watch_it_search_open_a_table_and_edit_it(page: Page, a
     expect(page.locator("#description .saved")).to_have_text("Saved")
     expect(page.locator("#description .prose")).to_contain_text("Orders <b>as placed</b> in the web shop.")
     expect(page.locator("#description")).to_contain_text("In Glue: One row per customer order")
+    # Owners are the catalog's users and groups (tests/web/test_ui_pages.py: suggestions, refusals, adopting).
+    engine = open_engine(server.database_url)
+    for name in ("alice", "bob"):
+        create_user(engine, name, "$member")
+    engine.dispose()
     page.click("#owners [data-edit]")
-    page.fill("#ownerUsers", "alice, bob, alice")
+    page.fill("#owner-add", "alice, bob, alice")
     page.keyboard.press("Enter")
     expect(page.locator("#owners .chip")).to_have_text(["alice", "bob"])
     page.reload()

@@ -49,9 +49,9 @@ def test_errors_are_pages_not_json(server) -> None:
     with _browser(server, server.ADMIN_TOKEN) as http:
         missing = http.get("/assets/00000000-0000-4000-8000-000000000000")
         assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
-        assert "is invalid/not found" in missing.text and "<h1>Not found</h1>" in missing.text
+        assert "No asset has the id" in missing.text and "<h1>Not found</h1>" in missing.text
         workflow = http.get("/workflows/atlan-glue-0000000000")
-        assert workflow.status_code == 404 and "does not exist" in workflow.text
+        assert workflow.status_code == 404 and "There is no crawler called" in workflow.text
         fragment = http.get("/runs/nope", headers={"HX-Request": "true"})
         assert fragment.status_code == 404 and fragment.text.startswith('<div class="flash error"')
         assert "<html" not in fragment.text

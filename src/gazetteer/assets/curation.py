@@ -32,6 +32,7 @@ from gazetteer.assets.relations import RELATIONSHIP_NAMES
 from gazetteer.assets.search_fields import CURATED_ATTRIBUTES
 from gazetteer.assets.service import connection_attributes
 from gazetteer.assets.views import ENUMS, AssetView, epoch_ms
+from gazetteer.auth import people
 from gazetteer.auth.permissions import Action, authorize
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import InvalidRequest, NotFound
@@ -340,8 +341,25 @@ def save_assets(engine: Engine, changes: Sequence[AssetChange], principal: Princ
     return Saved(tuple(created), tuple(updated), assigned)
 
 
-def update_curated(engine: Engine, guid: str, principal: Principal, changes: Mapping[str, Any]) -> AssetView:
-    """Change what people curate on one asset (None removes a value) and return the asset."""
+def _check_owners(conn: Connection, row: Any, changes: Mapping[str, Any]) -> None:
+    """Refuse owners added by `changes` that are not users (for ownerUsers) or groups (for ownerGroups) of the
+    catalog. Owners the asset already has stay allowed, so that removing a user does not block every later edit."""
+    current = {**(row.attributes or {}), **(row.curated or {})}
+    added = {key: set(changes.get(key) or ()) - set(current.get(key) or ())
+             for key in ("ownerUsers", "ownerGroups") if isinstance(changes.get(key), list)}
+    found = people.resolve(conn, [name for names in added.values() for name in names])
+    wrong = sorted(added.get("ownerUsers", set()) - set(found.users)) + \
+        sorted(added.get("ownerGroups", set()) - set(found.groups))
+    if wrong:
+        raise InvalidRequest(f"No user or group of this catalog is called {', '.join(map(repr, wrong[:5]))}: pick "
+                             "owners from the suggestions, or ask an administrator to add them first.")
+
+
+def update_curated(engine: Engine, guid: str, principal: Principal, changes: Mapping[str, Any], *,
+                   known_owners: bool = False) -> AssetView:
+    """Change what people curate on one asset (None removes a value) and return the asset. With `known_owners`
+    (the web UI), owners it adds must be the catalog's users and groups; the API stores any names, as Atlan's
+    does, so that pyatlan scripts that set owners before those people are added keep working."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise InvalidRequest(f"{', '.join(unknown)} cannot be edited; editable: {', '.join(EDITABLE)}")
@@ -349,6 +367,9 @@ def update_curated(engine: Engine, guid: str, principal: Principal, changes: Map
         row = conn.execute(sa.select(assets).where(assets.c.guid == guid)).first()
         if row is None:
             raise NotFound(f"Given instance guid {guid} is invalid/not found")
+        if known_owners:  # who may edit is checked first: a refusal must not tell a guest who the users are
+            _authorise(conn, principal, Action.EDIT_ASSET, row.connection_qualified_name)
+            _check_owners(conn, row, changes)
         change = AssetChange(row.type_name, dict(changes), where=f"asset {row.qualified_name!r}")
         row = _update(conn, row, change, principal, "ui")
         bump_generation(conn)  # last: searches' cached facets must see the edit (gazetteer.store.generation)

@@ -15,6 +15,7 @@ from gazetteer.api.assets import router as assets_router
 from gazetteer.api.audit import router as audit_router
 from gazetteer.api.auth import router as auth_router
 from gazetteer.api.openlineage import router as openlineage_router
+from gazetteer.api.partial_update import router as partial_update_router
 from gazetteer.api.typedefs import router as typedefs_router
 from gazetteer.api.webhooks import router as webhooks_router
 from gazetteer.api.workflows import router as workflows_router
@@ -30,6 +31,7 @@ from gazetteer.web.limits import BodySizeLimit
 from gazetteer.web.openapi import install_openapi
 from gazetteer.web.requests import RequestHygiene
 from gazetteer.web.ui import router as ui_router
+from gazetteer.web.ui.error_pages import browser_page
 from gazetteer.webhooks.delivery import Dispatcher
 from gazetteer.workflows.executors import start_executor
 from gazetteer.workflows.housekeeping import Housekeeping
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.add_middleware(QueryBudget, seconds=settings.query_timeout_seconds)  # innermost: uploads cost nothing
     app.add_middleware(RequestHygiene)
     app.add_middleware(BodySizeLimit)  # added last, so outside RequestHygiene: it bounds the body that one reads
-    install_error_handlers(app)
+    install_error_handlers(app, page=browser_page)
 
     @app.get("/health", tags=["meta"])
     def health() -> JSONResponse:
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None,
     app.include_router(apps_router)
     app.include_router(assets_router)
     app.include_router(typedefs_router)
+    app.include_router(partial_update_router)
     app.include_router(audit_router)
     app.include_router(openlineage_router)
     app.include_router(webhooks_router)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,9 +18,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gazetteer.errors import GazetteerError
 from gazetteer.store.budget import refusal
 
-__all__ = ["install_error_handlers", "error_response"]
+__all__ = ["install_error_handlers", "error_response", "PageHook"]
 
 log = logging.getLogger(__name__)
+
+# Answers a request no route answered (status, detail) with a page instead of JSON, or None to leave it JSON:
+# the web UI's, for browsers on its addresses (gazetteer.web.ui.error_pages.browser_page).
+PageHook = Callable[[Request, int, Any], Response | None]
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -57,8 +63,11 @@ def _allowed_methods(request: Request) -> str:
                      if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__, exc_info=exc)
+    page: PageHook | None = getattr(request.app.state, "error_page", None)
+    if page is not None and (answer := await run_in_threadpool(page, request, 500, None)) is not None:
+        return answer
     return error_response(500, "GAZETTEER-500-000",
                           "Internal error; the server log has the details. Nothing was changed by this request.")
 
@@ -96,13 +105,16 @@ class _AnswerUnexpected:
             await response(scope, receive, send)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, page: PageHook | None = None) -> None:
+    """Atlan's JSON errors everywhere, except where `page` answers a request no route answered with a page."""
+    app.state.error_page = page
+
     @app.exception_handler(GazetteerError)
     async def _gazetteer(_request: Request, exc: GazetteerError) -> JSONResponse:
         return error_response(exc.status_code, exc.error_code, exc.message)
 
     @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database(request: Request, exc: DBAPIError) -> Response:
         # A query stopped by the time budget, or a regex PostgreSQL will not run: the request asked too much.
         refused = refusal(exc)
         if refused is None:
@@ -114,11 +126,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(400, "GAZETTEER-400-001", _describe(list(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = "ATLAS-404-00-005" if exc.status_code == 404 else f"GAZETTEER-{exc.status_code}-000"
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed_methods(request)
+        # The page reads the sign-in cookie (a database query): in the thread pool, off the event loop.
+        if page is not None and (answer := await run_in_threadpool(page, request, exc.status_code,
+                                                                   exc.detail)) is not None:
+            answer.headers.update(headers)
+            return answer
+        code = "ATLAS-404-00-005" if exc.status_code == 404 else f"GAZETTEER-{exc.status_code}-000"
         return error_response(exc.status_code, code, str(exc.detail), headers)
 
     # Errors inside the routers stop at _AnswerUnexpected; this handler answers those of middleware outside it.

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gazetteer.jsontext import MAX_DEPTH, json_problem
@@ -125,6 +126,16 @@ def _declares_body(scope: Scope) -> bool:
     return False
 
 
+async def _refuse(scope: Scope, receive: Receive, send: Send, code: str, message: str) -> None:
+    """The 400: Atlan's JSON error, or the page the app's error hook makes of it for a browser on a UI page."""
+    page = getattr(getattr(scope.get("app"), "state", None), "error_page", None)
+    answer = await run_in_threadpool(page, Request(scope), 400, message) if page is not None else None
+    if answer is not None:
+        await answer(scope, receive, send)
+    else:
+        await send_error(send, 400, code, message)
+
+
 class RequestHygiene:
     """Answer 400 before routing for a NUL, bad UTF-8, a lone surrogate or too deep a JSON body.
 
@@ -140,7 +151,7 @@ class RequestHygiene:
             await self.app(scope, receive, send)
             return
         if problem := url_problem(scope):
-            await send_error(send, 400, URL_CODE, problem)
+            await _refuse(scope, receive, send, URL_CODE, problem)
             return
         if not _declares_body(scope):
             await self.app(scope, receive, send)
@@ -160,7 +171,7 @@ class RequestHygiene:
         found = (await run_in_threadpool(body_problem, body, content_type) if len(body) > _INLINE_BYTES
                  else body_problem(body, content_type))
         if found:
-            await send_error(send, 400, *found)
+            await _refuse(scope, receive, send, *found)
             return
         replayed = False
 

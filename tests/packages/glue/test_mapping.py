@@ -19,6 +19,7 @@ from gazetteer.packages.glue.mapping import (
     map_table,
     needs_partition_count,
     schema_qualified_name,
+    table_location,
     table_qualified_name,
 )
 from gazetteer.packages.glue.partitions import NewestPartition, Partitions, newest_of
@@ -706,6 +707,22 @@ def test_delta_placeholder_is_rebuilt_from_the_spark_schema_parts():
     assert attributes["isPartitioned"] is True
     assert attributes["partitionCount"] is None  # Spark-side partitions are not Glue partitions
     assert needs_partition_count(delta_table(parameters)) is False
+
+
+def test_a_spark_table_shows_where_its_data_is_not_sparks_placeholder():
+    """Spark writes `<path>-__PLACEHOLDER__` as a data source table's Location; the path is a SerDe parameter."""
+    table = delta_table(split_schema(DELTA_SCHEMA, 2))
+    assert map_table(SCOPE, "sales", table, None).record.attributes["externalLocation"] == "s3://lake/sales/customers"
+    del table["StorageDescriptor"]["SerdeInfo"]["Parameters"]["path"]
+    table["Parameters"]["path"] = "s3://lake/elsewhere/customers"  # some writers keep it with the table's
+    assert map_table(SCOPE, "sales", table, None).record.attributes["externalLocation"] == \
+        "s3://lake/elsewhere/customers"
+    del table["Parameters"]["path"]  # nowhere: no location rather than a fake one
+    assert "externalLocation" not in map_table(SCOPE, "sales", table, None).record.attributes
+    # Any other location is Glue's, as it is.
+    assert table_location({}, {"Location": "s3://lake/t/", "SerdeInfo": {"Parameters": {"path": "s3://x"}}}) == \
+        "s3://lake/t/"
+    assert table_location({}, {}) is None
 
 
 def test_delta_single_schema_parameter_and_empty_glue_columns():

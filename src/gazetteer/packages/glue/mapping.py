@@ -41,13 +41,14 @@ __all__ = [
     "needs_partition_count",
     "schema_qualified_name",
     "statistics_columns",
+    "table_location",
     "table_qualified_name",
 ]
 
 CONNECTOR_NAME = "glue"
 # Bump when the mapping's output changes: re-crawls then map every table again instead of skipping
 # tables whose Glue definition is unchanged (see crawl.source_digest).
-MAPPING_VERSION = 4
+MAPPING_VERSION = 5  # 5: a Spark table's real location instead of its placeholder
 # How far nested Column assets go: fields at most this many levels below their column, and at most this many
 # per table (breadth first, so a cut drops the deepest). The type string itself is kept whole, and the asset
 # page shows all of it.
@@ -274,7 +275,7 @@ def map_table(
 def _put_table_attributes(
     attributes: dict[str, Any], parameters: Mapping[str, Any], storage: Mapping[str, Any]
 ) -> None:
-    _put(attributes, "externalLocation", _text(storage.get("Location")))
+    _put(attributes, "externalLocation", table_location(parameters, storage))
     _put(attributes, "externalLocationFormat", storage_format(parameters, storage))
     for parameter, attribute in _STATISTICS.items():
         _put(attributes, attribute, _count(parameters.get(parameter)))
@@ -287,6 +288,21 @@ def _put_table_attributes(
     attributes["partitionProjection"] = (
         str(parameters.get("projection.enabled", "")).strip().lower() == "true"
     )
+
+
+# What Spark writes as the Location of a data source table (Delta, or parquet through saveAsTable), appended to
+# the real path: `s3://lake/db/t-__PLACEHOLDER__` (Glue facts §7).
+_SPARK_PLACEHOLDER = "__PLACEHOLDER__"
+
+
+def table_location(parameters: Mapping[str, Any], storage: Mapping[str, Any]) -> str | None:
+    """Where the table's data is: the StorageDescriptor's Location, or for a table Spark wrote the `path` it
+    keeps in the SerDe parameters (or the table's); None rather than Spark's placeholder when neither says."""
+    location = _text(storage.get("Location"))
+    if location is None or _SPARK_PLACEHOLDER not in location:
+        return location
+    serde = _mapping(storage.get("SerdeInfo"))
+    return _text(_mapping(serde.get("Parameters")).get("path")) or _text(parameters.get("path"))
 
 
 def _spark_specs(

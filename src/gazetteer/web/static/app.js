@@ -105,6 +105,11 @@
       window.history.back();
       return;
     }
+    var copy = event.target.closest && event.target.closest("[data-copy]");
+    if (copy) {
+      copyText(copy);
+      return;
+    }
     var toggle = event.target.closest && event.target.closest("[data-toggle-all]");
     if (toggle) {
       var all = document.querySelectorAll(toggle.getAttribute("data-toggle-all"));
@@ -114,6 +119,54 @@
       toggle.textContent = open ? "Collapse all" : "Expand all";
     }
   });
+
+  // Copy buttons: the Clipboard API where the page may use it (https, localhost), else a selection copy;
+  // the button says "Copied" and so does the page's live region, for screen readers.
+  function announce(text) {
+    var region = document.getElementById("announce");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  function copiedBy(button, ok) {
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    button.textContent = ok ? "Copied" : "Select and copy";
+    announce(ok ? "Copied" : "Could not copy: select the text and copy it");
+    window.setTimeout(function () { button.textContent = label; }, 2000);
+  }
+
+  function selectionCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "sr-only";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (error) { ok = false; }
+    document.body.removeChild(area);
+    return ok;
+  }
+
+  function copyText(button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent.trim();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { copiedBy(button, true); },
+        function () { copiedBy(button, selectionCopy(text)); });
+    } else {
+      copiedBy(button, selectionCopy(text));
+    }
+  }
+
+  function showCopyButtons() {
+    document.querySelectorAll("button[data-copy][hidden]").forEach(function (button) { button.hidden = false; });
+  }
+  document.addEventListener("DOMContentLoaded", showCopyButtons);
+  document.addEventListener("htmx:afterSettle", showCopyButtons);
 
   // Remember which query the shown results belong to (Enter opens the first one only if they match).
   function markResults() {

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from fastapi.routing import APIRoute
 
 from gazetteer.web.ui import (
+    asset_editing,
     asset_page,
     changes_page,
     crawler_form,
@@ -31,13 +32,13 @@ __all__ = ["PAGES", "router"]
 
 # The modules whose routes make up the UI, in the order those routes are tried. Starlette serves the first
 # route whose path matches, so a module with catch-all paths comes after every module whose fixed paths they
-# would also match: workflow_pages' /workflows/{name} after crawler_form's /workflows/new, asset_page's
+# would also match: workflow_pages' /workflows/{name} after crawler_form's /workflows/new, asset_editing's
 # /assets/{guid}/{field} after lineage_page's /assets/{guid}/lineage (and history_page's /assets/{guid}/history,
 # changes_page's /assets/by-name). Each module adds its routes to
 # `routing.router` when it is first imported, and that moment depends on who imports it first; this list, not
 # import order, decides.
 PAGES = (routing, session, search_page, crawler_form, lineage_page, history_page, changes_page, asset_page,
-         workflow_pages, webhooks_page, glossary_pages)
+         asset_editing, workflow_pages, webhooks_page, glossary_pages)
 
 router = APIRouter(include_in_schema=False)
 for page in PAGES:

@@ -1,9 +1,8 @@
 """Asset pages (`/assets/{guid}`): breadcrumbs, details, columns with nested types, children, a view's tables
-and a process's inputs and outputs, and inline editing of the description and owners for those allowed
-(through update_curated). `page_head` is shared with the Lineage tab (`lineage_page`).
+and a process's inputs and outputs; what people edit on them is `asset_editing`'s. `page_head` is shared with
+the Lineage and History tabs.
 
-The page and its fragments read the read replica (`read_engine`: the primary for a browser that just saved
-something); the editor and the save read the primary, as they lead to a write."""
+The page reads the read replica (`read_engine`: the primary for a browser that just saved something)."""
 
 from __future__ import annotations
 
@@ -15,8 +14,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.engine import Engine
 from starlette.background import BackgroundTask
 
-from gazetteer.assets.browse import ancestors_of, children_of, columns_of, get_asset, nested_column_guids
-from gazetteer.assets.curation import update_curated
+from gazetteer.assets.browse import ancestors_of, children_of, columns_of, nested_column_guids
 from gazetteer.assets.datatypes import is_nested
 from gazetteer.assets.popularity import record_view
 from gazetteer.assets.records import GLOSSARY_TYPES
@@ -24,21 +22,20 @@ from gazetteer.assets.tagging import tags_by_guid
 from gazetteer.assets.views import AssetView
 from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
-from gazetteer.errors import GazetteerError, InvalidRequest, NotFound
+from gazetteer.web.ui import error_pages
 from gazetteer.web.ui.datatypes import linked_type_events
-from gazetteer.web.ui.formatting import column_statistics
+from gazetteer.web.ui.formatting import column_statistics, partitions
 from gazetteer.web.ui.glossary_pages import glossary_url
 from gazetteer.web.ui.lineage_data import NOT_PROCESS, endpoints, has_lineage, lineage_badge, walk
 from gazetteer.web.ui.lineage_graph import is_process
-from gazetteer.web.ui.routing import FormDep, UserDep, is_htmx, read_engine, render, role_names, router
+from gazetteer.web.ui.routing import UserDep, read_engine, render, role_names, router
 from gazetteer.workflows.views import ListedWorkflow, workflows_by_connection
 
-__all__ = ["asset_context", "page_head"]
+__all__ = ["asset_context", "connection_of", "may_edit", "page_head"]
 
 CHILDREN_PAGE = 100
 # What the children `browse.children_of` lists are called, by the parent's type.
 _CHILDREN_TITLES = {"Connection": "Schemas", "Database": "Schemas", "Schema": "Tables and views"}
-_FIELDS = ("description", "owners")
 # The types whose pages offer the Lineage tab even without lineage (to say where it would come from); any
 # other asset offers it once it has some.
 _LINEAGE_TAB_TYPES = ("Table", "View", "Column", "S3Object", "Process", "ColumnProcess")
@@ -55,6 +52,11 @@ def _ancestors(engine: Engine, asset: AssetView) -> tuple[list[dict[str, Any]], 
     connection = next((a.asset for a in ancestors if a.asset and a.qualified_name == attributes.get(
         "connectionQualifiedName")), None)
     return crumbs, connection.attributes if connection else {}
+
+
+def connection_of(engine: Engine, asset: AssetView) -> Mapping[str, Any]:
+    """The attributes of the asset's connection as stored (who may edit it is decided on them)."""
+    return _ancestors(engine, asset)[1]
 
 
 def may_edit(principal: Principal, connection: Mapping[str, Any]) -> bool:
@@ -114,7 +116,7 @@ def _process(engine: Engine, process: AssetView) -> dict[str, list[AssetView]]:
 
 def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -> dict[str, Any]:
     engine = read_engine(request)
-    asset = get_asset(engine, guid=guid)
+    asset = error_pages.asset(engine, guid)
     attributes = asset.attributes
     context: dict[str, Any] = {
         **page_head(engine, user, asset, "overview"), "columns": [], "children": None, "events": [],
@@ -122,6 +124,7 @@ def asset_context(request: Request, user: Principal, guid: str, page: int = 1) -
     }
     if asset.type_name in ("Table", "View"):
         context["columns"] = _columns(engine, asset)
+        context["partitions"] = partitions(attributes, [c["name"] for c in context["columns"] if c["partition"]])
     if asset.type_name == "Column":
         context["statistics"] = column_statistics(attributes)
     if asset.type_name == "Column" and is_nested(attributes.get("dataType")):
@@ -149,64 +152,3 @@ def asset_page(request: Request, user: UserDep, guid: str, page: int = 1) -> Res
         # A page view (popularity), counted on the primary once the page is sent: never a cost to the reader.
         response.background = BackgroundTask(record_view, request.app.state.engine, guid)
     return response
-
-
-def _field(field: str) -> str:
-    if field not in _FIELDS:
-        raise NotFound(f"Nothing called {field!r} can be edited here; edit the description or the owners.")
-    return field
-
-
-def _editable(engine: Engine, user: Principal, guid: str) -> dict[str, Any]:
-    asset = get_asset(engine, guid=guid)
-    _, connection = _ancestors(engine, asset)
-    return {"asset": asset, "a": asset.attributes, "can_edit": may_edit(user, connection)}
-
-
-@router.get("/assets/{guid}/{field}")
-def show_field(request: Request, user: UserDep, guid: str, field: str) -> Response:
-    """The description or owners as shown on the page (what Cancel goes back to)."""
-    return render(request, f"_{_field(field)}.html", _editable(read_engine(request), user, guid))
-
-
-@router.get("/assets/{guid}/{field}/edit")
-def edit_field(request: Request, user: UserDep, guid: str, field: str) -> Response:
-    # The primary: an editor must start from the stored text, not a replica's older one it would write back.
-    context = _editable(request.app.state.engine, user, guid)
-    if not context["can_edit"]:
-        return render(request, f"_{_field(field)}.html", {**context, "error": (
-            f"You ({user.username}) may not change this asset: only admins of its connection and $admin users may.")})
-    return render(request, f"_{_field(field)}.html", {**context, "editing": True})
-
-
-def _owners(text: str) -> list[str]:
-    names = [name.strip() for name in text.replace("\n", ",").split(",")]
-    return list(dict.fromkeys(name for name in names if name))
-
-
-@router.post("/assets/{guid}/{field}")
-def save_field(request: Request, user: UserDep, form: FormDep, guid: str, field: str) -> Response:
-    """Save the description (empty = back to Glue's) or the owners (comma-separated user names)."""
-    field = _field(field)
-    if field == "description":
-        text = (form.get("userDescription") or [""])[0].strip()
-        if len(text) > 10_000:
-            raise InvalidRequest("The description is longer than 10,000 characters; shorten it.")
-        crawled = get_asset(request.app.state.engine, guid=guid).attributes.get("description")
-        # Saving Glue's text unchanged adds no override, so later Glue edits still show.
-        changes: dict[str, Any] = {"userDescription": None if not text or text == crawled else text}
-    else:
-        changes = {"ownerUsers": _owners((form.get("ownerUsers") or [""])[0]) or None}
-    try:
-        asset = update_curated(request.app.state.engine, guid, user, changes)
-    except GazetteerError as exc:
-        if not is_htmx(request):
-            raise  # a plain form post (before htmx took the form over): the error page
-
-        context = _editable(request.app.state.engine, user, guid)
-        return render(request, f"_{field}.html", {**context, "editing": context["can_edit"], "error": exc.message,
-                                                   "draft": changes})
-    if not is_htmx(request):
-        return RedirectResponse(f"/assets/{guid}", status_code=303)
-    return render(request, f"_{field}.html", {"asset": asset, "a": asset.attributes, "can_edit": True,
-                                               "saved": True})

@@ -26,6 +26,7 @@ from gazetteer.assets.records import ASSET_TYPES
 from gazetteer.auth.permissions import Action
 from gazetteer.errors import InvalidRequest, NotFound
 from gazetteer.web.ui.change_format import ACTION_LABELS, run_workflows
+from gazetteer.web.ui.error_pages import missing_workflow
 from gazetteer.web.ui.routing import UserDep, is_htmx, read_engine, render, router
 from gazetteer.workflows import views
 
@@ -109,7 +110,8 @@ def _report(found: Any) -> dict[str, Any]:
 def plan(request: Request, user: UserDep, name: str) -> Response:
     """What a run of the workflow would change now, from Glue, without writing anything."""
     engine = request.app.state.engine
-    workflow = views.workflow(engine, name)
+    with missing_workflow(name):
+        workflow = views.workflow(engine, name)
     report = _report(request.app.state.workflows.plan(name, user))
     history = report.get("history") or {}
     may_run = bool(request.app.state.workflows.may(user, Action.RUN_WORKFLOW, name))

@@ -14,7 +14,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 __all__ = ["human_bytes", "human_count", "from_epoch_ms", "relative_time", "argo_time", "highlight_sql",
-           "snippet", "duration", "column_statistics"]
+           "snippet", "duration", "column_statistics", "partitions"]
 
 _UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 
@@ -44,6 +44,24 @@ def human_count(value: Any) -> str:
         return f"{int(value):,}"
     except (TypeError, ValueError):
         return str(value)
+
+
+def partitions(attributes: Mapping[str, Any], keys: list[str]) -> tuple[str, str | None]:
+    """A table's partitions in words, and a note saying why a number is missing: Glue lists none for a Delta
+    table (its transaction log holds them), and an Iceberg table's spec is in its own metadata (Glue facts §8)."""
+    data_format, count = attributes.get("externalLocationFormat"), attributes.get("partitionCount")
+    partitioned = attributes.get("isPartitioned")
+    if partitioned is None:
+        return "unknown", ("Iceberg keeps its partition spec in its own metadata, not in Glue"
+                           if data_format == "iceberg" else None)
+    if not partitioned:
+        return "not partitioned", None
+    by = f"partitioned by {', '.join(keys)}" if keys else "partitioned"
+    if data_format == "delta" and not count:
+        return by, "Glue lists no partitions for a Delta table: its transaction log holds them"
+    if count is None:
+        return by, "not counted by the last crawl"
+    return human_count(count), "projected by Athena" if attributes.get("partitionProjection") else None
 
 
 def _number(value: Any) -> str:

@@ -13,7 +13,6 @@ from typing import Any
 
 from fastapi import Query, Request, Response
 
-from gazetteer.assets.browse import get_asset
 from gazetteer.assets.changes import (
     HistoryEntry,
     asset_history,
@@ -24,6 +23,7 @@ from gazetteer.assets.changes import (
 )
 from gazetteer.assets.history import SCHEMA_TYPES
 from gazetteer.errors import InvalidRequest
+from gazetteer.web.ui import error_pages
 from gazetteer.web.ui.asset_page import page_head
 from gazetteer.web.ui.change_format import run_workflows
 from gazetteer.web.ui.routing import UserDep, read_engine, render, router
@@ -61,7 +61,7 @@ def _version_label(version: Any) -> str:
 def history_page(request: Request, user: UserDep, guid: str, page: int = 1, at: str = "",
                  from_: str = Query("", alias="from"), to: str = "") -> Response:
     engine = read_engine(request)
-    asset = get_asset(engine, guid=guid)
+    asset = error_pages.asset(engine, guid)
     context: dict[str, Any] = {**page_head(engine, user, asset, "history"), "schema_tab": False, "error": None}
     status = 200
     with engine.connect() as conn:

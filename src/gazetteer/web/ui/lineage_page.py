@@ -15,9 +15,9 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.engine import Engine
 
-from gazetteer.assets.browse import get_asset
 from gazetteer.assets.views import AssetView
 from gazetteer.errors import InvalidRequest
+from gazetteer.web.ui import error_pages
 from gazetteer.web.ui.asset_page import page_head
 from gazetteer.web.ui.lineage_data import (
     ALL,
@@ -130,7 +130,7 @@ def lineage_context(engine: Engine, asset: AssetView, depth: int, columns: bool)
 def lineage_page(request: Request, user: UserDep, guid: str, depth: str = DEFAULT_DEPTH,
                  columns: bool = False) -> Response:
     engine = read_engine(request)
-    asset = get_asset(engine, guid=guid)
+    asset = error_pages.asset(engine, guid)
     context: dict[str, Any] = {**page_head(engine, user, asset, "lineage"), "depth": depth, "depths": DEPTHS,
                                "columns": columns, "column_toggle": asset.type_name in ("Table", "View")}
     try:

@@ -29,7 +29,7 @@ from gazetteer.errors import GazetteerError, NotFound, Unauthenticated
 from gazetteer.web.ui import formatting, lineage_graph
 
 __all__ = ["router", "routes_of", "render", "UserDep", "TOKEN_COOKIE", "HINT_COOKIE", "READ_PRIMARY_COOKIE", "is_htmx",
-           "FormDep", "safe_next", "SignInRequired", "read_engine"]
+           "FormDep", "safe_next", "SignInRequired", "read_engine", "Missing", "error_page"]
 
 log = logging.getLogger(__name__)
 
@@ -217,15 +217,39 @@ def set_hint(response: Response, request: Request) -> None:
 
 
 _TITLES = {400: "That did not work", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
-           409: "Already exists", 413: "Too large", 500: "Something went wrong"}
+           405: "Not a page", 409: "Already exists", 413: "Too large", 429: "Too many requests",
+           500: "Something went wrong", 503: "Not available right now", 504: "That took too long"}
+# Where to go from an error page when the error names nowhere better.
+_ELSEWHERE = (("Search the catalog", "/"), ("Connections & crawls", "/workflows"))
 
 
-def error_response(request: Request, status: int, message: str) -> HTMLResponse:
-    """The error in the page layout, or as a fragment for htmx (which swaps it where the answer goes)."""
+class Missing(NotFound):
+    """Something a page names is not in the catalog, said in the UI's words, with where to look instead."""
+
+    def __init__(self, message: str, *actions: tuple[str, str]) -> None:
+        super().__init__(message)
+        self.actions = actions
+
+
+def error_response(request: Request, status: int, message: str,
+                   actions: tuple[tuple[str, str], ...] = ()) -> HTMLResponse:
+    """The error in the page layout, or as a fragment for htmx (which swaps it where the answer goes), with
+    links (label, path) to what to do next."""
     title = _TITLES.get(status, "Something went wrong")
     if is_htmx(request):
         return render(request, "_error.html", {"title": title, "message": message}, status=status)
-    return render(request, "error.html", {"title": title, "message": message, "status": status}, status=status)
+    return render(request, "error.html", {"title": title, "message": message, "status": status,
+                                          "actions": actions or _ELSEWHERE}, status=status)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """An error page for a request no UI route answered (an unknown address, a form URL opened as a link),
+    showing the navigation of the browser's user when its sign-in cookie is good."""
+    try:
+        current_user(request)
+    except (SignInRequired, GazetteerError):
+        pass  # the page is the same without the navigation
+    return _secure(error_response(request, status, message))
 
 
 def _same_origin(request: Request) -> bool:
@@ -258,7 +282,7 @@ class UIRoute(APIRoute):
             except SignInRequired as exc:
                 response = _sign_in_redirect(request, exc)
             except GazetteerError as exc:
-                response = error_response(request, exc.status_code, exc.message)
+                response = error_response(request, exc.status_code, exc.message, getattr(exc, "actions", ()))
             except RequestValidationError as exc:
                 problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}"
                                      for e in exc.errors()[:5])

@@ -17,6 +17,7 @@ from gazetteer.assets.records import ASSET_TYPES
 from gazetteer.auth.permissions import Action, may
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import GazetteerError
+from gazetteer.web.ui.error_pages import missing_webhook
 from gazetteer.web.ui.routing import FormDep, UserDep, render, router
 from gazetteer.webhooks import subscriptions
 from gazetteer.webhooks.inputs import FORMATS
@@ -79,20 +80,23 @@ def add_webhook(request: Request, user: UserDep, raw: FormDep) -> Response:
 @router.get("/webhooks/{guid}")
 def webhook_page(request: Request, user: UserDep, guid: str) -> Response:
     engine = request.app.state.engine
-    webhook = subscriptions.get(engine, user, guid)
-    log = subscriptions.deliveries_of(engine, user, guid, limit=RECENT)
+    with missing_webhook(guid):
+        webhook = subscriptions.get(engine, user, guid)
+        log = subscriptions.deliveries_of(engine, user, guid, limit=RECENT)
     return render(request, "webhook.html", {"webhook": webhook, "log": log, "event_labels": EVENT_LABELS,
                                             "tested": request.query_params.get("tested") == "1"})
 
 
 @router.post("/webhooks/{guid}/test")
 def test_webhook(request: Request, user: UserDep, guid: str) -> Response:
-    subscriptions.send_test(request.app.state.engine, user, guid)
+    with missing_webhook(guid):
+        subscriptions.send_test(request.app.state.engine, user, guid)
     request.app.state.webhooks.wake()
     return RedirectResponse(f"/webhooks/{guid}?tested=1", status_code=303)
 
 
 @router.post("/webhooks/{guid}/delete")
 def delete_webhook(request: Request, user: UserDep, guid: str) -> Response:
-    subscriptions.delete(request.app.state.engine, user, guid)
+    with missing_webhook(guid):
+        subscriptions.delete(request.app.state.engine, user, guid)
     return RedirectResponse("/webhooks", status_code=303)

@@ -9,6 +9,7 @@ from gazetteer.assets.browse import active_connections, asset_named
 from gazetteer.auth.permissions import Action
 from gazetteer.auth.principal import Principal
 from gazetteer.errors import NotFound
+from gazetteer.web.ui.error_pages import missing_run, missing_workflow
 from gazetteer.web.ui.routing import UserDep, is_htmx, render, role_names, router
 from gazetteer.workflows import views
 
@@ -33,7 +34,8 @@ def _may_run(request: Request, user: Principal, workflow_name: str) -> bool:
 @router.get("/workflows/{name}")
 def workflow_page(request: Request, user: UserDep, name: str, page: int = 1) -> Response:
     engine = request.app.state.engine
-    workflow = views.workflow(engine, name)
+    with missing_workflow(name):
+        workflow = views.workflow(engine, name)
     page = max(1, page)
     runs, total = views.recent_runs(engine, name, page=page, size=RUNS_PAGE)
     connection = asset_named(engine, "Connection", workflow.connection_qn)
@@ -48,7 +50,8 @@ def workflow_page(request: Request, user: UserDep, name: str, page: int = 1) -> 
 @router.get("/runs/{name}")
 def run_fragment(request: Request, user: UserDep, name: str) -> Response:
     """One run as it is now: what the workflow page polls every second while the run is active."""
-    run = views.run(request.app.state.engine, name)
+    with missing_run(name):
+        run = views.run(request.app.state.engine, name)
     if not is_htmx(request):
         return RedirectResponse(f"/workflows/{run.workflow}#run-{name}", status_code=303)
     try:
@@ -61,11 +64,13 @@ def run_fragment(request: Request, user: UserDep, name: str) -> Response:
 @router.post("/workflows/{name}/rerun")
 def rerun(request: Request, user: UserDep, name: str) -> Response:
     """Start a new run of the workflow (it waits behind a run that is still going)."""
-    run = request.app.state.workflows.rerun(name, user)
+    with missing_workflow(name):
+        run = request.app.state.workflows.rerun(name, user)
     return RedirectResponse(f"/workflows/{name}#run-{run.name}", status_code=303)
 
 
 @router.post("/runs/{name}/stop")
 def stop(request: Request, user: UserDep, name: str) -> Response:
-    run = request.app.state.workflows.stop(name, user)
+    with missing_run(name):
+        run = request.app.state.workflows.stop(name, user)
     return RedirectResponse(f"/workflows/{run.workflow}#run-{name}", status_code=303)
