@@ -83,7 +83,8 @@ def test_an_unknown_type_is_refused_naming_the_types(url, cli_env, tmp_path):
     done = gazetteer("search", "orders", "--type", "Tabel", env={**cli_env, "GAZETTEER_URL": url})
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stdout == ""
     message = flat(done.stderr)
-    assert "'Tabel' is not a type of asset; choose one of Connection, Database, Schema, Table, View" in message
+    assert ("'Tabel' is not a type of asset; choose one of AtlasGlossary, AtlasGlossaryCategory, AtlasGlossaryTerm, "
+            "Connection, Database, Schema, Table, View") in message
     assert not (tmp_path / "home" / "catalog.db").exists()
 
 
