@@ -98,8 +98,8 @@ def test_the_webhook_commands(start_server, tmp_path, receivers) -> None:
     assert made["assetTypes"] == ["Table"] and made["connectionQualifiedName"] == qn
     unknown = cli(server, "add", "--name", "x", "--url", up.url, "--event", "run_failed", "--asset-type", "Tabel")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
-    assert "'Tabel' is not a type of asset; choose one of Connection, Database, Schema, Table, View" in \
-        flat(unknown.stderr)
+    assert ("'Tabel' is not a type of asset; choose one of AtlasGlossary, AtlasGlossaryCategory, AtlasGlossaryTerm, "
+            "Connection, Database, Schema, Table, View") in flat(unknown.stderr)
     generated = cli(server, "add", "--name", "generated", "--url", down.url, "--event", "run_failed")
     assert generated.returncode == 0 and "shown this once" in generated.stdout
     secret = generated.stdout.strip().splitlines()[-1]
