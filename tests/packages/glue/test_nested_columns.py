@@ -20,7 +20,7 @@ from gazetteer.packages.glue.crawl import crawl
 from gazetteer.packages.glue.mapping import MAX_NESTED_COLUMNS, MAX_NESTED_DEPTH, CrawlScope, map_table
 from gazetteer.store import assets, open_engine
 from gazetteer.store.engine import _MIGRATIONS
-from gazetteer.store.schema import lineage_edges
+from gazetteer.store.schema import asset_tags, asset_views, lineage_edges, metadata, tag_defs, term_assignments
 
 REGION = "us-east-1"
 SCOPE = CrawlScope("default/glue/1795609922", "production", "AwsDataCatalog")
@@ -160,6 +160,9 @@ def test_a_nested_column_is_found_by_its_dotted_path(glue, engine, glue_settings
     assert _search(engine, "email") == ["shipments/carrier/contact/email", "shipments"]
 
 
+_LATER = [lineage_edges, tag_defs, asset_tags, term_assignments, asset_views]
+
+
 def test_nested_columns_crawled_before_migration_0012_are_found_by_path_after_it(glue, engine, glue_settings):
     _seed(glue.client(REGION))
     crawl(engine, _config(), settings=glue_settings)
@@ -168,12 +171,13 @@ def test_nested_columns_crawled_before_migration_0012_are_found_by_path_after_it
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0011")
-        # Today's search also reads lineage_edges (0013): an empty one stands in for it while the schema is at 0011.
-        lineage_edges.create(conn)
+        # Today's search also reads lineage (0013), tags (0015), terms (0016) and page views (0017): empty tables
+        # stand in for them while the schema is at 0011.
+        metadata.create_all(conn, tables=_LATER)
     assert _search(engine, "carrier.contact.phone") == ["shipments"]  # only the table holds all three words
     assert _search(engine, "phone")[0] == "shipments/carrier/contact/phone"
     with engine.begin() as conn:
-        lineage_edges.drop(conn)
+        metadata.drop_all(conn, tables=_LATER)
     migrated = open_engine(engine.url.render_as_string(hide_password=False))  # to the head again
     assert _search(migrated, "carrier.contact.phone")[0] == "shipments/carrier/contact/phone"
     migrated.dispose()
